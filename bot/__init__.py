@@ -1,0 +1,1 @@
+"""studybot application: config, wiring, CLI, domain rules, scheduler, i18n, sandbox."""

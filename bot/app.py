@@ -1,0 +1,185 @@
+"""Wiring: builds the PTB Application, its services, and starts/stops it in polling or webhook mode.
+
+Services (database, outbox sender) are created in `post_init` and closed in `post_shutdown`,
+as in the PTB team's own bots. Updates from different users run concurrently; updates from the
+same user run one after another, so a user's messages are handled in the order they were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+)
+
+from bot import commands
+from bot.clock import Clock, SystemClock
+from bot.config import Config, require_token
+from bot.outbox import OutboxSender
+from bot.services import Services, StudyContext
+from storage.db import open_database
+
+log = logging.getLogger(__name__)
+
+StudyApp = Application[Any, StudyContext, Any, Any, Any, Any]
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential per user (keeps each user's messages in order)."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks.get(user.id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user.id] = lock
+        async with lock:
+            await coroutine
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+@dataclass
+class AppOptions:
+    """Knobs tests and the demo turn; production uses the defaults."""
+
+    clock: Clock | None = None
+    sender_poll_interval: float = 1.0
+    start_sender: bool = True
+    rate_limiter: bool = True
+
+
+def build_application(cfg: Config, options: AppOptions | None = None) -> StudyApp:
+    """The Application with every handler registered; services start in post_init."""
+    opts = options or AppOptions()
+    token = require_token(cfg)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(cfg.telegram.base_url)
+        .base_file_url(cfg.telegram.base_file_url)
+        .context_types(ContextTypes(context=StudyContext))
+        .concurrent_updates(PerUserUpdateProcessor(256))
+        .connection_pool_size(64)
+        .pool_timeout(10.0)
+        .get_updates_connection_pool_size(2)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if opts.rate_limiter:
+        # Overall ~30/s and 20/min per group; 429s are left to the caller (the outbox
+        # reschedules the row) instead of sleeping inside a handler.
+        limiter = AIORateLimiter(
+            overall_max_rate=cfg.outbox.overall_per_second,
+            overall_time_period=1,
+            group_max_rate=cfg.outbox.group_per_minute,
+            group_time_period=60,
+            max_retries=0,
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+    app: StudyApp = builder.build()
+    app.bot_data["config"] = cfg
+    app.bot_data["options"] = opts
+
+    from handlers import register_all
+
+    register_all(app)
+    return app
+
+
+async def _post_init(app: StudyApp) -> None:
+    cfg: Config = app.bot_data["config"]
+    opts: AppOptions = app.bot_data["options"]
+    clock = opts.clock or SystemClock(cfg.tz)
+    db = await open_database(cfg.db_path)
+    cfg.files_dir.mkdir(parents=True, exist_ok=True)
+    username = cfg.telegram.username or (app.bot.username or "")
+    sender = OutboxSender(db, app.bot, clock, cfg.outbox, poll_interval=opts.sender_poll_interval)
+    services = Services(
+        config=cfg, db=db, clock=clock, sender=sender, bot_username=username
+    )
+    app.bot_data["services"] = services
+    default_cmds = [BotCommand(n, d) for n, d in commands.describe("trainee", cfg.program.language)
+                    if n in ("start", "help")]
+    await app.bot.set_my_commands(default_cmds)
+    if opts.start_sender:
+        sender.start()
+    log.info("studybot ready as @%s", username)
+
+
+async def _post_shutdown(app: StudyApp) -> None:
+    services: Services | None = app.bot_data.pop("services", None)
+    if services is None:
+        return
+    await services.sender.stop()
+    await services.db.close()
+
+
+def services_of(app: StudyApp) -> Services:
+    services: Services = app.bot_data["services"]
+    return services
+
+
+async def start_app(app: StudyApp) -> None:
+    """Initialises and starts the app and its update source (polling or webhook)."""
+    cfg: Config = app.bot_data["config"]
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    if cfg.telegram.mode == "webhook":
+        wh = cfg.telegram.webhook
+        await app.updater.start_webhook(
+            listen=wh.listen,
+            port=wh.port,
+            url_path=wh.path,
+            webhook_url=wh.url,
+            secret_token=wh.secret_token,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    else:
+        await app.bot.delete_webhook()
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=10, poll_interval=0.0
+        )
+
+
+async def stop_app(app: StudyApp) -> None:
+    """Stops taking updates, lets in-flight ones finish, then closes services."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()  # waits for in-flight updates
+    if app.post_stop:
+        await app.post_stop(app)
+    with contextlib.suppress(Exception):
+        await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)

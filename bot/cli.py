@@ -1,0 +1,145 @@
+"""The `studybot` command line: run the bot, check the config, migrate, back up, import, demo.
+
+Each subcommand's work lives in the module it belongs to and is imported only when that
+subcommand runs, so `studybot --help` and `studybot run` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config, parse_config
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+
+CommandFn = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
+
+
+def _lazy(target: str) -> CommandFn:
+    """A command implemented as `module:function`, imported when it runs."""
+    module_name, func_name = target.split(":")
+
+    async def run(args: argparse.Namespace, cfg: Config) -> int:
+        func: CommandFn = getattr(importlib.import_module(module_name), func_name)
+        return await func(args, cfg)
+
+    return run
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", "-c", required=True, type=Path, help="path to the TOML config file"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studybot",
+        description="Telegram bot for a training programme's study groups and attendance.",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "run",
+        help="run the bot (polling, or webhook when the config says so); "
+        "with no token anywhere, play the demo instead",
+    )
+    p.add_argument(
+        "--config", "-c", type=Path, default=None,
+        help="path to the TOML config file (default: ./config.toml if it exists)",
+    )
+    p.set_defaults(func=_lazy("bot.runner:cli_run"))
+
+    p = sub.add_parser("check-config", help="validate a config file (exit 2 on problems)")
+    _add_config(p)
+    p.set_defaults(func=_lazy("bot.runner:cli_check_config"))
+
+    p = sub.add_parser("db", help="database maintenance")
+    db_sub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    q = db_sub.add_parser("migrate", help="apply pending schema migrations")
+    _add_config(q)
+    q.set_defaults(func=_lazy("bot.runner:cli_migrate"))
+
+    p = sub.add_parser("backup", help="copy the live database with SQLite's online backup API")
+    _add_config(p)
+    p.add_argument("--out", required=True, type=Path, help="file to write the backup to")
+    p.set_defaults(func=_lazy("bot.runner:cli_backup"))
+
+    p = sub.add_parser("roster", help="the member roster")
+    r_sub = p.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    q = r_sub.add_parser(
+        "import",
+        help="import members from .csv or .xlsx "
+        "(columns member_id,name,role,group,school,stage); all or nothing",
+    )
+    _add_config(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_lazy("bot.roster:cli_import"))
+
+    p = sub.add_parser(
+        "invites", help="write invites.csv and a QR code per not-yet-registered member"
+    )
+    _add_config(p)
+    p.add_argument("--out", required=True, type=Path, help="directory to write into")
+    p.add_argument("--rotate", action="store_true", help="replace every unused code")
+    p.set_defaults(func=_lazy("bot.invites:cli_invites"))
+
+    p = sub.add_parser("demo", help="play a scripted scenario against the built-in sandbox")
+    p.add_argument("--keep", type=Path, help="keep the database and files in this directory")
+    p.set_defaults(func=_lazy("bot.demo:cli_demo"), needs_config=False)
+
+    return parser
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    cfg = Config()
+    if args.command == "run" and args.config is None:
+        default = Path("config.toml")
+        if default.exists():
+            args.config = default
+        else:
+            args.needs_config = False
+            cfg = parse_config({}, source="<no config file>")
+    if getattr(args, "needs_config", True):
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_INVALID
+    try:
+        return int(asyncio.run(args.func(args, cfg)))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

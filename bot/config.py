@@ -1,0 +1,294 @@
+"""Typed, frozen configuration read from a TOML file.
+
+Each `[section]` is a frozen dataclass; the loader walks the dataclass fields, so adding a key
+is adding a field with a default (and a comment in config.example.toml). Every problem found is
+collected and reported at once, naming the file, the `[section] key` and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+TOKEN_ENV = "STUDYBOT_TOKEN"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in a config file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    url: str = ""
+    secret_token: str = ""
+    path: str = "telegram"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = field(default="", repr=False)
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    username: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "studybot.sqlite3"
+    files_dir: str = "files"
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    name: str = "后备干部培养"
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    hr_chat_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    country: str = "CN"
+    extra_holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegistrationConfig:
+    max_wrong_codes: int = 5
+    wrong_code_window_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    overall_per_second: float = 30.0
+    private_chat_interval_seconds: float = 1.0
+    group_per_minute: int = 20
+    max_attempts: int = 8
+    concurrency: int = 16
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    program: ProgramConfig = field(default_factory=ProgramConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    registration: RegistrationConfig = field(default_factory=RegistrationConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    source: str = field(default="<defaults>", compare=False)
+    base_dir: Path = field(default_factory=Path.cwd, compare=False)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.program.timezone)
+
+    @property
+    def db_path(self) -> Path:
+        return self._resolve(self.storage.path)
+
+    @property
+    def files_dir(self) -> Path:
+        return self._resolve(self.storage.files_dir)
+
+    def _resolve(self, p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() or p == ":memory:" else self.base_dir / path
+
+    def replace(self, **sections: Any) -> Config:
+        """Returns a copy with whole sections or fields of sections replaced (used by tests)."""
+        return dataclasses.replace(self, **sections)
+
+
+_SECTIONS: dict[str, type] = {
+    name: tp
+    for name, tp in typing.get_type_hints(Config).items()
+    if name not in ("source", "base_dir")
+}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        dt.date: "a date (YYYY-MM-DD)",
+        dt.time: "a time (HH:MM)",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _convert(value: Any, tp: Any) -> Any:
+    """Converts a TOML value to `tp`, or raises ValueError saying what was expected."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        for a in args:
+            try:
+                return _convert(value, a)
+            except ValueError:
+                continue
+        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+        inner = typing.get_args(tp)[0]
+        return tuple(_convert(v, inner) for v in value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+    elif tp is dt.time:
+        if isinstance(value, dt.time):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.time.fromisoformat(value)
+            except ValueError:
+                pass
+    raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls: type, data: Any, where: str, src: str, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"{src}: {where} must be a table")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            problems.append(f"{src}: {where} {key}: unknown key")
+            continue
+        tp = hints[key]
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            kwargs[key] = _build(tp, value, f"[{where.strip('[]')}.{key}]", src, problems)
+            continue
+        try:
+            kwargs[key] = _convert(value, tp)
+        except ValueError as exc:
+            problems.append(f"{src}: {where} {key}: {exc}")
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config, src: str, problems: list[str]) -> None:
+    try:
+        zoneinfo.ZoneInfo(cfg.program.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{src}: [program] timezone: unknown time zone {cfg.program.timezone!r}")
+    tg = cfg.telegram
+    if tg.mode == "webhook":
+        if not tg.webhook.url:
+            problems.append(f"{src}: [telegram.webhook] url: required when mode = \"webhook\"")
+        if not tg.webhook.secret_token:
+            problems.append(
+                f"{src}: [telegram.webhook] secret_token: required when mode = \"webhook\""
+            )
+    if tg.webhook.secret_token and not all(
+        c.isascii() and (c.isalnum() or c in "_-") for c in tg.webhook.secret_token
+    ):
+        problems.append(
+            f"{src}: [telegram.webhook] secret_token: only A-Z, a-z, 0-9, _ and - are allowed"
+        )
+    if not 1 <= tg.webhook.port <= 65535:
+        problems.append(f"{src}: [telegram.webhook] port: must be between 1 and 65535")
+    try:
+        import holidays
+
+        holidays.country_holidays(cfg.calendar.country)
+    except (NotImplementedError, KeyError, ImportError):
+        problems.append(f"{src}: [calendar] country: unknown country code {cfg.calendar.country!r}")
+    for name in ("max_wrong_codes", "wrong_code_window_minutes"):
+        if getattr(cfg.registration, name) < 1:
+            problems.append(f"{src}: [registration] {name}: must be at least 1")
+    if cfg.outbox.overall_per_second <= 0:
+        problems.append(f"{src}: [outbox] overall_per_second: must be positive")
+
+
+def parse_config(
+    data: dict[str, Any], *, source: str = "<config>", base_dir: Path | None = None,
+    env: typing.Mapping[str, str] | None = None,
+) -> Config:
+    """Builds a Config from parsed TOML data; raises ConfigError listing every problem."""
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            problems.append(f"{source}: [{name}]: unknown section")
+            continue
+        sections[name] = _build(_SECTIONS[name], value, f"[{name}]", source, problems)
+    cfg = Config(**sections, source=source, base_dir=base_dir or Path.cwd())
+    token = (env if env is not None else os.environ).get(TOKEN_ENV)
+    if token:
+        cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
+    _validate(cfg, source, problems)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def load_config(path: str | Path, *, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Reads and validates a config file; raises ConfigError listing every problem."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{p}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+    return parse_config(data, source=str(p), base_dir=p.resolve().parent, env=env)
+
+
+def require_token(cfg: Config) -> str:
+    if not cfg.telegram.token:
+        raise ConfigError(
+            [f"{cfg.source}: [telegram] token: not set (set it or the {TOKEN_ENV} variable)"]
+        )
+    return cfg.telegram.token

@@ -1,0 +1,147 @@
+"""`studybot demo`: the real bot against the built-in sandbox, playing a scripted scenario.
+
+No token and no network: the sandbox is a loopback Bot API. The database is temporary unless
+`--keep DIR` is given. Each feature adds its scenes in `bot/scenes/`; the transcript is printed per
+person at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import importlib.resources
+import io
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
+
+from bot.config import Config, parse_config
+
+if TYPE_CHECKING:
+    from bot.app import StudyApp
+    from bot.clock import ManualClock
+    from bot.sandbox.client import SandboxUser
+    from bot.sandbox.server import Sandbox
+
+DEMO_GROUPS = ("第一组", "第二组")
+DEMO_START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def demo_roster() -> str:
+    """The sample roster cut to two groups and one HR clerk."""
+    text = importlib.resources.files("bot.samples").joinpath("roster.csv").read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    keep = [r for r in rows if r["group"] in DEMO_GROUPS]
+    keep += [r for r in rows if r["role"] == "hr"][:1]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(keep)
+    return out.getvalue()
+
+
+@dataclass
+class Demo:
+    """What a scene can use: the sandbox, the running app, the people and their codes."""
+
+    sandbox: Sandbox
+    app: StudyApp
+    config: Config
+    clock: ManualClock
+    codes: dict[str, str]
+    names: dict[str, str]
+    people: dict[str, SandboxUser] = field(default_factory=dict)
+    chats: dict[int, str] = field(default_factory=dict)
+    next_id: int = 5001
+
+    def person(self, member_id: str) -> SandboxUser:
+        """The sandbox user acting as `member_id` (created on first use)."""
+        if member_id not in self.people:
+            self.next_id += 1
+            name = self.names.get(member_id, member_id)
+            self.people[member_id] = self.sandbox.user(self.next_id, name)
+            self.chats[self.next_id] = f"{name} ({member_id})"
+        return self.people[member_id]
+
+    async def flush(self) -> None:
+        from bot.app import services_of
+
+        await services_of(self.app).sender.flush()
+
+
+async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
+    """Plays every scene and prints the conversations; returns the exit code."""
+    from bot.app import AppOptions, build_application, start_app, stop_app
+    from bot.clock import ManualClock
+    from bot.invites import ensure_invites
+    from bot.roster import import_roster, validate_roster
+    from bot.sandbox.client import render_transcript
+    from bot.sandbox.server import Sandbox
+    from bot.scenes import all_scenes
+    from bot.tabular import read_table
+    from storage.db import open_database
+
+    out = out or sys.stdout
+    with tempfile.TemporaryDirectory(prefix="studybot-demo-") as tmp:
+        workdir = keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        db_file = workdir / "demo.sqlite3"
+        if db_file.exists():
+            db_file.unlink()
+        clock = ManualClock(DEMO_START)
+        async with Sandbox(now=clock.now) as sandbox:
+            cfg = parse_config(
+                {
+                    "telegram": {
+                        "token": sandbox.token, "base_url": sandbox.base_url,
+                        "base_file_url": sandbox.base_file_url,
+                        "username": sandbox.bot_username,
+                    },
+                    "storage": {"path": str(db_file), "files_dir": str(workdir / "files")},
+                    "program": {"name": "县教育局后备干部培养", "language": "zh"},
+                    "outbox": {"private_chat_interval_seconds": 0.0},
+                },
+                source="<demo>", base_dir=workdir, env={},
+            )
+            roster_file = workdir / "roster.csv"
+            roster_file.write_text(demo_roster(), encoding="utf-8")
+            from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+            entries, problems = validate_roster(
+                read_table(roster_file, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)
+            )
+            if problems:
+                print("\n".join(problems), file=sys.stderr)
+                return 1
+            db = await open_database(cfg.db_path)
+            try:
+                await import_roster(db, entries, clock.now())
+                invites = await ensure_invites(db, clock.now())
+            finally:
+                await db.close()
+            codes = {i.member_id: i.code for i in invites}
+            names = {e.member_id: e.name for e in entries}
+            app = build_application(cfg, AppOptions(clock=clock, sender_poll_interval=0.05))
+            await start_app(app)
+            demo = Demo(sandbox, app, cfg, clock, codes, names)
+            try:
+                for scene in all_scenes():
+                    print(f"# {scene.__doc__}", file=out)
+                    await scene(demo)
+                await demo.flush()
+            finally:
+                await stop_app(app)
+            print(file=out)
+            print(render_transcript(sandbox, list(demo.chats), demo.chats), file=out)
+        if keep:
+            print(f"\nDatabase and files kept in {workdir}", file=out)
+    return 0
+
+
+async def cli_demo(args: argparse.Namespace, cfg: Config) -> int:
+    return await run_demo(args.keep)
+

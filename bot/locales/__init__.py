@@ -1,0 +1,1 @@
+"""Message catalogs (TOML), one file per language."""

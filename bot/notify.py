@@ -1,0 +1,88 @@
+"""Notifications to people: rendered in the recipient's language, written to the outbox.
+
+Call these inside the transaction that makes the change; the sender delivers after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from bot.config import Config
+from bot.i18n import normalize, t
+from storage import members as members_repo
+from storage import outbox as outbox_repo
+from storage.models import Member
+
+Buttons = list[list[list[str]]]
+
+
+async def to_member(
+    conn: aiosqlite.Connection,
+    cfg: Config,
+    member: Member,
+    key: str,
+    *,
+    now: str,
+    kind: str | None = None,
+    buttons: Buttons | None = None,
+    dedupe_key: str | None = None,
+    not_before: str | None = None,
+    extra: dict[str, Any] | None = None,
+    **params: Any,
+) -> int | None:
+    """Queues message `key` for a member; returns the outbox id, or None if unreachable."""
+    if member.telegram_id is None or not member.active:
+        return None
+    lang = normalize(member.language, cfg.program.language)
+    payload: dict[str, Any] = {"text": t(lang, key, **params)}
+    if buttons:
+        payload["buttons"] = buttons
+    if extra:
+        payload.update(extra)
+    return await outbox_repo.enqueue(
+        conn,
+        chat_id=member.telegram_id,
+        member_pk=member.pk,
+        kind=kind or key,
+        payload=payload,
+        now=now,
+        dedupe_key=dedupe_key,
+        not_before=not_before,
+    )
+
+
+async def to_hr(
+    conn: aiosqlite.Connection,
+    cfg: Config,
+    key: str,
+    *,
+    now: str,
+    kind: str | None = None,
+    buttons: Buttons | None = None,
+    dedupe_key: str | None = None,
+    extra: dict[str, Any] | None = None,
+    **params: Any,
+) -> list[int]:
+    """Queues a message for HR: the HR chat when configured, else every registered HR member."""
+    ids: list[int] = []
+    if cfg.program.hr_chat_id is not None:
+        payload: dict[str, Any] = {"text": t(cfg.program.language, key, **params)}
+        if buttons:
+            payload["buttons"] = buttons
+        if extra:
+            payload.update(extra)
+        row = await outbox_repo.enqueue(
+            conn, chat_id=cfg.program.hr_chat_id, kind=kind or key, payload=payload, now=now,
+            dedupe_key=dedupe_key,
+        )
+        return [row] if row else []
+    for hr in await members_repo.hr_members(conn):
+        row = await to_member(
+            conn, cfg, hr, key, now=now, kind=kind, buttons=buttons, extra=extra,
+            dedupe_key=f"{dedupe_key}:{hr.pk}" if dedupe_key else None, **params,
+        )
+        if row:
+            ids.append(row)
+    return ids

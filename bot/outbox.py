@@ -1,0 +1,260 @@
+"""The outbox sender: delivers pending notifications through PTB, at Telegram's pace.
+
+Overall and per-group rates are enforced by PTB's AIORateLimiter on the bot; this sender adds
+the per-private-chat spacing, keeps each chat's messages in order, and turns every error into
+a decision about the row: 429 -> retry after `retry_after`; 5xx and timeouts -> retry with
+exponential backoff; 403 (blocked, never started) -> `unreachable`, and the member is flagged
+for HR; other 400s -> `failed`. One pass at a time (a lock), so no row is sent twice by two
+passes; a row is marked sent right after Telegram accepts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+from bot.clock import Clock
+from bot.config import OutboxConfig
+from storage import members as members_repo
+from storage import outbox as outbox_repo
+from storage.db import Database, ts
+from storage.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300
+
+
+def keyboard(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
+    """An inline keyboard from rows of [text, callback_data] (or [text, "url:https://..."])."""
+    if not buttons:
+        return None
+    rows = []
+    for row in buttons:
+        rows.append(
+            [
+                InlineKeyboardButton(text, url=data[4:])
+                if data.startswith("url:")
+                else InlineKeyboardButton(text, callback_data=data)
+                for text, data in row
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+class OutboxSender:
+    """Drains the outbox table; `notify()` wakes it, `flush()` delivers everything due now."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        clock: Clock,
+        cfg: OutboxConfig,
+        *,
+        poll_interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._clock = clock
+        self._cfg = cfg
+        self._poll_interval = poll_interval
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._wake = asyncio.Event()
+        self._pass_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._last_sent: dict[int, float] = {}
+        self._semaphore = asyncio.Semaphore(max(1, cfg.concurrency))
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run_forever(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        """Stops after the pass in progress, so no row is left half sent."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def notify(self) -> None:
+        """Something was enqueued: start a pass now rather than at the next poll."""
+        self._wake.set()
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+
+    # -- delivery --------------------------------------------------------------------------
+    async def flush(self, max_passes: int = 100) -> int:
+        """Delivers every row due now (as the clock says); returns how many were sent."""
+        total = 0
+        for _ in range(max_passes):
+            sent = await self.run_once()
+            total += sent
+            async with self._db.read() as conn:
+                pending = await outbox_repo.due(conn, ts(self._clock.now()), limit=1)
+            if not pending:
+                break
+        return total
+
+    async def run_once(self) -> int:
+        """One pass over the rows due now; returns how many were sent."""
+        async with self._pass_lock:
+            # Cancelling mid-pass would leave a send whose row is not marked; shield the pass.
+            return await asyncio.shield(self._pass())
+
+    async def _pass(self) -> int:
+        async with self._db.read() as conn:
+            rows = await outbox_repo.due(conn, ts(self._clock.now()), limit=1000)
+        if not rows:
+            return 0
+        by_chat: OrderedDict[int, list[OutboxRow]] = OrderedDict()
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        results = await asyncio.gather(*(self._deliver_chat(c, rs) for c, rs in by_chat.items()))
+        return sum(results)
+
+    async def _deliver_chat(self, chat_id: int, rows: list[OutboxRow]) -> int:
+        sent = 0
+        interval = self._cfg.private_chat_interval_seconds if chat_id > 0 else 0.0
+        for row in rows:
+            if interval > 0:
+                wait = self._last_sent.get(chat_id, -1e9) + interval - self._monotonic()
+                if wait > 0:
+                    await self._sleep(wait)
+            async with self._semaphore:
+                outcome = await self._deliver(row)
+            self._last_sent[chat_id] = self._monotonic()
+            if outcome == "sent":
+                sent += 1
+            elif outcome in ("retry", "unreachable"):
+                # Keep the chat's order: later rows wait for this one (or share its fate).
+                if outcome == "unreachable":
+                    for later in rows[rows.index(row) + 1 :]:
+                        await self._finish(later, "unreachable", "recipient unreachable")
+                break
+        return sent
+
+    async def _deliver(self, row: OutboxRow) -> str:
+        try:
+            message = await self._send(row)
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
+            await self._retry(row, seconds, f"429 retry after {seconds:g}s", count=False)
+            return "retry"
+        except Forbidden as exc:
+            await self._finish(row, "unreachable", str(exc), mark_member=True)
+            return "unreachable"
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                await self._finish(row, "unreachable", str(exc), mark_member=True)
+                return "unreachable"
+            log.error("outbox row %s rejected: %s", row.id, exc)
+            await self._finish(row, "failed", str(exc))
+            return "failed"
+        except InvalidToken:
+            log.error("outbox: the bot token was refused; will retry")
+            await self._retry(row, 60, "token refused", count=False)
+            return "retry"
+        except (TimedOut, NetworkError) as exc:
+            if row.attempts + 1 >= self._cfg.max_attempts:
+                log.error("outbox row %s failed after %s tries: %s", row.id, row.attempts + 1, exc)
+                await self._finish(row, "failed", str(exc))
+                return "failed"
+            await self._retry(row, min(2 ** (row.attempts + 1), MAX_BACKOFF_SECONDS), str(exc))
+            return "retry"
+        async with self._db.tx() as conn:
+            await outbox_repo.mark_sent(
+                conn, row.id, ts(self._clock.now()), message.message_id if message else None
+            )
+        return "sent"
+
+    async def _retry(
+        self, row: OutboxRow, seconds: float, error: str, *, count: bool = True
+    ) -> None:
+        when = self._clock.now() + dt.timedelta(seconds=max(seconds, 1))
+        async with self._db.tx() as conn:
+            await outbox_repo.reschedule(conn, row.id, ts(when), error, count=count)
+
+    async def _finish(
+        self, row: OutboxRow, status: str, error: str, *, mark_member: bool = False
+    ) -> None:
+        now = ts(self._clock.now())
+        async with self._db.tx() as conn:
+            await outbox_repo.mark_final(conn, row.id, status, error)
+            if mark_member and row.chat_id > 0:
+                await members_repo.mark_unreachable(conn, row.chat_id, error[:200], now)
+
+    async def _send(self, row: OutboxRow) -> Message | None:
+        p = row.payload
+        markup = keyboard(p.get("buttons"))
+        if "edit_of" in p:
+            return await self._edit(row, p, markup)
+        if "photos" in p:
+            media = [
+                InputMediaPhoto(Path(path), caption=p.get("text") if i == 0 else None)
+                for i, path in enumerate(p["photos"])
+            ]
+            messages = await self._bot.send_media_group(row.chat_id, media)
+            return messages[0] if messages else None
+        if "photo" in p:
+            return await self._bot.send_photo(
+                row.chat_id, Path(p["photo"]), caption=p.get("text"),
+                reply_markup=markup,
+            )
+        if "document" in p:
+            return await self._bot.send_document(
+                row.chat_id, Path(p["document"]), filename=p.get("filename"),
+                caption=p.get("text"), reply_markup=markup,
+            )
+        return await self._bot.send_message(
+            row.chat_id, p["text"], reply_markup=markup, parse_mode=p.get("parse_mode"),
+            disable_web_page_preview=True,
+        )
+
+    async def _edit(
+        self, row: OutboxRow, p: dict[str, Any], markup: InlineKeyboardMarkup | None
+    ) -> Message | None:
+        """Edits a message an earlier row sent (e.g. 'decided by ...' on other approvers)."""
+        async with self._db.read() as conn, conn.execute(
+            "SELECT message_id, chat_id FROM outbox WHERE id = ?", (p["edit_of"],)
+        ) as cur:
+            target = await cur.fetchone()
+        if target is None or target["message_id"] is None:
+            return None
+        try:
+            result = await self._bot.edit_message_text(
+                p["text"], chat_id=target["chat_id"], message_id=target["message_id"],
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return None
+            raise
+        return result if isinstance(result, Message) else None

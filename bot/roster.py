@@ -1,0 +1,370 @@
+"""Roster import: HR's member list (.csv or .xlsx) checked as a whole, then applied all or nothing.
+
+Validation is a pure function over the table rows and reports every problem at once as
+"line N: reason", so HR can fix the file in one go. The import runs in one transaction:
+groups are created by name, members added or updated by `member_id`, members missing from the
+file deactivated (never deleted: their history stays), and each change goes to the audit log.
+Importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.config import Config
+from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.tabular import TableError, TableRow, read_table
+from storage.db import Database, open_database, ts
+from storage.models import Role
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("member_id", "name", "role", "group")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("school", "stage")
+NAME_MAX = 64
+FIELD_MAX = 128
+
+# What HR may write in the role column besides the canonical English names.
+ROLE_ALIASES: Mapping[str, Role] = {
+    "trainee": "trainee",
+    "学员": "trainee",
+    "leader": "leader",
+    "组长": "leader",
+    "hr": "hr",
+    "人事": "hr",
+}
+GROUPED_ROLES: frozenset[Role] = frozenset({"trainee", "leader"})
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One validated roster line."""
+
+    line: int
+    member_id: str
+    name: str
+    role: Role
+    group: str | None
+    school: str = ""
+    stage: str = ""
+
+
+@dataclass(slots=True)
+class RosterResult:
+    """What an import did, as (member_id, name) pairs."""
+
+    added: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    deactivated: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def total_changes(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.deactivated)
+
+
+def _line(lang: str, line: int, key: str, **params: Any) -> tuple[int, str]:
+    return line, t(lang, "roster.line", line=line, reason=t(lang, key, **params))
+
+
+def validate_roster(
+    rows: list[TableRow], *, lang: str = DEFAULT_LANGUAGE
+) -> tuple[list[RosterEntry], list[str]]:
+    """The roster entries of `rows` and every problem found, each "line N: reason" in `lang`.
+
+    Entries are only meaningful when the problem list is empty.
+    """
+    found: list[tuple[int, str]] = []
+    entries: list[RosterEntry] = []
+    first_line_of: dict[str, int] = {}
+    leader_line: dict[str, int] = {}
+    group_first_line: dict[str, int] = {}
+
+    for row in rows:
+        v = row.values
+        line = row.line
+        member_id = v.get("member_id", "").strip()
+        name = v.get("name", "").strip()
+        role_text = v.get("role", "").strip()
+        group = v.get("group", "").strip()
+        school = v.get("school", "").strip()
+        stage = v.get("stage", "").strip()
+        ok = True
+
+        if not member_id:
+            found.append(_line(lang, line, "roster.empty_member_id"))
+            ok = False
+        elif member_id in first_line_of:
+            found.append(
+                _line(
+                    lang,
+                    line,
+                    "roster.duplicate_member_id",
+                    member_id=member_id,
+                    first=first_line_of[member_id],
+                )
+            )
+            ok = False
+        else:
+            first_line_of[member_id] = line
+
+        if not name:
+            found.append(_line(lang, line, "roster.empty_name"))
+            ok = False
+
+        for column, text, limit in (
+            ("member_id", member_id, FIELD_MAX),
+            ("name", name, NAME_MAX),
+            ("group", group, FIELD_MAX),
+            ("school", school, FIELD_MAX),
+            ("stage", stage, FIELD_MAX),
+        ):
+            if len(text) > limit:
+                found.append(
+                    _line(
+                        lang, line, "roster.too_long", column=column, length=len(text), limit=limit
+                    )
+                )
+                ok = False
+
+        role = ROLE_ALIASES.get(role_text.casefold())
+        if role is None:
+            found.append(_line(lang, line, "roster.unknown_role", role=role_text))
+            ok = False
+        elif role in GROUPED_ROLES:
+            if not group:
+                found.append(_line(lang, line, "roster.missing_group", role=role))
+                ok = False
+            else:
+                group_first_line.setdefault(group, line)
+                if role == "leader":
+                    if group in leader_line:
+                        found.append(
+                            _line(
+                                lang,
+                                line,
+                                "roster.two_leaders",
+                                group=group,
+                                first=leader_line[group],
+                            )
+                        )
+                        ok = False
+                    else:
+                        leader_line[group] = line
+        elif group:
+            found.append(_line(lang, line, "roster.hr_with_group", group=group))
+            ok = False
+
+        if ok and role is not None:
+            entries.append(
+                RosterEntry(
+                    line=line,
+                    member_id=member_id,
+                    name=name,
+                    role=role,
+                    group=group if role in GROUPED_ROLES else None,
+                    school=school,
+                    stage=stage,
+                )
+            )
+
+    for group, line in group_first_line.items():
+        if group not in leader_line:
+            found.append(_line(lang, line, "roster.no_leader", group=group))
+
+    problems = [msg for _, msg in sorted(found, key=lambda p: p[0])]
+    if not rows:
+        problems.append(t(lang, "roster.no_members"))
+    return entries, problems
+
+
+def _snapshot(
+    member_id: str, name: str, role: str, group: str | None, school: str, stage: str, active: bool
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "name": name,
+        "role": role,
+        "group": group,
+        "school": school,
+        "stage": stage,
+        "active": active,
+    }
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+async def _audit(
+    conn: aiosqlite.Connection,
+    at: str,
+    actor_pk: int | None,
+    action: str,
+    member_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    reason: str | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (at, actor_pk, action, subject, before, after, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            at,
+            actor_pk,
+            action,
+            f"member:{member_id}",
+            _json(before) if before is not None else None,
+            _json(after) if after is not None else None,
+            reason,
+        ),
+    )
+
+
+async def import_roster(
+    db: Database,
+    entries: list[RosterEntry],
+    now: dt.datetime,
+    *,
+    actor_pk: int | None = None,
+    reason: str | None = None,
+) -> RosterResult:
+    """Applies validated entries in one transaction; members not listed are deactivated."""
+    at = ts(now)
+    result = RosterResult()
+    async with db.tx() as conn:
+        for name in sorted({e.group for e in entries if e.group is not None}):
+            await conn.execute(
+                "INSERT INTO groups (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                (name, at),
+            )
+        group_ids = {
+            row["name"]: int(row["id"])
+            for row in await conn.execute_fetchall("SELECT id, name FROM groups")
+        }
+        existing = {
+            row["member_id"]: row
+            for row in await conn.execute_fetchall(
+                "SELECT m.id, m.member_id, m.name, m.role, m.school, m.stage, m.active,"
+                " g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
+            )
+        }
+        listed: set[str] = set()
+        for e in entries:
+            listed.add(e.member_id)
+            after = _snapshot(e.member_id, e.name, e.role, e.group, e.school, e.stage, True)
+            group_id = group_ids[e.group] if e.group is not None else None
+            old = existing.get(e.member_id)
+            if old is None:
+                await conn.execute(
+                    "INSERT INTO members (member_id, name, role, group_id, school, stage, active,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (e.member_id, e.name, e.role, group_id, e.school, e.stage, at, at),
+                )
+                await _audit(conn, at, actor_pk, "roster.add", e.member_id, None, after, reason)
+                result.added.append((e.member_id, e.name))
+                continue
+            before = _snapshot(
+                old["member_id"],
+                old["name"],
+                old["role"],
+                old["group_name"],
+                old["school"],
+                old["stage"],
+                bool(old["active"]),
+            )
+            if before == after:
+                result.unchanged += 1
+                continue
+            await conn.execute(
+                "UPDATE members SET name = ?, role = ?, group_id = ?, school = ?, stage = ?,"
+                " active = 1, updated_at = ? WHERE id = ?",
+                (e.name, e.role, group_id, e.school, e.stage, at, old["id"]),
+            )
+            await _audit(conn, at, actor_pk, "roster.change", e.member_id, before, after, reason)
+            result.changed.append((e.member_id, e.name))
+
+        for member_id, old in sorted(existing.items()):
+            if member_id in listed or not old["active"]:
+                continue
+            before = _snapshot(
+                member_id,
+                old["name"],
+                old["role"],
+                old["group_name"],
+                old["school"],
+                old["stage"],
+                True,
+            )
+            await conn.execute(
+                "UPDATE members SET active = 0, updated_at = ? WHERE id = ?", (at, old["id"])
+            )
+            await _audit(
+                conn,
+                at,
+                actor_pk,
+                "roster.deactivate",
+                member_id,
+                before,
+                {**before, "active": False},
+                reason,
+            )
+            result.deactivated.append((member_id, old["name"]))
+    return result
+
+
+def format_result(result: RosterResult, lang: str) -> list[str]:
+    """The summary lines printed after an import."""
+    sep = t(lang, "roster.summary.separator")
+
+    def names(items: list[tuple[str, str]]) -> str:
+        if not items:
+            return t(lang, "roster.summary.nobody")
+        return sep.join(t(lang, "roster.summary.person", member_id=m, name=n) for m, n in items)
+
+    return [
+        t(lang, "roster.summary.added", count=len(result.added), names=names(result.added)),
+        t(lang, "roster.summary.changed", count=len(result.changed), names=names(result.changed)),
+        t(
+            lang,
+            "roster.summary.deactivated",
+            count=len(result.deactivated),
+            names=names(result.deactivated),
+        ),
+    ]
+
+
+async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
+    """`studybot roster import FILE`: validate the whole file, then import it or nothing."""
+    from bot.clock import SystemClock
+
+    lang = cfg.program.language
+    path = args.file
+    try:
+        rows = read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, lang=lang)
+    except TableError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    entries, problems = validate_roster(rows, lang=lang)
+    if problems:
+        print(t(lang, "roster.rejected", file=path.name, count=len(problems)), file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
+    now = SystemClock(cfg.tz).now()
+    db = await open_database(cfg.db_path)
+    try:
+        result = await import_roster(db, entries, now, reason=f"import {path.name}")
+    finally:
+        await db.close()
+    print(t(lang, "roster.imported", file=path.name, count=len(entries)))
+    for line in format_result(result, lang):
+        print(line)
+    return 0

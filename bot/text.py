@@ -1,0 +1,28 @@
+"""Text helpers for Telegram's limits."""
+
+from __future__ import annotations
+
+MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Splits text into parts of at most `limit` characters, at line breaks where possible."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [p.rstrip("\n") or p for p in parts]

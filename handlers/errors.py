@@ -1,0 +1,51 @@
+"""The one error handler: log with the update id, apologise to the user, tell the HR chat."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.i18n import t
+from bot.services import StudyContext
+from bot.text import split_message
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: StudyContext) -> None:
+    """Logs the failure (never the token), apologises, reports to `hr_chat_id` when set."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    error = context.error
+    log.error("error while handling update %s", update_id, exc_info=error)
+    services = context.application.bot_data.get("services")
+    if isinstance(update, Update):
+        lang = context.lang
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(t(lang, "error.apology"), show_alert=True)
+            elif update.effective_message is not None and update.effective_chat is not None:
+                if update.effective_chat.type == "private":
+                    await update.effective_message.reply_text(t(lang, "error.apology"))
+        except TelegramError:
+            log.warning("could not apologise for update %s", update_id)
+    if services is None or services.config.program.hr_chat_id is None or error is None:
+        return
+    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    token = services.config.telegram.token
+    if token:
+        tb = tb.replace(token, "<token>")
+    text = t(services.default_language, "error.report", update_id=update_id, error=tb)
+    for part in split_message(text):
+        try:
+            await context.bot.send_message(services.config.program.hr_chat_id, part)
+        except TelegramError:
+            log.warning("could not report update %s to the HR chat", update_id)
+            break
+
+
+def register(app: Application) -> None:
+    app.add_error_handler(on_error)

@@ -1,0 +1,160 @@
+"""The database: one aiosqlite connection, WAL, numbered SQL migrations, serialised transactions.
+
+SQLite allows one writer at a time. Every access goes through one connection guarded by an
+asyncio lock, so a transaction is never interleaved with another task's statements and
+"database is locked" cannot happen inside the process; `busy_timeout` covers other processes
+(the CLI importing a roster while the bot runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib.resources
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def ts(when: dt.datetime) -> str:
+    """A tz-aware datetime as the UTC text stored in the database."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime")
+    return when.astimezone(dt.UTC).strftime(TS_FORMAT)
+
+
+def parse_ts(text: str) -> dt.datetime:
+    """The stored UTC text back as a tz-aware UTC datetime."""
+    return dt.datetime.strptime(text, TS_FORMAT).replace(tzinfo=dt.UTC)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order."""
+    found = []
+    for res in importlib.resources.files("storage.migrations").iterdir():
+        m = _MIGRATION_NAME.match(res.name)
+        if m:
+            found.append((int(m.group(1)), res.name, res.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """The single connection to the SQLite file and the lock that serialises its use."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(target, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=10000")
+        return cls(conn, target)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on error."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            else:
+                await self._conn.commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for reads, with nobody else's transaction half done."""
+        async with self._lock:
+            yield self._conn
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, tuple(params)))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
+
+    async def schema_version(self) -> int:
+        async with self.read() as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            async with conn.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+                row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def migrate(self) -> list[str]:
+        """Applies the migrations not yet recorded; returns their names."""
+        current = await self.schema_version()
+        applied = []
+        for version, name, sql in migrations():
+            if version <= current:
+                continue
+            async with self.tx() as conn:
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, ts(dt.datetime.now(dt.UTC))),
+                )
+            applied.append(name)
+        return applied
+
+    async def backup(self, dest: str | Path) -> None:
+        """Copies the live database to `dest` with SQLite's online backup API."""
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(str(dest))
+        try:
+            async with self.read() as conn:
+                await conn.backup(target)
+        finally:
+            target.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Splits a migration into statements (our migrations hold no ';' inside literals)."""
+    body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+async def open_database(path: str | Path) -> Database:
+    """Opens the database and brings its schema up to date."""
+    db = await Database.open(path)
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    return db

@@ -1,0 +1,118 @@
+"""The outbox: notifications written in the same transaction as the change that causes them.
+
+A row is `pending` until the sender delivers it (`sent`), gives up (`failed`) or finds the
+recipient has blocked the bot (`unreachable`). A row marked sent is never picked again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    member_pk: int | None
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OutboxRow:
+        return cls(
+            id=row["id"],
+            chat_id=row["chat_id"],
+            member_pk=row["member_pk"],
+            kind=row["kind"],
+            payload=json.loads(row["payload"]),
+            attempts=row["attempts"],
+        )
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    now: str,
+    member_pk: int | None = None,
+    not_before: str | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Adds a notification; with a dedupe_key already present, adds nothing and returns None."""
+    cur = await conn.execute(
+        "INSERT INTO outbox (chat_id, member_pk, kind, payload, dedupe_key, not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            chat_id,
+            member_pk,
+            kind,
+            json.dumps(payload, ensure_ascii=False),
+            dedupe_key,
+            not_before or now,
+            now,
+        ),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+async def due(conn: aiosqlite.Connection, now: str, limit: int = 200) -> list[OutboxRow]:
+    rows = await conn.execute_fetchall(
+        "SELECT id, chat_id, member_pk, kind, payload, attempts FROM outbox"
+        " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+        (now, limit),
+    )
+    return [OutboxRow.from_row(r) for r in rows]
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> str | None:
+    async with conn.execute(
+        "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def mark_sent(
+    conn: aiosqlite.Connection, row_id: int, now: str, message_id: int | None
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1"
+        " WHERE id = ? AND status = 'pending'",
+        (now, message_id, row_id),
+    )
+
+
+async def reschedule(
+    conn: aiosqlite.Connection, row_id: int, not_before: str, error: str, *, count: bool = True
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ?"
+        " WHERE id = ? AND status = 'pending'",
+        (not_before, error[:500], 1 if count else 0, row_id),
+    )
+
+
+async def mark_final(conn: aiosqlite.Connection, row_id: int, status: str, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1"
+        " WHERE id = ? AND status = 'pending'",
+        (status, error[:500], row_id),
+    )
+
+
+async def counts(conn: aiosqlite.Connection, kind: str | None = None) -> dict[str, int]:
+    sql = "SELECT status, COUNT(*) FROM outbox"
+    params: tuple[Any, ...] = ()
+    if kind:
+        sql += " WHERE kind = ?"
+        params = (kind,)
+    rows = await conn.execute_fetchall(sql + " GROUP BY status", params)
+    return {r[0]: r[1] for r in rows}

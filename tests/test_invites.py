@@ -1,0 +1,377 @@
+"""Invite codes: issuing, stability, rotation, reissue, invites.csv + QR files, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from zoneinfo import ZoneInfo
+
+import pytest
+import telegram
+
+from bot.cli import main
+from bot.invites import (
+    ALPHABET,
+    Invite,
+    deep_link,
+    ensure_invites,
+    new_code,
+    normalize_code,
+    qr_filename,
+    reissue_invite,
+    write_invites,
+)
+from bot.roster import import_roster, validate_roster
+from bot.tabular import TableRow
+from storage.db import Database, open_database, ts
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+T1 = T0 + dt.timedelta(hours=5)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+BOM = b"\xef\xbb\xbf"
+
+ROSTER = [
+    ("L1", "罗宏伟", "leader", "第一组"),
+    ("T1", "黄志强", "trainee", "第一组"),
+    ("L2", "陈静", "leader", "第二组"),
+    ("T2", "王芳", "trainee", "第二组"),
+    ("H1", "周敏", "hr", ""),
+]
+
+
+def roster_rows(members: list[tuple[str, str, str, str]]) -> list[TableRow]:
+    return [
+        TableRow(
+            n,
+            {"member_id": m, "name": name, "role": role, "group": g, "school": "", "stage": ""},
+        )
+        for n, (m, name, role, g) in enumerate(members, start=2)
+    ]
+
+
+async def load(db: Database, members: list[tuple[str, str, str, str]] = ROSTER) -> None:
+    entries, problems = validate_roster(roster_rows(members))
+    assert problems == []
+    await import_roster(db, entries, T0)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_database(tmp_path / "db.sqlite3")
+    try:
+        await load(database)
+        yield database
+    finally:
+        await database.close()
+
+
+async def register(db: Database, member_id: str, telegram_id: int) -> None:
+    async with db.tx() as conn:
+        await conn.execute(
+            "UPDATE members SET telegram_id = ?, registered_at = ? WHERE member_id = ?",
+            (telegram_id, ts(T0), member_id),
+        )
+        await conn.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE member_pk ="
+            " (SELECT id FROM members WHERE member_id = ?)",
+            (ts(T0), telegram_id, member_id),
+        )
+
+
+def codes(invites: list[Invite]) -> dict[str, str]:
+    return {inv.member_id: inv.code for inv in invites}
+
+
+# --- codes -----------------------------------------------------------------------------------
+
+
+def test_new_code_shape() -> None:
+    seen = {new_code() for _ in range(2000)}
+    assert len(seen) == 2000
+    for code in seen:
+        assert len(code) == 8 and set(code) <= set(ALPHABET)
+    assert not set("01IO") & set(ALPHABET)
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("abcd2345", "ABCD2345"), (" ABCD-2345 ", "ABCD2345"), ("AB CD 23 45", "ABCD2345")],
+)
+def test_normalize_code(typed: str, code: str) -> None:
+    assert normalize_code(typed) == code
+
+
+@pytest.mark.parametrize(
+    ("username", "link"),
+    [
+        ("testbot", "https://t.me/testbot?start=ABCD2345"),
+        ("@testbot", "https://t.me/testbot?start=ABCD2345"),
+    ],
+)
+def test_deep_link(username: str, link: str) -> None:
+    assert deep_link(username, "ABCD2345") == link
+
+
+@pytest.mark.parametrize(
+    ("member_id", "name"),
+    [("M001", "M001.png"), ("a/../b", "a____b.png"), ("工号-7", "工号-7.png")],
+)
+def test_qr_filename_is_safe(member_id: str, name: str) -> None:
+    assert qr_filename(member_id) == name
+
+
+# --- ensure / rotate / reissue ---------------------------------------------------------------
+
+
+async def test_every_active_unregistered_member_gets_a_stable_code(db: Database) -> None:
+    first = await ensure_invites(db, T0)
+    assert [i.member_id for i in first] == ["H1", "L1", "L2", "T1", "T2"]
+    assert first[1] == Invite("L1", "罗宏伟", "第一组", "leader", first[1].code)
+    assert first[0].group is None
+    assert len(set(codes(first).values())) == 5
+    again = await ensure_invites(db, T1)
+    assert codes(again) == codes(first)
+    row = await db.fetchone("SELECT COUNT(*) FROM invites")
+    assert row is not None and row[0] == 5
+
+
+async def test_rotate_replaces_unused_codes(db: Database) -> None:
+    first = codes(await ensure_invites(db, T0))
+    rotated = codes(await ensure_invites(db, T1, rotate=True))
+    assert rotated.keys() == first.keys()
+    assert all(rotated[m] != first[m] for m in first)
+    assert codes(await ensure_invites(db, T1)) == rotated
+    row = await db.fetchone("SELECT created_at FROM invites LIMIT 1")
+    assert row is not None and row[0] == ts(T1)
+
+
+async def test_registered_members_get_no_invite(db: Database) -> None:
+    first = codes(await ensure_invites(db, T0))
+    await register(db, "T1", 555)
+    later = codes(await ensure_invites(db, T1, rotate=True))
+    assert "T1" not in later and len(later) == 4
+    row = await db.fetchone(
+        "SELECT code, used_by FROM invites WHERE member_pk = (SELECT id FROM members"
+        " WHERE member_id = 'T1')"
+    )
+    assert row is not None and row["code"] == first["T1"] and row["used_by"] == 555
+
+
+async def test_deactivated_members_get_no_invite(db: Database) -> None:
+    await load(db, [m for m in ROSTER if m[0] != "T2"])
+    assert "T2" not in codes(await ensure_invites(db, T0))
+
+
+async def test_used_code_of_a_reset_registration_is_replaced(db: Database) -> None:
+    first = codes(await ensure_invites(db, T0))
+    await register(db, "T1", 555)
+    async with db.tx() as conn:  # HR unlinked the account: the member must register again
+        await conn.execute("UPDATE members SET telegram_id = NULL WHERE member_id = 'T1'")
+    again = codes(await ensure_invites(db, T1))
+    assert again["T1"] != first["T1"]
+    assert again["T2"] == first["T2"]
+    row = await db.fetchone("SELECT used_at, used_by FROM invites WHERE code = ?", (again["T1"],))
+    assert row is not None and row["used_at"] is None and row["used_by"] is None
+
+
+async def test_reissue_invite(db: Database) -> None:
+    first = codes(await ensure_invites(db, T0))
+    await register(db, "T2", 777)
+    member = await db.fetchone("SELECT id FROM members WHERE member_id = 'T2'")
+    assert member is not None
+    async with db.tx() as conn:
+        code = await reissue_invite(conn, member["id"], T1)
+    assert code != first["T2"] and re.fullmatch(f"[{ALPHABET}]{{8}}", code)
+    row = await db.fetchone("SELECT * FROM invites WHERE member_pk = ?", (member["id"],))
+    assert row is not None
+    assert (row["code"], row["used_at"], row["created_at"]) == (code, None, ts(T1))
+    # a member who never had an invite gets one too
+    async with db.tx() as conn:
+        await conn.execute("DELETE FROM invites WHERE member_pk = ?", (member["id"],))
+        assert len(await reissue_invite(conn, member["id"], T1)) == 8
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+async def test_write_invites(db: Database, tmp_path: Path) -> None:
+    invites = await ensure_invites(db, T0)
+    out = tmp_path / "out"
+    path = write_invites(invites, "testbot", out)
+    assert path == out / "invites.csv"
+    raw = path.read_bytes()
+    assert raw.startswith(BOM)
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert rows[0] == ["member_id", "name", "group", "role", "code", "link"]
+    by_id = {r[0]: r for r in rows[1:]}
+    assert len(by_id) == 5
+    code = codes(invites)["L1"]
+    assert by_id["L1"] == ["L1", "罗宏伟", "第一组", "leader", code,
+                           f"https://t.me/testbot?start={code}"]
+    assert by_id["H1"][2] == ""
+    for inv in invites:
+        png = out / "qr" / f"{inv.member_id}.png"
+        data = png.read_bytes()
+        assert data.startswith(PNG_MAGIC)
+        width = int.from_bytes(data[16:20], "big")
+        assert width >= 300  # printable, not a thumbnail
+
+
+def test_write_invites_empty(tmp_path: Path) -> None:
+    path = write_invites([], "testbot", tmp_path / "o")
+    assert path.read_bytes() == BOM + b"member_id,name,group,role,code,link\r\n"
+    assert (tmp_path / "o" / "qr").is_dir()
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+
+def write_config(tmp_path: Path, *, username: str = "testbot", token: str = "",
+                 language: str = "en") -> Path:
+    cfg = tmp_path / "studybot.toml"
+    text = (
+        f'[storage]\npath = "{(tmp_path / "db.sqlite3").as_posix()}"\n'
+        f'[program]\nlanguage = "{language}"\n'
+        f'[telegram]\nusername = "{username}"\n'
+    )
+    if token:
+        text += f'token = "{token}"\nbase_url = "http://127.0.0.1:9/bot"\n'
+    cfg.write_text(text, encoding="utf-8")
+    return cfg
+
+
+def import_sample(cfg: Path) -> None:
+    sample = Path(__file__).resolve().parent.parent / "bot" / "samples" / "roster.csv"
+    assert main(["roster", "import", "-c", str(cfg), str(sample)]) == 0
+
+
+def csv_codes(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return {r["member_id"]: r["code"] for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(autouse=True)
+def _no_token_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STUDYBOT_TOKEN", raising=False)
+
+
+def test_cli_invites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    import_sample(cfg)
+    capsys.readouterr()
+    out = tmp_path / "invites"
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "51 invite(s)" in printed and "@testbot" in printed and str(out) in printed
+    first = csv_codes(out / "invites.csv")
+    assert len(first) == 51
+    assert len(list((out / "qr").glob("*.png"))) == 51
+
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    assert csv_codes(out / "invites.csv") == first
+
+    assert main(["invites", "-c", str(cfg), "--out", str(out), "--rotate"]) == 0
+    rotated = csv_codes(out / "invites.csv")
+    assert rotated.keys() == first.keys()
+    assert all(rotated[m] != first[m] for m in first)
+
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    try:
+        conn.execute("UPDATE members SET telegram_id = 42 WHERE member_id = 'M001'")
+        conn.commit()
+    finally:
+        conn.close()
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    assert "M001" not in csv_codes(out / "invites.csv")
+    assert "50 invite(s)" in capsys.readouterr().out
+
+
+def test_cli_invites_without_username_or_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, username="")
+    assert main(["invites", "-c", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "username is unknown" in err and "[telegram]" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_invites_without_username_zh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, username="", language="zh")
+    assert main(["invites", "-c", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    assert "不知道机器人的用户名" in capsys.readouterr().err
+
+
+class FakeBot:
+    """Stands in for telegram.Bot: records how it was built, answers getMe."""
+
+    made: list[dict[str, str]] = []  # noqa: RUF012
+    fail: Exception | None = None
+
+    def __init__(self, token: str, base_url: str, base_file_url: str) -> None:
+        FakeBot.made.append({"token": token, "base_url": base_url, "base_file_url": base_file_url})
+        self.username = "from_getme_bot"
+
+    async def __aenter__(self) -> FakeBot:
+        if FakeBot.fail is not None:
+            raise FakeBot.fail
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+@pytest.fixture
+def fake_bot(monkeypatch: pytest.MonkeyPatch) -> type[FakeBot]:
+    FakeBot.made = []
+    FakeBot.fail = None
+    monkeypatch.setattr(telegram, "Bot", FakeBot)
+    return FakeBot
+
+
+def test_cli_invites_asks_getme_for_the_username(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_bot: type[FakeBot]
+) -> None:
+    cfg = write_config(tmp_path, username="", token="123:SECRET")
+    import_sample(cfg)
+    out = tmp_path / "o"
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    assert fake_bot.made == [{
+        "token": "123:SECRET",
+        "base_url": "http://127.0.0.1:9/bot",
+        "base_file_url": "https://api.telegram.org/file/bot",
+    }]
+    with (out / "invites.csv").open(encoding="utf-8-sig") as fh:
+        links = [r["link"] for r in csv.DictReader(fh)]
+    assert links and all(x.startswith("https://t.me/from_getme_bot?start=") for x in links)
+    assert "SECRET" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (telegram.error.InvalidToken("The token `123:SECRET` was rejected by the server."), 2),
+        (telegram.error.NetworkError("connect failed for 123:SECRET"), 1),
+    ],
+)
+def test_cli_invites_getme_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_bot: type[FakeBot],
+    error: Exception, code: int,
+) -> None:
+    fake_bot.fail = error
+    cfg = write_config(tmp_path, username="", token="123:SECRET")
+    assert main(["invites", "-c", str(cfg), "--out", str(tmp_path / "o")]) == code
+    captured = capsys.readouterr()
+    assert "getMe" in captured.err
+    assert "SECRET" not in captured.err + captured.out
+    assert not (tmp_path / "o").exists()
