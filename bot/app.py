@@ -71,6 +71,8 @@ class AppOptions:
     clock: Clock | None = None
     sender_poll_interval: float = 1.0
     start_sender: bool = True
+    # Tests and the demo tick by hand after moving the clock.
+    tick_interval: float | None = 20.0
     rate_limiter: bool = True
 
 
@@ -109,6 +111,10 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
     from handlers import register_all
 
     register_all(app)
+    if opts.tick_interval:
+        from bot import scheduler
+
+        scheduler.install(app, opts.tick_interval)
     return app
 
 

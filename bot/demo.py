@@ -72,6 +72,16 @@ class Demo:
 
         await services_of(self.app).sender.flush()
 
+    async def tick(self, **advance: float) -> None:
+        """Moves the demo clock, runs what fell due, delivers it."""
+        from bot import scheduler
+        from bot.app import services_of
+
+        if advance:
+            self.clock.advance(**advance)
+        await scheduler.tick(services_of(self.app))
+        await self.flush()
+
 
 async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     """Plays every scene and prints the conversations; returns the exit code."""
@@ -125,7 +135,8 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
                 await db.close()
             codes = {i.member_id: i.code for i in invites}
             names = {e.member_id: e.name for e in entries}
-            app = build_application(cfg, AppOptions(clock=clock, sender_poll_interval=0.05))
+            options = AppOptions(clock=clock, sender_poll_interval=0.05, tick_interval=None)
+            app = build_application(cfg, options)
             await start_app(app)
             demo = Demo(sandbox, app, cfg, clock, codes, names)
             try:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.server import Sandbox
 
+from bot import scheduler
 from bot.app import AppOptions, StudyApp, build_application, services_of, start_app, stop_app
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
@@ -95,6 +96,14 @@ class Harness:
     async def flush(self) -> int:
         return await self.services.sender.flush()
 
+    async def tick(self, **advance: float) -> dict[str, int]:
+        """Moves the clock (if asked), runs every due check, delivers what they queued."""
+        if advance:
+            self.clock.advance(**advance)
+        done = await scheduler.tick(self.services)
+        await self.flush()
+        return done
+
 
 @asynccontextmanager
 async def running_bot(
@@ -112,7 +121,9 @@ async def running_bot(
         cfg = make_config(tmp, sb, **sections)
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, username=sb.bot_username))
         codes = await load_roster(cfg, roster, clock.now())
-        options = AppOptions(clock=clock, sender_poll_interval=0.05, start_sender=start_sender)
+        options = AppOptions(
+            clock=clock, sender_poll_interval=0.05, start_sender=start_sender, tick_interval=None
+        )
         app = build_application(cfg, options)
         await start_app(app)
         try:

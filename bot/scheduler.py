@@ -1,0 +1,73 @@
+"""Database-driven scheduling: the JobQueue only ticks; what is due is computed from the database.
+
+A feature registers a *due check* — an async function `(services, now) -> int` that looks at
+the database, does what has fallen due (closes an activity's roll call, queues a reminder with
+an outbox `dedupe_key` so it is never queued twice) and returns how many things it did. Every
+tick runs every check with the clock's current time, so after downtime whatever fell due is
+caught up on the first tick, and a restart repeats nothing. Tests move the injectable clock and
+call `tick()` themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, ContextTypes
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DueCheck = Callable[["Services", dt.datetime], Awaitable[int]]
+
+_CHECKS: dict[str, DueCheck] = {}
+
+TICK_SECONDS = 20
+
+
+def due_check(name: str) -> Callable[[DueCheck], DueCheck]:
+    """Registers a due check under a unique name (re-registering replaces it)."""
+
+    def wrap(fn: DueCheck) -> DueCheck:
+        _CHECKS[name] = fn
+        return fn
+
+    return wrap
+
+
+def checks() -> dict[str, DueCheck]:
+    return dict(_CHECKS)
+
+
+async def tick(services: Services, now: dt.datetime | None = None) -> dict[str, int]:
+    """Runs every due check once at `now` (default: the clock); returns what each did."""
+    when = now or services.clock.now()
+    done: dict[str, int] = {}
+    for name, check in sorted(_CHECKS.items()):
+        try:
+            done[name] = await check(services, when)
+        except Exception:
+            log.exception("due check %s failed", name)
+            done[name] = -1
+    if any(v > 0 for v in done.values()):
+        services.sender.notify()
+    return done
+
+
+async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = context.application.bot_data.get("services")
+    if services is not None:
+        await tick(services)
+
+
+def install(app: Application[Any, Any, Any, Any, Any, Any], interval: float = TICK_SECONDS) -> None:
+    """The periodic tick; a missed run is coalesced, never run twice in a row."""
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    app.job_queue.run_repeating(
+        _job, interval=interval, first=1.0, name="studybot-tick",
+        job_kwargs={"misfire_grace_time": int(interval * 3), "coalesce": True, "max_instances": 1},
+    )
