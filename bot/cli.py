@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import importlib
 import logging
 import sys
@@ -33,6 +34,20 @@ def _lazy(target: str) -> CommandFn:
         return await func(args, cfg)
 
     return run
+
+
+# `studybot export <kind>`: each kind's exporter lives with its feature.
+EXPORTS: dict[str, str] = {
+    "attendance": "bot.attendance_export:cli_export",
+    "reading": "bot.reading_export:cli_export",
+}
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -93,6 +108,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="directory to write into")
     p.add_argument("--rotate", action="store_true", help="replace every unused code")
     p.set_defaults(func=_lazy("bot.invites:cli_invites"))
+
+    p = sub.add_parser("schedule", help="activities")
+    s_sub = p.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    q = s_sub.add_parser(
+        "import",
+        help="import activities from .csv or .xlsx (columns activity_id,type,title,group,"
+        "start,end,location,lat,lon,host_member_id); all or nothing",
+    )
+    _add_config(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_lazy("bot.schedule_import:cli_import"))
+
+    p = sub.add_parser("books", help="the reading catalog")
+    b_sub = p.add_subparsers(dest="books_command", required=True, metavar="ACTION")
+    q = b_sub.add_parser(
+        "import",
+        help="import books from .csv or .xlsx (columns book_id,title,author,list,category,"
+        "year); all or nothing",
+    )
+    _add_config(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_lazy("bot.books:cli_import"))
+
+    p = sub.add_parser("export", help="export records as CSV or Excel")
+    e_sub = p.add_subparsers(dest="export_command", required=True, metavar="KIND")
+    for kind, target in EXPORTS.items():
+        q = e_sub.add_parser(kind, help=f"export {kind} records")
+        _add_config(q)
+        q.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
+        q.add_argument("--from", dest="date_from", type=_date, help="first date (YYYY-MM-DD)")
+        q.add_argument("--to", dest="date_to", type=_date, help="last date (YYYY-MM-DD)")
+        q.add_argument("--out", type=Path, help="file to write (default: standard output)")
+        q.set_defaults(func=_lazy(target))
 
     p = sub.add_parser("demo", help="play a scripted scenario against the built-in sandbox")
     p.add_argument("--keep", type=Path, help="keep the database and files in this directory")

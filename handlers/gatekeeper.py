@@ -1,4 +1,4 @@
-"""The gatekeeper (handler group -1): loads the sender's member record once per update.
+"""The gatekeeper (handler group -2, the first): loads the sender's member record once per update.
 
 Unregistered users reach only the registration handlers; everything else they send gets the
 how-to-register answer. Deactivated members are told so.
@@ -52,4 +52,4 @@ async def gatekeeper(update: Update, context: StudyContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    app.add_handler(TypeHandler(Update, gatekeeper), group=-2)
