@@ -22,7 +22,6 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-
 from bot.clock import Clock
 from bot.config import OutboxConfig
 from storage import members as members_repo

@@ -27,6 +27,9 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
         from bot.demo import run_demo
 
         return await run_demo(keep=None)
+    from bot import logsafe
+
+    logsafe.install([cfg.telegram.token])
     app = build_application(cfg)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,8 +10,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.i18n import t
-from bot.services import StudyContext
+from bot.services import Services, StudyContext, member_language
 from bot.text import split_message
+from storage import members as members_repo
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ async def on_error(update: object, context: StudyContext) -> None:
     log.error("error while handling update %s", update_id, exc_info=error)
     services = context.application.bot_data.get("services")
     if isinstance(update, Update):
-        lang = context.lang
+        lang = await _language(update, services)
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(t(lang, "error.apology"), show_alert=True)
@@ -45,6 +46,21 @@ async def on_error(update: object, context: StudyContext) -> None:
         except TelegramError:
             log.warning("could not report update %s to the HR chat", update_id)
             break
+
+
+async def _language(update: Update, services: Services | None) -> str:
+    """The user's language (the error handler gets a fresh context, without the member)."""
+    if services is None:
+        return "zh"
+    user = update.effective_user
+    if user is not None:
+        try:
+            async with services.db.read() as conn:
+                member = await members_repo.by_telegram_id(conn, user.id)
+        except Exception:
+            member = None
+        return member_language(member, services)
+    return services.default_language
 
 
 def register(app: Application) -> None:
