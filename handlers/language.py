@@ -1,0 +1,66 @@
+"""/lang: a user switches between Chinese and English; the command menu follows."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import callbacks, commands
+from bot.i18n import LANGUAGES, t
+from bot.services import StudyContext
+from handlers.start import set_commands
+from storage import members as members_repo
+
+PREFIX = "lang"
+
+
+async def lang(update: Update, context: StudyContext) -> None:
+    """Offers the languages as buttons."""
+    message = update.effective_message
+    assert message is not None
+    buttons = [
+        InlineKeyboardButton(
+            t(code, "language.name"), callback_data=callbacks.encode(PREFIX, "set", code)
+        )
+        for code in LANGUAGES
+    ]
+    await message.reply_text(
+        context.t("language.choose", current=t(context.lang, "language.name")),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+async def choose(update: Update, context: StudyContext) -> None:
+    """Stores the chosen language and re-sets the command menu in it."""
+    query = update.callback_query
+    assert query is not None
+    cb = callbacks.decode(query.data)
+    member = context.member
+    if (
+        cb is None
+        or member is None
+        or cb.action != "set"
+        or not cb.args
+        or cb.args[0] not in LANGUAGES
+    ):
+        await query.answer(context.t("error.forged"), show_alert=True)
+        return
+    code = cb.args[0]
+    services = context.services
+    async with services.db.tx() as conn:
+        await members_repo.set_language(conn, member.pk, code, services.now_ts())
+        updated = await members_repo.by_pk(conn, member.pk)
+    assert updated is not None
+    context.member, context.lang = updated, code
+    await query.answer()
+    await query.edit_message_text(t(code, "language.set", language=t(code, "language.name")))
+    if query.message is not None:
+        await set_commands(context, updated, query.message.chat.id)
+
+
+commands.register("lang", order=80)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("lang", lang))
+    app.add_handler(CallbackQueryHandler(choose, pattern=callbacks.pattern(PREFIX)))
