@@ -22,6 +22,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
 from bot.clock import Clock
 from bot.config import OutboxConfig
 from storage import members as members_repo
@@ -165,6 +166,7 @@ class OutboxSender:
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
+            log.info("outbox row %s: 429, retrying in %gs", row.id, seconds)
             await self._retry(row, seconds, f"429 retry after {seconds:g}s", count=False)
             return "retry"
         except Forbidden as exc:
