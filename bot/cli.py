@@ -38,6 +38,8 @@ def _lazy(target: str) -> CommandFn:
 
 # `studybot export <kind>`: each kind's exporter lives with its feature.
 EXPORTS: dict[str, str] = {
+    "all": "bot.exports:cli_export",
+    "roster": "bot.exports:cli_export",
     "attendance": "bot.attendance_export:cli_export",
     "reading": "bot.reading_export:cli_export",
 }

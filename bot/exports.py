@@ -1,0 +1,190 @@
+"""Exports for HR's Excel: one sheet per record kind, as .xlsx (openpyxl) or UTF-8 CSV with BOM.
+
+Each feature registers an exporter with `@exporter("attendance")`: an async function that reads
+its records and returns a `Sheet` (column names and rows of plain values; dates and datetimes
+stay dates so Excel can sort and filter them). `studybot export <kind>`, `studybot export all`
+and the in-chat /export all go through here, so every sheet looks the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from bot.config import Config
+from bot.i18n import t
+from storage.db import Database, open_database
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """What to export: a date range (local dates, inclusive) and optionally one group."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    group_id: int | None = None
+
+    def contains(self, day: dt.date) -> bool:
+        if self.date_from and day < self.date_from:
+            return False
+        return not (self.date_to and day > self.date_to)
+
+
+@dataclass
+class Sheet:
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+Exporter = Callable[[Database, Config, ExportFilter], Awaitable[Sheet]]
+
+_EXPORTERS: dict[str, Exporter] = {}
+# The order sheets appear in a workbook.
+ORDER = ("roster", "attendance", "leave", "reading", "reports", "credits")
+
+
+def exporter(kind: str) -> Callable[[Exporter], Exporter]:
+    def wrap(fn: Exporter) -> Exporter:
+        _EXPORTERS[kind] = fn
+        return fn
+
+    return wrap
+
+
+def exporters() -> dict[str, Exporter]:
+    """Every registered exporter, in workbook order (importing the feature modules first)."""
+    import importlib
+
+    for module in FEATURE_MODULES:
+        importlib.import_module(module)
+    rank = {k: i for i, k in enumerate(ORDER)}
+    return dict(sorted(_EXPORTERS.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
+
+
+# Modules whose import registers an exporter.
+FEATURE_MODULES: list[str] = ["bot.roster_export"]
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(sheet: Sheet, out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(sheet.columns)
+    for row in sheet.rows:
+        writer.writerow([cell_text(row.get(c)) for c in sheet.columns])
+
+
+def write_csv_file(sheet: Sheet, path: Path) -> None:
+    """UTF-8 with BOM, so Excel opens Chinese text correctly."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        write_csv(sheet, fh)
+
+
+def write_xlsx(sheets: list[Sheet], out: Path | IO[bytes]) -> None:
+    """A workbook with one sheet each: bold frozen header, filters, widths, real dates."""
+    import openpyxl  # heavy: imported only when exporting
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    for sheet in sheets:
+        ws = wb.create_sheet(title=sheet.name[:31])
+        ws.append(sheet.columns)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        widths = [_width(c) for c in sheet.columns]
+        for row in sheet.rows:
+            values = []
+            for i, column in enumerate(sheet.columns):
+                value = row.get(column)
+                if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                    value = value.replace(tzinfo=None)  # Excel has no time zones: local time
+                values.append(value)
+                widths[i] = max(widths[i], _width(cell_text(value)))
+            ws.append(values)
+        for i, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+        for col in ws.iter_cols(min_row=2):
+            for cell in col:
+                if isinstance(cell.value, dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+        ws.freeze_panes = "A2"
+        if sheet.columns:
+            last = get_column_letter(len(sheet.columns))
+            ws.auto_filter.ref = f"A1:{last}{max(len(sheet.rows) + 1, 1)}"
+    if not wb.worksheets:
+        wb.create_sheet(title="empty")
+    wb.save(out)
+
+
+def _width(text: str) -> int:
+    # CJK characters are about twice as wide as Latin ones in Excel.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def xlsx_bytes(sheets: list[Sheet]) -> bytes:
+    buf = io.BytesIO()
+    write_xlsx(sheets, buf)
+    return buf.getvalue()
+
+
+async def collect(
+    db: Database, cfg: Config, kinds: list[str] | None, flt: ExportFilter
+) -> list[Sheet]:
+    """The sheets of `kinds` (default: every kind), skipping kinds with no rows when all."""
+    available = exporters()
+    chosen = kinds or list(available)
+    sheets = [await available[k](db, cfg, flt) for k in chosen]
+    return sheets if kinds else [s for s in sheets if s.rows] or sheets[:1]
+
+
+async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
+    """`studybot export <kind>|all [--format] [--from] [--to] [--out]`."""
+    kind: str = args.export_command
+    lang = cfg.program.language
+    fmt: str = args.format
+    flt = ExportFilter(args.date_from, args.date_to)
+    if fmt == "csv" and kind == "all":
+        print(t(lang, "export.csv_one_kind"), file=sys.stderr)
+        return 2
+    db = await open_database(cfg.db_path)
+    try:
+        sheets = await collect(db, cfg, None if kind == "all" else [kind], flt)
+    finally:
+        await db.close()
+    out: Path | None = args.out
+    if fmt == "csv":
+        if out is None:
+            write_csv(sheets[0], sys.stdout)
+        else:
+            write_csv_file(sheets[0], out)
+    else:
+        if out is None:
+            print(t(lang, "export.need_out"), file=sys.stderr)
+            return 2
+        write_xlsx(sheets, out)
+    if out is not None:
+        rows = sum(len(s.rows) for s in sheets)
+        print(t(lang, "export.written", file=out, rows=rows, sheets=len(sheets)), file=sys.stderr)
+    return 0
