@@ -127,7 +127,7 @@ async def _post_init(app: StudyApp) -> None:
     username = cfg.telegram.username or (app.bot.username or "")
     sender = OutboxSender(db, app.bot, clock, cfg.outbox, poll_interval=opts.sender_poll_interval)
     services = Services(
-        config=cfg, db=db, clock=clock, sender=sender, bot_username=username
+        config=cfg, db=db, clock=clock, sender=sender, bot_username=username, bot=app.bot
     )
     app.bot_data["services"] = services
     default_cmds = [BotCommand(n, d) for n, d in commands.describe("trainee", cfg.program.language)
@@ -142,6 +142,8 @@ async def _post_shutdown(app: StudyApp) -> None:
     services: Services | None = app.bot_data.pop("services", None)
     if services is None:
         return
+    for task in list(services.extras.get("tasks", ())):
+        task.cancel()
     await services.sender.stop()
     await services.db.close()
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
@@ -23,6 +24,7 @@ class Services:
     clock: Clock
     sender: OutboxSender
     bot_username: str
+    bot: Bot
     extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> dt.datetime:

@@ -1,0 +1,69 @@
+"""/announce: audience, preview, delivery through the outbox, progress line, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import Harness, running_bot
+
+
+async def wait_edit(h: Harness, chat_id: int, message_id: int, needle: str) -> str:
+    entry = await h.sandbox.wait_for_bot_message(
+        chat_id, lambda e: e.message_id == message_id and needle in (e.text or ""),
+        after=message_id - 1,
+    )
+    return entry.text or ""
+
+
+async def test_announcement_to_one_group_with_progress(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, start_sender=False) as h:
+        hr = await h.register("H1")
+        t1 = await h.register("T1")
+        t3 = await h.register("T3")
+        l1 = await h.register("L1")
+        t3_before = len(t3.messages())
+        menu = await hr.ask("/announce")
+        await hr.press(menu, "某个小组")
+        groups = await wait_edit(h, hr.chat_id, menu.message_id, "请选择小组")
+        assert groups
+        await hr.press(hr.messages()[-1], "第一组")
+        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        preview = await hr.ask("周五下午三点在城关小学集中学习，请准时参加。")
+        # 第一组 has L1, T1, T2; T2 never registered.
+        assert "将发送给 3 人" in preview.text and "2 人已注册" in preview.text
+        await hr.press(preview, "✅ 发送")
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送中")
+        assert "待发送 2" in text and "无法送达 1" in text
+        t1.block()
+        await h.tick()  # delivers, then the progress check edits the line
+        await h.tick()
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
+        assert "已送达 1" in text and "无法送达 2" in text
+        assert any("周五下午三点" in m.text for m in l1.messages())
+        assert len(t3.messages()) == t3_before  # another group: nothing
+
+
+async def test_only_hr_may_announce_and_buttons_are_checked(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        leader = await h.register("L1")
+        assert "只有人事部门" in (await leader.ask("/announce")).text
+        menu = await hr.ask("/announce")
+        answer = await leader.press_data(menu, "ann:aud:all")
+        assert answer.show_alert
+        # A stale Send (no preview pending) changes nothing.
+        answer = await hr.press_data(menu, "ann:send")
+        assert answer.show_alert
+        async with h.services.db.read() as conn:
+            row = await (await conn.execute("SELECT COUNT(*) FROM announcements")).fetchone()
+        assert row[0] == 0
+
+
+async def test_over_long_announcement_is_refused(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        menu = await hr.ask("/announce")
+        await hr.press(menu, "全体成员")
+        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        reply = await hr.ask("字" * 3001)
+        assert "太长" in reply.text
