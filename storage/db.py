@@ -116,11 +116,15 @@ class Database:
         return int(row[0]) if row and row[0] is not None else 0
 
     async def migrate(self) -> list[str]:
-        """Applies the migrations not yet recorded; returns their names."""
-        current = await self.schema_version()
+        """Applies every migration not yet recorded (by number, so one that arrives late on a
+        branch is still applied); returns their names."""
+        await self.schema_version()  # creates the bookkeeping table
+        async with self.read() as conn:
+            done = {r[0] for r in await conn.execute_fetchall(
+                "SELECT version FROM schema_migrations")}
         applied = []
         for version, name, sql in migrations():
-            if version <= current:
+            if version in done:
                 continue
             async with self.tx() as conn:
                 for statement in _split_sql(sql):
