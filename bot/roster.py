@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import aiosqlite
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.tabular import TableError, TableRow, read_table
+from storage import audit as audit_repo
 from storage.db import Database, open_database, ts
 from storage.models import Role
 
@@ -198,10 +198,6 @@ def _snapshot(
     }
 
 
-def _json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
 async def _audit(
     conn: aiosqlite.Connection,
     at: str,
@@ -212,18 +208,9 @@ async def _audit(
     after: Mapping[str, Any] | None,
     reason: str | None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (at, actor_pk, action, subject, before, after, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            at,
-            actor_pk,
-            action,
-            f"member:{member_id}",
-            _json(before) if before is not None else None,
-            _json(after) if after is not None else None,
-            reason,
-        ),
+    await audit_repo.record(
+        conn, at=at, actor_pk=actor_pk, action=action, subject=f"member:{member_id}",
+        before=before, after=after, reason=reason,
     )
 
 
