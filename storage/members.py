@@ -90,3 +90,17 @@ async def unreachable(conn: aiosqlite.Connection) -> list[Member]:
         " ORDER BY m.member_id"
     )
     return [Member.from_row(r) for r in rows]
+
+
+async def group_roster(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
+    """Everyone ever in the group, inactive members included (for HR's admin menu)."""
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} WHERE m.group_id = ? ORDER BY m.active DESC, m.role != 'leader', m.member_id",
+        (group_id,),
+    )
+    return [Member.from_row(r) for r in rows]
+
+
+async def groups(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+    rows = await conn.execute_fetchall("SELECT id, name FROM groups ORDER BY name")
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,30 @@
+"""What is waiting for HR's decision, gathered from every feature for /admin.
+
+A feature registers a provider: an async function `(conn, lang) -> list[str]` giving one line
+per pending item (a leave request routed to HR, an exit proposal, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+Provider = Callable[[aiosqlite.Connection, str], Awaitable[list[str]]]
+
+_PROVIDERS: dict[str, Provider] = {}
+
+
+def provider(name: str) -> Callable[[Provider], Provider]:
+    def wrap(fn: Provider) -> Provider:
+        _PROVIDERS[name] = fn
+        return fn
+
+    return wrap
+
+
+async def gather(conn: aiosqlite.Connection, lang: str) -> list[str]:
+    lines: list[str] = []
+    for _, fn in sorted(_PROVIDERS.items()):
+        lines.extend(await fn(conn, lang))
+    return lines

@@ -1,0 +1,131 @@
+"""/admin: deactivate, reactivate, move, change leader, new invite, unreachable; audit; refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.sandbox.client import SandboxUser
+from bot.sandbox.model import Entry
+from storage import audit as audit_repo
+from storage import members as members_repo
+from tests.helpers import Harness, running_bot
+
+
+async def tap(h: Harness, user: SandboxUser, message: Entry, button: str, needle: str) -> Entry:
+    """Presses a button on the admin message and waits for it to be edited to show `needle`."""
+    await user.press(message, button)
+    return await h.sandbox.wait_for_bot_message(
+        user.chat_id, lambda e: e.message_id == message.message_id and needle in (e.text or ""),
+        after=message.message_id - 1,
+    )
+
+
+async def member(h: Harness, member_id: str):  # type: ignore[no-untyped-def]
+    async with h.services.db.read() as conn:
+        return await members_repo.by_member_id(conn, member_id)
+
+
+async def test_deactivate_then_reactivate_with_audit_and_notices(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        leader = await h.register("L1")
+        t1 = await h.register("T1")
+        await h.flush()
+        menu = await hr.ask("/admin")
+        msg = await tap(h, hr, menu, "👤 成员：停用 / 启用 / 调组 / 重发邀请码", "请选择小组")
+        msg = await tap(h, hr, msg, "第一组", "请选择成员")
+        msg = await tap(h, hr, msg, "黄志强", "黄志强（T1）")
+        msg = await tap(h, hr, msg, "停用", "确认停用 黄志强")
+        assert (await member(h, "T1")).active  # nothing before the confirm
+        msg = await tap(h, hr, msg, "✅ 确认", "已停用 黄志强")
+        assert not (await member(h, "T1")).active
+        await h.flush()
+        assert "已被人事部门停用" in t1.messages()[-1].text
+        assert "停用本组成员 黄志强" in leader.messages()[-1].text
+        # The deactivated trainee is now told so, whatever they send.
+        assert "已停用" in (await t1.ask("/me")).text
+        # Pressing the same confirm again changes nothing.
+        t1_pk = (await member(h, "T1")).pk
+        answer = await hr.press_data(msg, f"adm:do:off:{t1_pk}")
+        assert answer.show_alert
+        async with h.services.db.read() as conn:
+            rows = await audit_repo.for_subject(conn, "member:T1")
+        actions = [r["action"] for r in rows]
+        assert "admin.deactivate" in actions
+        last = rows[-1]
+        assert json.loads(last["before"])["active"] is True
+        assert json.loads(last["after"])["active"] is False
+        # Reactivate through the confirm callback directly (same path as the buttons).
+        pk = (await member(h, "T1")).pk
+        await hr.press_data(msg, f"adm:do:on:{pk}")
+        await h.sandbox.wait_for_bot_message(
+            hr.chat_id, lambda e: "已重新启用 黄志强" in (e.text or ""), after=menu.message_id - 1
+        )
+        assert (await member(h, "T1")).active
+
+
+async def test_move_change_leader_and_new_invite(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        l1 = await h.register("L1")
+        l2 = await h.register("L2")
+        t1 = await h.register("T1")
+        await h.flush()
+        pk = (await member(h, "T1")).pk
+        g2 = (await member(h, "L2")).group_id
+        menu = await hr.ask("/admin")
+        await hr.press_data(menu, f"adm:ask:mv:{pk}:{g2}")
+        await h.sandbox.wait_for_bot_message(
+            hr.chat_id, lambda e: "确认把 黄志强 调到第二组" in (e.text or ""),
+            after=menu.message_id - 1,
+        )
+        await hr.press(hr.messages()[-1], "✅ 确认")
+        await h.sandbox.wait_for_bot_message(
+            hr.chat_id, lambda e: "已把 黄志强 调到第二组" in (e.text or ""),
+            after=menu.message_id - 1,
+        )
+        moved = await member(h, "T1")
+        assert moved.group_name == "第二组"
+        await h.flush()
+        assert "调到第二组" in t1.messages()[-1].text
+        assert "调离本组" in l1.messages()[-1].text
+        assert "调入本组" in l2.messages()[-1].text
+        # T1 now leads 第二组; L2 becomes a trainee; menus follow the roles.
+        await hr.press_data(menu, f"adm:do:ld:{pk}:{g2}")
+        await h.sandbox.wait_for_bot_message(
+            hr.chat_id, lambda e: "现在是第二组的组长" in (e.text or ""), after=menu.message_id - 1
+        )
+        assert (await member(h, "T1")).role == "leader"
+        assert (await member(h, "L2")).role == "trainee"
+        assert "admin" not in dict(h.sandbox.commands_for(t1.chat_id))
+        # A new invite unlinks the old account; the new code registers a new one.
+        await hr.press_data(menu, f"adm:do:inv:{pk}")
+        reissued = await h.sandbox.wait_for_bot_message(
+            hr.chat_id, lambda e: "的新邀请码" in (e.text or ""), after=menu.message_id - 1
+        )
+        code = reissued.text.split("新邀请码：")[1].split()[0]
+        assert (await member(h, "T1")).telegram_id is None
+        phone = h.new_user("新手机")
+        assert "注册成功，黄志强" in (await phone.ask(f"/start {code}")).text
+
+
+async def test_unreachable_list_and_refusals(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        trainee = await h.register("T1")
+        assert "只有人事部门" in (await trainee.ask("/admin")).text
+        menu = await hr.ask("/admin")
+        answer = await trainee.press_data(menu, "adm:do:off:1")
+        assert answer.show_alert
+        assert (await member(h, "L1")).active
+        msg = await tap(h, hr, menu, "📵 无法联系的成员", "无法联系的成员")
+        assert "罗宏伟（L1，第一组）：尚未注册" in msg.text
+        assert "黄志强" not in msg.text
+        pending = await hr.press_data(menu, "adm:pend")
+        assert pending is not None
+        # A leader cannot be deactivated before the group has another leader.
+        l1 = await member(h, "L1")
+        answer = await hr.press_data(menu, f"adm:do:off:{l1.pk}")
+        assert answer.show_alert and "先更换" in (answer.text or "")
+        assert (await member(h, "L1")).active
