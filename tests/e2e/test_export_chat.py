@@ -1,0 +1,29 @@
+"""/export in chat: HR gets every member, a leader only the own group, a trainee nothing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+
+from tests.helpers import running_bot
+
+
+async def test_export_by_role(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        hr = await h.register("H1")
+        leader = await h.register("L2")
+        trainee = await h.register("T1")
+        doc = await hr.ask("/export")
+        assert doc.file_name and doc.file_name.endswith(".xlsx")
+        wb = openpyxl.load_workbook(io.BytesIO(doc.file_bytes or b""))
+        ws = wb["roster"]
+        ids = {row[0] for row in ws.iter_rows(min_row=2, values_only=True)}
+        assert {"L1", "T1", "L2", "T3", "H1"} <= ids
+        assert ws["A1"].font.bold and ws.freeze_panes == "A2"
+        doc = await leader.ask("/export")
+        wb = openpyxl.load_workbook(io.BytesIO(doc.file_bytes or b""))
+        ids = {row[0] for row in wb["roster"].iter_rows(min_row=2, values_only=True)}
+        assert ids == {"L2", "T3"}
+        assert "只有组长" in (await trainee.ask("/export")).text
