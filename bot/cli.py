@@ -41,7 +41,7 @@ EXPORTS: dict[str, str] = {
     "all": "bot.exports:cli_export",
     "roster": "bot.exports:cli_export",
     "attendance": "bot.attendance_export:cli_export",
-    "reading": "bot.reading_export:cli_export",
+    "reading": "bot.exports:cli_export",
 }
 
 

@@ -85,6 +85,27 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True)
+class ReadingConfig:
+    min_reflection_chars: int = 300
+    review: Literal["auto", "required"] = "auto"
+    year_starts: str = "01-01"
+    nudge_day: int = 1
+    nudge_time: dt.time = dt.time(9, 0)
+
+
+@dataclass(frozen=True)
+class CheckinConfig:
+    opens_before_minutes: int = 30
+    late_after_minutes: int = 5
+    checkout_opens_before_end_minutes: int = 15
+    code_rotation_seconds: int = 60
+    code_grace_seconds: int = 30
+    require_location: bool = True
+    radius_m: int = 300
+    location_max_age_seconds: int = 120
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -92,6 +113,8 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     registration: RegistrationConfig = field(default_factory=RegistrationConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    reading: ReadingConfig = field(default_factory=ReadingConfig)
+    checkin: CheckinConfig = field(default_factory=CheckinConfig)
     source: str = field(default="<defaults>", compare=False)
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 
@@ -246,6 +269,30 @@ def _validate(cfg: Config, src: str, problems: list[str]) -> None:
             problems.append(f"{src}: [registration] {name}: must be at least 1")
     if cfg.outbox.overall_per_second <= 0:
         problems.append(f"{src}: [outbox] overall_per_second: must be positive")
+    for name in ("opens_before_minutes", "late_after_minutes",
+                 "checkout_opens_before_end_minutes", "code_grace_seconds"):
+        if getattr(cfg.checkin, name) < 0:
+            problems.append(f"{src}: [checkin] {name}: must not be negative")
+    for name in ("code_rotation_seconds", "radius_m", "location_max_age_seconds"):
+        if getattr(cfg.checkin, name) < 1:
+            problems.append(f"{src}: [checkin] {name}: must be at least 1")
+    _validate_reading(cfg.reading, src, problems)
+
+
+def _validate_reading(rd: ReadingConfig, src: str, problems: list[str]) -> None:
+    from bot.reading import parse_year_starts  # pure rules; imported here to keep config light
+
+    if not 1 <= rd.min_reflection_chars <= 4000:
+        problems.append(f"{src}: [reading] min_reflection_chars: must be between 1 and 4000")
+    try:
+        parse_year_starts(rd.year_starts)
+    except ValueError:
+        problems.append(
+            f"{src}: [reading] year_starts: must be a day of the year as MM-DD (not 02-29),"
+            f" got {rd.year_starts!r}"
+        )
+    if not 0 <= rd.nudge_day <= 28:
+        problems.append(f"{src}: [reading] nudge_day: must be between 0 (off) and 28")
 
 
 def parse_config(

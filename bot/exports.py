@@ -70,7 +70,7 @@ def exporters() -> dict[str, Exporter]:
 
 
 # Modules whose import registers an exporter.
-FEATURE_MODULES: list[str] = ["bot.roster_export"]
+FEATURE_MODULES: list[str] = ["bot.roster_export", "bot.reading_export"]
 
 
 def cell_text(value: Any) -> str:

@@ -126,10 +126,11 @@ async def running_bot(
         )
         app = build_application(cfg, options)
         await start_app(app)
+        harness = Harness(app, sb, cfg, clock, codes, options)
         try:
-            yield Harness(app, sb, cfg, clock, codes, options)
+            yield harness
         finally:
-            await stop_app(app)
+            await stop_app(harness.app)  # the current app: restart() replaces it
     finally:
         if own_sandbox:
             await sb.stop()

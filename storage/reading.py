@@ -1,0 +1,258 @@
+"""Study outputs: books read with reflections, papers, reflections, management analyses; their
+review history; the monthly nudge record."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A document kept under files_dir: relative path, the sender's name, size, sha256."""
+
+    path: str
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submission with its owner, group, catalog code and reviewer, as the views need it."""
+
+    id: int
+    member_pk: int
+    member_id: str
+    member_name: str
+    member_role: str
+    group_id: int | None
+    group_name: str | None
+    year: int
+    kind: str
+    book_pk: int | None
+    book_code: str | None  # the catalog's book_id
+    title: str
+    monograph: bool
+    finished_on: str | None
+    body: str | None
+    file: StoredFile | None
+    status: str
+    revision: int
+    submitted_at: str
+    reviewed_at: str | None
+    reviewed_by: int | None
+    reviewer_name: str | None
+    review_comment: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Submission:
+        file = None
+        if row["file_path"] is not None:
+            file = StoredFile(
+                row["file_path"], row["file_name"] or "", row["file_size"] or 0,
+                row["file_sha256"] or "",
+            )
+        return cls(
+            id=row["id"],
+            member_pk=row["member_pk"],
+            member_id=row["member_id"],
+            member_name=row["member_name"],
+            member_role=row["member_role"],
+            group_id=row["group_id"],
+            group_name=row["group_name"],
+            year=row["year"],
+            kind=row["kind"],
+            book_pk=row["book_pk"],
+            book_code=row["book_code"],
+            title=row["title"],
+            monograph=bool(row["monograph"]),
+            finished_on=row["finished_on"],
+            body=row["body"],
+            file=file,
+            status=row["status"],
+            revision=row["revision"],
+            submitted_at=row["submitted_at"],
+            reviewed_at=row["reviewed_at"],
+            reviewed_by=row["reviewed_by"],
+            reviewer_name=row["reviewer_name"],
+            review_comment=row["review_comment"],
+        )
+
+
+_SELECT = (
+    "SELECT s.*, m.member_id, m.name AS member_name, m.role AS member_role, m.group_id,"
+    " g.name AS group_name, b.book_id AS book_code, r.name AS reviewer_name"
+    " FROM reading_submissions s"
+    " JOIN members m ON m.id = s.member_pk"
+    " LEFT JOIN groups g ON g.id = m.group_id"
+    " LEFT JOIN books b ON b.id = s.book_pk"
+    " LEFT JOIN members r ON r.id = s.reviewed_by"
+)
+_ORDER = " ORDER BY COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)), s.id"
+
+
+async def insert(
+    conn: aiosqlite.Connection,
+    *,
+    member_pk: int,
+    year: int,
+    kind: str,
+    title: str,
+    title_norm: str,
+    now: str,
+    book_pk: int | None = None,
+    monograph: bool = False,
+    finished_on: str | None = None,
+    body: str | None = None,
+    file: StoredFile | None = None,
+) -> int:
+    """Adds a submission (status 'submitted') and its first event; returns its id."""
+    cur = await conn.execute(
+        "INSERT INTO reading_submissions (member_pk, year, kind, book_pk, title, title_norm,"
+        " monograph, finished_on, body, file_path, file_name, file_size, file_sha256,"
+        " submitted_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            member_pk, year, kind, book_pk, title, title_norm, int(monograph), finished_on, body,
+            file.path if file else None, file.name if file else None,
+            file.size if file else None, file.sha256 if file else None, now, now,
+        ),
+    )
+    sid = cur.lastrowid
+    assert sid is not None
+    await add_event(conn, sid, "submitted", now, actor_pk=member_pk, body=body, file=file)
+    return sid
+
+
+async def add_event(
+    conn: aiosqlite.Connection, submission_id: int, action: str, now: str, *,
+    actor_pk: int | None, comment: str | None = None, body: str | None = None,
+    file: StoredFile | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO reading_events (submission_id, at, actor_pk, action, comment, body,"
+        " file_path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (submission_id, now, actor_pk, action, comment, body, file.path if file else None),
+    )
+
+
+async def find_duplicate(
+    conn: aiosqlite.Connection, member_pk: int, year: int, kind: str, title_norm: str,
+    book_pk: int | None = None,
+) -> Submission | None:
+    """This member's submission of the same book (by catalog row or title) or output title."""
+    async with conn.execute(
+        f"{_SELECT} WHERE s.member_pk = ? AND s.year = ? AND ((s.kind = ? AND s.title_norm = ?)"
+        " OR (s.book_pk IS NOT NULL AND s.book_pk = ?)) LIMIT 1",
+        (member_pk, year, kind, title_norm, book_pk),
+    ) as cur:
+        row = await cur.fetchone()
+    return Submission.from_row(row) if row else None
+
+
+async def by_id(conn: aiosqlite.Connection, submission_id: int) -> Submission | None:
+    async with conn.execute(f"{_SELECT} WHERE s.id = ?", (submission_id,)) as cur:
+        row = await cur.fetchone()
+    return Submission.from_row(row) if row else None
+
+
+async def for_member(conn: aiosqlite.Connection, member_pk: int, year: int) -> list[Submission]:
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} WHERE s.member_pk = ? AND s.year = ?{_ORDER}", (member_pk, year)
+    )
+    return [Submission.from_row(r) for r in rows]
+
+
+async def for_year(
+    conn: aiosqlite.Connection, year: int, *, group_id: int | None = None
+) -> list[Submission]:
+    """The year's submissions of every member, or of one group's."""
+    if group_id is None:
+        rows = await conn.execute_fetchall(f"{_SELECT} WHERE s.year = ?{_ORDER}", (year,))
+    else:
+        rows = await conn.execute_fetchall(
+            f"{_SELECT} WHERE s.year = ? AND m.group_id = ?{_ORDER}", (year, group_id)
+        )
+    return [Submission.from_row(r) for r in rows]
+
+
+async def everything(conn: aiosqlite.Connection) -> list[Submission]:
+    """Every submission (for the export), by member then date."""
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} ORDER BY m.member_id, COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)),"
+        " s.id"
+    )
+    return [Submission.from_row(r) for r in rows]
+
+
+async def set_review(
+    conn: aiosqlite.Connection, submission_id: int, *, expect: tuple[str, ...], status: str,
+    reviewer_pk: int, comment: str | None, now: str,
+) -> bool:
+    """Accepts or returns, only from one of the `expect` statuses; False if it had moved on."""
+    marks = ", ".join("?" for _ in expect)
+    cur = await conn.execute(
+        "UPDATE reading_submissions SET status = ?, reviewed_at = ?, reviewed_by = ?,"
+        f" review_comment = ? WHERE id = ? AND status IN ({marks})",
+        (status, now, reviewer_pk, comment, submission_id, *expect),
+    )
+    if cur.rowcount != 1:
+        return False
+    action = "accepted" if status == "accepted" else "returned"
+    await add_event(conn, submission_id, action, now, actor_pk=reviewer_pk, comment=comment)
+    return True
+
+
+async def resubmit(
+    conn: aiosqlite.Connection, submission_id: int, *, member_pk: int, body: str | None,
+    file: StoredFile | None, now: str,
+) -> bool:
+    """Replaces a returned submission's content; it is 'submitted' again (the review comment
+    stays until the next review, so the reviewer sees what they asked for)."""
+    cur = await conn.execute(
+        "UPDATE reading_submissions SET status = 'submitted', body = ?, file_path = ?,"
+        " file_name = ?, file_size = ?, file_sha256 = ?, revision = revision + 1,"
+        " submitted_at = ? WHERE id = ? AND member_pk = ? AND status = 'returned'",
+        (
+            body, file.path if file else None, file.name if file else None,
+            file.size if file else None, file.sha256 if file else None, now,
+            submission_id, member_pk,
+        ),
+    )
+    if cur.rowcount != 1:
+        return False
+    await add_event(
+        conn, submission_id, "resubmitted", now, actor_pk=member_pk, body=body, file=file
+    )
+    return True
+
+
+async def events(conn: aiosqlite.Connection, submission_id: int) -> list[sqlite3.Row]:
+    return list(
+        await conn.execute_fetchall(
+            "SELECT * FROM reading_events WHERE submission_id = ? ORDER BY at, id",
+            (submission_id,),
+        )
+    )
+
+
+async def nudged(conn: aiosqlite.Connection, month: str) -> set[int]:
+    """Members already reminded in this month ('YYYY-MM')."""
+    rows = await conn.execute_fetchall(
+        "SELECT member_pk FROM reading_nudges WHERE month = ?", (month,)
+    )
+    return {r[0] for r in rows}
+
+
+async def record_nudge(
+    conn: aiosqlite.Connection, member_pk: int, month: str, behind: int, now: str
+) -> bool:
+    """Records this month's reminder; False if there already was one."""
+    cur = await conn.execute(
+        "INSERT INTO reading_nudges (member_pk, month, at, behind) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (member_pk, month) DO NOTHING",
+        (member_pk, month, now, behind),
+    )
+    return cur.rowcount == 1
