@@ -154,7 +154,7 @@ async def test_newer_poll_ends_the_older_one_with_conflict(sb: Sandbox, bot: Bot
     async with aiohttp.ClientSession() as http:
         url = f"{sb.base_url}{sb.token}/getUpdates"
         second = asyncio.create_task(http.post(url, data={"timeout": "5"}))
-        with pytest.raises(Conflict, match="(?i)terminated by other getUpdates"):
+        with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
             await first
         await sb.wait_polling()
         await sb.user(1001, "A").send("x")
@@ -168,7 +168,9 @@ async def test_newer_poll_ends_the_older_one_with_conflict(sb: Sandbox, bot: Bot
 
 async def test_inline_keyboard_press_and_answer(sb: Sandbox, bot: Bot) -> None:
     user = sb.user(1001, "罗宏伟")
-    await bot.send_message(1001, "请审批", reply_markup=keyboard(("批准", "ok:1"), ("驳回", "no:1")))
+    await bot.send_message(
+        1001, "请审批", reply_markup=keyboard(("批准", "ok:1"), ("驳回", "no:1"))
+    )
     message = user.last()
     assert message.buttons == [("批准", "ok:1"), ("驳回", "no:1")]
     press = asyncio.create_task(user.press(message, "批准"))
@@ -180,7 +182,7 @@ async def test_inline_keyboard_press_and_answer(sb: Sandbox, bot: Bot) -> None:
     callback = sb.transcript(1001)[-1]
     assert callback.kind == "callback" and callback.text == "批准"
     assert callback.answer == ("已批准", True)
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await query.answer("again")
 
 
@@ -201,7 +203,7 @@ async def test_unanswered_press_times_out_with_the_chat_tail(sb: Sandbox, bot: B
         await user.press(user.last(), "ok:1", timeout=0)
     query = (await one_update(bot)).callback_query
     assert query is not None
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await query.answer("late")
 
 
@@ -225,15 +227,15 @@ async def test_edit_message_text_updates_the_transcript(sb: Sandbox, bot: Bot) -
     assert query is not None and query.data == "ok"
     await query.answer()
     await stale
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text("已批准", chat_id=1001, message_id=sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)to edit not found"):
         await bot.edit_message_text("x", chat_id=1001, message_id=999)
     await bot.edit_message_reply_markup(1001, sent.message_id, reply_markup=keyboard(("撤销", "u")))
     assert user.last().buttons == [("撤销", "u")] and user.last().text == "已批准"
     assert await bot.delete_message(1001, sent.message_id)
     assert user.last().deleted
-    with pytest.raises(BadRequest, match="(?i)to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)to delete not found"):
         await bot.delete_message(1001, sent.message_id)
     assert "已批准 (edited) (deleted)" in render_transcript(sb, [1001])
 
@@ -243,11 +245,11 @@ async def test_parse_mode_is_applied_and_bad_markup_refused(sb: Sandbox, bot: Bo
     await bot.send_message(1001, "<b>粗体</b> &lt;名单&gt; A&B", parse_mode=ParseMode.HTML)
     assert user.last().text == "粗体 <名单> A&B"
     assert user.last().source == "<b>粗体</b> &lt;名单&gt; A&B"
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(1001, "王<小>明", parse_mode=ParseMode.HTML)
-    with pytest.raises(BadRequest, match="(?i)end tag"):
+    with pytest.raises(BadRequest, match=r"(?i)end tag"):
         await bot.send_message(1001, "<b>未闭合", parse_mode=ParseMode.HTML)
-    with pytest.raises(BadRequest, match="(?i)reserved"):
+    with pytest.raises(BadRequest, match=r"(?i)reserved"):
         await bot.send_message(1001, "第1.5节", parse_mode=ParseMode.MARKDOWN_V2)
     await bot.send_message(1001, r"*第1\.5节*", parse_mode=ParseMode.MARKDOWN_V2)
     assert user.last().text == "第1.5节"
@@ -273,9 +275,9 @@ async def test_send_photo_and_media_group(sb: Sandbox, bot: Bot) -> None:
     items = user.messages()[-2:]
     assert [e.kind for e in items] == ["media_group_item", "media_group_item"]
     assert items[0].text == "第一张" and items[1].file_bytes == png(2, 2)
-    with pytest.raises(BadRequest, match="(?i)2-10"):
+    with pytest.raises(BadRequest, match=r"(?i)2-10"):
         await bot.send_media_group(1001, [InputMediaPhoto(png())])
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.send_photo(1001, "no-such-file-id")
     assert "[photo" in render_transcript(sb, [1001])
 
@@ -295,7 +297,7 @@ async def test_user_document_download_and_size_limit(sb: Sandbox, bot: Bot) -> N
     big = (await one_update(bot)).message
     assert big is not None and big.document is not None
     assert big.document.file_size == 25 * 1024 * 1024
-    with pytest.raises(BadRequest, match="(?i)file is too big"):
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
         await bot.get_file(big.document.file_id)
     # A user's photo can be downloaded too.
     await user.send_photo(png(4, 4), caption="现场")
@@ -344,7 +346,7 @@ async def test_injected_500_raises_network_error(sb: Sandbox, bot: Bot) -> None:
 async def test_blocked_user_is_forbidden(sb: Sandbox, bot: Bot) -> None:
     user = sb.user(1001, "A")
     user.block()
-    with pytest.raises(Forbidden, match="(?i)blocked by the user"):
+    with pytest.raises(Forbidden, match=r"(?i)blocked by the user"):
         await bot.send_message(1001, "x")
     [update] = await bot.get_updates(timeout=0)
     assert update.my_chat_member is not None
@@ -355,27 +357,27 @@ async def test_blocked_user_is_forbidden(sb: Sandbox, bot: Bot) -> None:
 
 
 async def test_unknown_or_unstarted_chat_is_forbidden(sb: Sandbox, bot: Bot) -> None:
-    with pytest.raises(Forbidden, match="(?i)can't initiate conversation"):
+    with pytest.raises(Forbidden, match=r"(?i)can't initiate conversation"):
         await bot.send_message(4242, "x")
     shy = sb.user(1003, "C", started=False)
-    with pytest.raises(Forbidden, match="(?i)can't initiate conversation"):
+    with pytest.raises(Forbidden, match=r"(?i)can't initiate conversation"):
         await bot.send_message(1003, "x")
     await shy.send("hi")  # writing to the bot starts the conversation
     await bot.send_message(1003, "x")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(-777, "x")
 
 
 async def test_validation_like_telegram(sb: Sandbox, bot: Bot) -> None:
     sb.user(1001, "A")
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(1001, "字" * 4097)
     await bot.send_message(1001, "字" * 4096)
-    with pytest.raises(BadRequest, match="(?i)empty"):
+    with pytest.raises(BadRequest, match=r"(?i)empty"):
         await bot.send_message(1001, "   ")
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(1001, "x", reply_markup=keyboard(("长", "字" * 22)))  # 66 bytes
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(1001, png(), caption="x" * 1025)
 
 
@@ -429,7 +431,7 @@ async def test_commands_per_chat_scope(sb: Sandbox, bot: Bot) -> None:
     assert [c.command for c in got] == ["start", "me"]
     await bot.delete_my_commands(scope=BotCommandScopeChat(1001))
     assert sb.commands_for(1001) == []
-    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("Bad-Name", "x")])
 
 
@@ -450,7 +452,7 @@ async def test_webhook_posts_updates_with_the_secret(sb: Sandbox, bot: Bot) -> N
     try:
         port = runner.addresses[0][1]
         user = sb.user(1001, "A")
-        with pytest.raises(BadRequest, match="(?i)loopback"):
+        with pytest.raises(BadRequest, match=r"(?i)loopback"):
             await bot.set_webhook("https://example.com/hook")
         assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
         await user.send("via webhook")
