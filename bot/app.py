@@ -22,7 +22,9 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseUpdateProcessor,
     ContextTypes,
+    ExtBot,
 )
+from telegram.request import HTTPXRequest
 
 from bot import commands
 from bot.clock import Clock, SystemClock
@@ -93,17 +95,6 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if opts.rate_limiter:
-        # Overall ~30/s and 20/min per group; 429s are left to the caller (the outbox
-        # reschedules the row) instead of sleeping inside a handler.
-        limiter = AIORateLimiter(
-            overall_max_rate=cfg.outbox.overall_per_second,
-            overall_time_period=1,
-            group_max_rate=cfg.outbox.group_per_minute,
-            group_time_period=60,
-            max_retries=0,
-        )
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: StudyApp = builder.build()
     app.bot_data["config"] = cfg
     app.bot_data["options"] = opts
@@ -118,6 +109,27 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
     return app
 
 
+def _outbox_bot(cfg: Config, opts: AppOptions) -> ExtBot[Any]:
+    """The bot the outbox sends with: overall ~30/s and 20/min per group (AIORateLimiter);
+    429s are left to the sender, which reschedules the row instead of sleeping."""
+    limiter = None
+    if opts.rate_limiter:
+        limiter = AIORateLimiter(
+            overall_max_rate=cfg.outbox.overall_per_second,
+            overall_time_period=1,
+            group_max_rate=cfg.outbox.group_per_minute,
+            group_time_period=60,
+            max_retries=0,
+        )
+    return ExtBot(
+        cfg.telegram.token,
+        base_url=cfg.telegram.base_url,
+        base_file_url=cfg.telegram.base_file_url,
+        request=HTTPXRequest(connection_pool_size=max(8, cfg.outbox.concurrency + 4)),
+        rate_limiter=limiter,
+    )
+
+
 async def _post_init(app: StudyApp) -> None:
     cfg: Config = app.bot_data["config"]
     opts: AppOptions = app.bot_data["options"]
@@ -125,7 +137,14 @@ async def _post_init(app: StudyApp) -> None:
     db = await open_database(cfg.db_path)
     cfg.files_dir.mkdir(parents=True, exist_ok=True)
     username = cfg.telegram.username or (app.bot.username or "")
-    sender = OutboxSender(db, app.bot, clock, cfg.outbox, poll_interval=opts.sender_poll_interval)
+    # Answers to a user's own message go straight out (they are paced by the user); the
+    # outbox, which fans out to many chats, goes through its own bot with the rate limiter.
+    outbox_bot = _outbox_bot(cfg, opts)
+    await outbox_bot.initialize()
+    app.bot_data["outbox_bot"] = outbox_bot
+    sender = OutboxSender(
+        db, outbox_bot, clock, cfg.outbox, poll_interval=opts.sender_poll_interval
+    )
     services = Services(
         config=cfg, db=db, clock=clock, sender=sender, bot_username=username, bot=app.bot
     )
@@ -145,6 +164,9 @@ async def _post_shutdown(app: StudyApp) -> None:
     for task in list(services.extras.get("tasks", ())):
         task.cancel()
     await services.sender.stop()
+    outbox_bot = app.bot_data.pop("outbox_bot", None)
+    if outbox_bot is not None:
+        await outbox_bot.shutdown()
     await services.db.close()
 
 
