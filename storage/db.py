@@ -101,9 +101,10 @@ class Database:
             return list(await conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
+        # execute_fetchall is one hop to the database thread; execute + fetchone + close is 3.
+        for row in await self.fetchall(sql, params):
             return row
+        return None
 
     async def schema_version(self) -> int:
         async with self.read() as conn:

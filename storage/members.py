@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
+
 import aiosqlite
 
 from storage.models import Member
@@ -11,22 +14,25 @@ _SELECT = (
 )
 
 
+def _first(rows: Iterable[sqlite3.Row]) -> Member | None:
+    for row in rows:
+        return Member.from_row(row)
+    return None
+
+
 async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
-    async with conn.execute(f"{_SELECT} WHERE m.telegram_id = ?", (telegram_id,)) as cur:
-        row = await cur.fetchone()
-    return Member.from_row(row) if row else None
+    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.telegram_id = ?", (telegram_id,))
+    return _first(rows)
 
 
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Member | None:
-    async with conn.execute(f"{_SELECT} WHERE m.id = ?", (pk,)) as cur:
-        row = await cur.fetchone()
-    return Member.from_row(row) if row else None
+    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.id = ?", (pk,))
+    return _first(rows)
 
 
 async def by_member_id(conn: aiosqlite.Connection, member_id: str) -> Member | None:
-    async with conn.execute(f"{_SELECT} WHERE m.member_id = ?", (member_id,)) as cur:
-        row = await cur.fetchone()
-    return Member.from_row(row) if row else None
+    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.member_id = ?", (member_id,))
+    return _first(rows)
 
 
 async def all_members(conn: aiosqlite.Connection, *, active_only: bool = True) -> list[Member]:
@@ -36,12 +42,11 @@ async def all_members(conn: aiosqlite.Connection, *, active_only: bool = True) -
 
 
 async def group_leader(conn: aiosqlite.Connection, group_id: int) -> Member | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"{_SELECT} WHERE m.group_id = ? AND m.role = 'leader' AND m.active = 1 LIMIT 1",
         (group_id,),
-    ) as cur:
-        row = await cur.fetchone()
-    return Member.from_row(row) if row else None
+    )
+    return _first(rows)
 
 
 async def group_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
