@@ -41,7 +41,10 @@ EXPORTS: dict[str, str] = {
     "all": "bot.exports:cli_export",
     "roster": "bot.exports:cli_export",
     "attendance": "bot.attendance_export:cli_export",
+    "leave": "bot.exports:cli_export",
     "reading": "bot.exports:cli_export",
+    "reports": "bot.reports_export:cli_export",
+    "credits": "bot.exports:cli_export",
 }
 
 
@@ -132,6 +135,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(q)
     q.add_argument("file", type=Path)
     q.set_defaults(func=_lazy("bot.books:cli_import"))
+
+    p = sub.add_parser("exams", help="semester exam results (exit rule 2, credits)")
+    x_sub = p.add_subparsers(dest="exams_command", required=True, metavar="ACTION")
+    q = x_sub.add_parser(
+        "import",
+        help="import results from .csv or .xlsx (columns member_id,semester,score); "
+        "all or nothing",
+    )
+    _add_config(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_lazy("bot.credits_import:cli_exams"))
+
+    p = sub.add_parser("evaluations", help="workplace satisfaction and supervision results")
+    v_sub = p.add_subparsers(dest="evaluations_command", required=True, metavar="ACTION")
+    q = v_sub.add_parser(
+        "import",
+        help="import satisfaction (member_id,year,percent) or supervision "
+        "(member_id,period,rank,total) results from .csv or .xlsx; all or nothing",
+    )
+    q.add_argument("evaluation", choices=("satisfaction", "supervision"))
+    _add_config(q)
+    q.add_argument("file", type=Path)
+    q.set_defaults(func=_lazy("bot.credits_import:cli_evaluations"))
+
+    p = sub.add_parser("credits", help="the credit ledger")
+    c_sub = p.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
+    q = c_sub.add_parser("adjust", help="add or take away points by hand, with a reason")
+    _add_config(q)
+    q.add_argument("--member", required=True, help="the member_id")
+    q.add_argument("--points", required=True, help="points to add (negative to take away)")
+    q.add_argument("--reason", required=True, help="why (shown in the ledger)")
+    q.set_defaults(func=_lazy("bot.credits_import:cli_adjust"))
 
     p = sub.add_parser("export", help="export records as CSV or Excel")
     e_sub = p.add_subparsers(dest="export_command", required=True, metavar="KIND")

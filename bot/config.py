@@ -106,6 +106,68 @@ class CheckinConfig:
 
 
 @dataclass(frozen=True)
+class CreditsConfig:
+    year_starts: str = "01-01"
+    present: float = 2.0
+    late: float = 1.0
+    early_leave: float = 1.0
+    absent: float = -2.0
+    excused: float = 0.0
+    book: float = 2.0
+    monograph: float = 3.0
+    paper: float = 3.0
+    reflection: float = 1.0
+    management_analysis: float = 5.0
+    report_on_time: float = 2.0
+    report_late: float = 1.0
+    hosting: float = 2.0
+    exam_passed: float = 5.0
+    recommended_work: float = 2.0
+    chart_font: str = ""
+
+
+@dataclass(frozen=True)
+class ExitConfig:
+    top_n: int = 5
+    ratio: float = 0.6
+    max_failed_exams: int = 2
+    exam_pass_mark: float = 60.0
+    min_satisfaction: float = 0.8
+    supervision_fraction: float | str = "1/3"
+    supervision_consecutive: int = 2
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    day_before_at: dt.time = dt.time(19, 0)
+    minutes_before: int = 60
+    quiet_start: dt.time = dt.time(22, 0)
+    quiet_end: dt.time = dt.time(7, 0)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    hr_time: dt.time = dt.time(8, 30)
+    leader_weekly: str = "MON 08:30"
+    trainee_weekly: str = ""
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    due_time: dt.time = dt.time(18, 0)
+    morning_time: dt.time = dt.time(9, 0)
+    remind_before_minutes: int = 120
+    notify_leader_when_overdue: bool = True
+
+
+@dataclass(frozen=True)
+class LeaveConfig:
+    cutoff_minutes: int = 0
+    remind_before_minutes: int = 120
+    max_reason_chars: int = 500
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -115,6 +177,12 @@ class Config:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     reading: ReadingConfig = field(default_factory=ReadingConfig)
     checkin: CheckinConfig = field(default_factory=CheckinConfig)
+    credits: CreditsConfig = field(default_factory=CreditsConfig)
+    exit: ExitConfig = field(default_factory=ExitConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    leave: LeaveConfig = field(default_factory=LeaveConfig)
     source: str = field(default="<defaults>", compare=False)
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 
@@ -277,6 +345,42 @@ def _validate(cfg: Config, src: str, problems: list[str]) -> None:
         if getattr(cfg.checkin, name) < 1:
             problems.append(f"{src}: [checkin] {name}: must be at least 1")
     _validate_reading(cfg.reading, src, problems)
+    if not 0 <= cfg.reports.remind_before_minutes <= 24 * 60:
+        problems.append(
+            f"{src}: [reports] remind_before_minutes: must be between 0 (off) and 1440"
+        )
+    from bot.credits import validate_config as validate_credits  # pure rules, light
+
+    problems.extend(f"{src}: {p}" for p in validate_credits(cfg.credits, cfg.exit))
+    _validate_reminders(cfg, src, problems)
+    _validate_leave(cfg.leave, src, problems)
+
+
+def _validate_leave(lv: LeaveConfig, src: str, problems: list[str]) -> None:
+    if not 0 <= lv.cutoff_minutes <= 7 * 24 * 60:
+        problems.append(f"{src}: [leave] cutoff_minutes: must be between 0 and 10080 (a week)")
+    if not 0 <= lv.remind_before_minutes <= 7 * 24 * 60:
+        problems.append(
+            f"{src}: [leave] remind_before_minutes: must be between 0 (off) and 10080 (a week)"
+        )
+    if not 1 <= lv.max_reason_chars <= 3000:
+        problems.append(f"{src}: [leave] max_reason_chars: must be between 1 and 3000")
+
+
+def _validate_reminders(cfg: Config, src: str, problems: list[str]) -> None:
+    from bot.reminders import parse_weekly  # pure rules; imported here to keep config light
+
+    if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
+        problems.append(f"{src}: [reminders] minutes_before: must be between 0 (off) and 1440")
+    for name in ("leader_weekly", "trainee_weekly"):
+        value = getattr(cfg.digest, name)
+        try:
+            parse_weekly(value)
+        except ValueError:
+            problems.append(
+                f"{src}: [digest] {name}: must be a weekday (MON TUE WED THU FRI SAT SUN) and"
+                f" a time, like \"MON 08:30\", or \"\" for off; got {value!r}"
+            )
 
 
 def _validate_reading(rd: ReadingConfig, src: str, problems: list[str]) -> None:

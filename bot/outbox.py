@@ -52,6 +52,13 @@ def keyboard(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup(rows)
 
 
+def _album_contents(paths: list[str]) -> list[bytes | str]:
+    """The files of an album as bytes: PTB turns a Path inside InputMedia into a file:// URI,
+    which only a local Bot API server accepts. A missing file stays the text it is, which
+    Telegram refuses (400), so the row fails instead of blocking the chat."""
+    return [Path(p).read_bytes() if Path(p).is_file() else p for p in paths]
+
+
 class OutboxSender:
     """Drains the outbox table; `notify()` wakes it, `flush()` delivers everything due now."""
 
@@ -218,9 +225,11 @@ class OutboxSender:
         if "edit_of" in p:
             return await self._edit(row, p, markup)
         if "photos" in p:
+            contents = await asyncio.to_thread(_album_contents, p["photos"])
             media = [
-                InputMediaPhoto(Path(path), caption=p.get("text") if i == 0 else None)
-                for i, path in enumerate(p["photos"])
+                InputMediaPhoto(content, filename=Path(path).name,
+                                caption=p.get("text") if i == 0 else None)
+                for i, (path, content) in enumerate(zip(p["photos"], contents, strict=True))
             ]
             messages = await self._bot.send_media_group(row.chat_id, media)
             return messages[0] if messages else None

@@ -39,6 +39,12 @@ async def start(update: Update, context: StudyContext) -> None:
     """/start [code]: registers with the code, or shows a registered user their status."""
     message = update.effective_message
     assert message is not None
+    if context.args and context.args[0].startswith("ci_"):
+        # A check-in QR (https://t.me/<bot>?start=ci_<token>), not an invite code.
+        from handlers.attendance import start_checkin_link
+
+        await start_checkin_link(update, context, context.args[0])
+        return
     member = context.member
     if member is not None:
         await message.reply_text(

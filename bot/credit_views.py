@@ -1,0 +1,288 @@
+"""What /credits, /ranking and /heatmap show: the standings, a member's year, the attendance
+grid — read from the database (after a ledger sync) and shaped into chart inputs and captions.
+
+No Telegram here: handlers send what this builds; the demo and benchmarks call it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot import charts, notify
+from bot import credits as rules
+from bot.config import Config
+from bot.credit_sync import sync
+from bot.i18n import t
+from storage import activities as activities_repo
+from storage import attendance as attendance_repo
+from storage import audit as audit_repo
+from storage import credits as ledger
+from storage import members as members_repo
+from storage.db import Database, ts
+from storage.models import Member
+
+TOP_SHOWN = 10  # bars kept at the top when a ranking is too long for one chart
+AT_RISK_LISTED = 200
+
+
+def num(value: float) -> str:
+    """Points as people write them: 12, 12.5, -3 (at most two decimals)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everyone's standing this programme year against the current line."""
+
+    year: rules.ProgrammeYear
+    today: dt.date
+    line: float
+    average: float
+    members: list[Member]
+    ordered: list[rules.Standing]
+    top_n: int
+    ratio: float
+
+    @property
+    def averaged_over(self) -> int:
+        """How many totals the average was taken of (all of them when fewer than top_n)."""
+        return min(self.top_n, len(self.ordered))
+
+    @property
+    def by_pk(self) -> dict[int, rules.Standing]:
+        return {s.member_pk: s for s in self.ordered}
+
+    def of_group(self, group_id: int | None) -> list[rules.Standing]:
+        pks = {m.pk for m in self.members if m.group_id == group_id}
+        return [s for s in self.ordered if s.member_pk in pks]
+
+
+async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
+    """The standings (the ledger is synced first)."""
+    await sync(db, cfg, now)
+    today = now.astimezone(cfg.tz).date()
+    year = rules.credit_year(today, cfg.credits.year_starts)
+    async with db.read() as conn:
+        members = await ledger.ranked_members(conn)
+        totals = await ledger.totals(conn, year.label)
+    yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
+    line, ordered = rules.standings(yearly, cfg.exit.top_n, cfg.exit.ratio)
+    average = rules.average_top(yearly.values(), cfg.exit.top_n)
+    return Board(year, today, line, average, members, ordered, cfg.exit.top_n, cfg.exit.ratio)
+
+
+# -- a member's year --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    board: Board
+    member: Member
+    standing: rules.Standing
+    dates: list[dt.date]
+    mine: list[float]
+    median: list[float]
+    group_size: int
+
+    @property
+    def group_median(self) -> float:
+        return self.median[-1] if self.median else 0.0
+
+
+def _cumulative(daily: list[tuple[str, float]], xs: list[dt.date]) -> list[float]:
+    out: list[float] = []
+    total = 0.0
+    i = 0
+    for x in xs:
+        while i < len(daily) and dt.date.fromisoformat(daily[i][0]) <= x:
+            total += daily[i][1]
+            i += 1
+        out.append(total)
+    return out
+
+
+async def progress(db: Database, cfg: Config, now: dt.datetime, member: Member) -> Progress | None:
+    """The member's cumulative credits and the group median through the year; None for someone
+    who earns no credits (HR)."""
+    b = await board(db, cfg, now)
+    standing = b.by_pk.get(member.pk)
+    if standing is None:
+        return None
+    group = [m.pk for m in b.members if m.group_id == member.group_id] if member.group_id \
+        else [member.pk]
+    async with db.read() as conn:
+        daily = await ledger.daily_sums(conn, group, b.year.label)
+    end = min(b.today, b.year.last_day)
+    days = {dt.date.fromisoformat(d) for rows in daily.values() for d, _ in rows}
+    xs = sorted({b.year.start, end, *(d for d in days if d <= end)})
+    columns = {pk: _cumulative(rows, xs) for pk, rows in daily.items()}
+    mine = columns.get(member.pk, [0.0] * len(xs))
+    median = [rules.median([col[i] for col in columns.values()]) for i in range(len(xs))]
+    return Progress(b, member, standing, xs, mine, median, len(group))
+
+
+def progress_chart(lang: str, p: Progress) -> charts.ProgressChart:
+    return charts.ProgressChart(
+        title=t(lang, "credits.chart.progress_title", name=p.member.name, year=p.board.year.label),
+        dates=p.dates, mine=p.mine, median=p.median, line=p.board.line,
+        mine_label=t(lang, "credits.chart.mine"),
+        median_label=t(lang, "credits.chart.median", group=p.member.group_name or ""),
+        line_label=t(lang, "credits.chart.line", line=num(p.board.line)),
+        y_label=t(lang, "credits.chart.points"), year_end=p.board.year.last_day,
+    )
+
+
+def progress_caption(lang: str, p: Progress) -> str:
+    """One line: total, rank, the line, the group median, and what is needed if below."""
+    s = p.standing
+    text = t(lang, "credits.summary", year=p.board.year.label, total=num(s.total), rank=s.rank,
+             count=len(p.board.ordered), line=num(p.board.line),
+             median=num(p.group_median))
+    if s.below:
+        text += t(lang, "credits.summary_below", need=num(s.needed))
+    return text
+
+
+# -- the ranking ------------------------------------------------------------------------------
+
+
+def ranking_chart(
+    lang: str, b: Board, standings: list[rules.Standing], title: str, viewer_pk: int | None,
+) -> charts.RankingChart:
+    """Bars best first; a list longer than charts.MAX_BARS keeps the top and the bottom."""
+    names = {m.pk: m.name for m in b.members}
+    shown = standings
+    gap_after: int | None = None
+    gap_label = ""
+    if len(standings) > charts.MAX_BARS:
+        bottom = charts.MAX_BARS - TOP_SHOWN
+        shown = standings[:TOP_SHOWN] + standings[-bottom:]
+        gap_after = TOP_SHOWN
+        gap_label = t(lang, "credits.chart.gap", count=len(standings) - len(shown))
+    bars = [charts.Bar(names.get(s.member_pk, "?"), round(s.total, 2), s.below,
+                       s.member_pk == viewer_pk) for s in shown]
+    return charts.RankingChart(
+        title=title, bars=bars, line=b.line,
+        line_label=t(lang, "credits.chart.line_of", line=num(b.line), top_n=b.averaged_over,
+                     ratio=num(b.ratio * 100)),
+        x_label=t(lang, "credits.chart.points"), gap_after=gap_after, gap_label=gap_label,
+    )
+
+
+def at_risk_lines(lang: str, b: Board, standings: list[rules.Standing]) -> list[str]:
+    """'name: 12 (needs 6 more)' for everyone below the line, lowest first."""
+    names = {m.pk: (m.name, m.group_name or "") for m in b.members}
+    below = sorted((s for s in standings if s.below), key=lambda s: (s.total, s.member_pk))
+    lines = [
+        t(lang, "credits.at_risk_line", name=names[s.member_pk][0], group=names[s.member_pk][1],
+          total=num(s.total), need=num(s.needed))
+        for s in below[:AT_RISK_LISTED]
+    ]
+    if len(below) > AT_RISK_LISTED:
+        lines.append(t(lang, "credits.at_risk_more", count=len(below) - AT_RISK_LISTED))
+    return lines
+
+
+# -- the attendance heatmap -------------------------------------------------------------------
+
+
+STATUS_KEYS: tuple[str, ...] = (*rules.ATTENDANCE_STATUSES, "none")
+
+
+async def heatmap(
+    db: Database, cfg: Config, now: dt.datetime, viewer: Member, group_id: int | None, lang: str,
+) -> charts.HeatmapChart | None:
+    """Members × this year's past activities (the latest charts.MAX_HEATMAP_COLUMNS); None when
+    there are more members than fit (HR then picks a group)."""
+    today = now.astimezone(cfg.tz).date()
+    year = rules.credit_year(today, cfg.credits.year_starts)
+    start = dt.datetime.combine(year.start, dt.time(), cfg.tz)
+    async with db.read() as conn:
+        people = await ledger.ranked_members(conn, group_id)
+        if len(people) > charts.MAX_HEATMAP_ROWS:
+            return None
+        groups = dict(await members_repo.groups(conn))
+        # Whose activities: a group's (its own and the common ones), or all (HR's view).
+        lens = people[0] if group_id is not None and people else viewer
+        acts = await activities_repo.for_member(
+            conn, lens, start_from=ts(start), start_to=ts(now),
+            limit=charts.MAX_HEATMAP_COLUMNS, newest_first=True,
+        )
+        acts.reverse()
+        rolls = {a.pk: await attendance_repo.roll(conn, a.pk) for a in acts}
+    title_scope = groups.get(group_id, "") if group_id is not None else t(lang, "credits.everyone")
+    return charts.HeatmapChart(
+        title=t(lang, "credits.chart.heatmap_title", scope=title_scope, year=year.label),
+        members=[m.name for m in people],
+        activities=[
+            f"{_local_day(a.start_at, cfg)} {a.title[:10]}" for a in acts
+        ],
+        statuses=[[(rolls[a.pk][m.pk].status if m.pk in rolls[a.pk] else None) for a in acts]
+                  for m in people],
+        legend={k: t(lang, f"credits.status.{k}") for k in STATUS_KEYS},
+    )
+
+
+def _local_day(start_at: str, cfg: Config) -> str:
+    when = dt.datetime.fromisoformat(start_at).replace(tzinfo=dt.UTC).astimezone(cfg.tz)
+    return when.strftime("%m-%d")
+
+
+# -- hand adjustments -------------------------------------------------------------------------
+
+MAX_ADJUST = 100.0
+REASON_MAX = 200
+
+
+def parse_points(text: str) -> float | None:
+    """'+3', '-2', '1.5' (also with a full-width sign); None unless 0 < |points| ≤ MAX_ADJUST."""
+    cleaned = text.strip().replace("＋", "+").replace("－", "-").replace("−", "-")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    if value != value or value == 0 or abs(value) > MAX_ADJUST:  # NaN, zero, too big
+        return None
+    return round(value, 2)
+
+
+def signed(value: float) -> str:
+    return f"+{num(value)}" if value > 0 else num(value)
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    year: int
+    total: float
+    source: str
+
+
+async def adjust(
+    conn: aiosqlite.Connection, cfg: Config, member: Member, points: float, reason: str,
+    actor: Member | None, now: dt.datetime,
+) -> Adjusted:
+    """Books a hand adjustment (source 'adjust:<n>'), audits it and tells the member; call
+    inside the transaction."""
+    at = ts(now)
+    day = now.astimezone(cfg.tz).date()
+    year = rules.credit_year(day, cfg.credits.year_starts).label
+    n = await ledger.next_adjust_no(conn)
+    source = f"adjust:{n}"
+    await ledger.append(conn, [ledger.NewEntry(
+        member.pk, day.isoformat(), points, "adjust", source, reason, year,
+        actor.pk if actor else None,
+    )], at)
+    await audit_repo.record(
+        conn, at=at, actor_pk=actor.pk if actor else None, action="credits.adjust",
+        subject=f"member:{member.member_id}", before=None,
+        after={"points": points, "source": source}, reason=reason,
+    )
+    total = await ledger.totals_of(conn, member.pk, year)
+    await notify.to_member(conn, cfg, member, "credits.adjust.told", now=at,
+                           kind="credits.adjust.told", points=signed(points), reason=reason,
+                           year=year, total=num(total))
+    return Adjusted(year, total, source)

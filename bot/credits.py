@@ -1,0 +1,245 @@
+"""Credit rules: points per source, the programme year, the line, who is at risk.
+
+Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit test.
+
+- Points per source come from `[credits]` (see config.example.toml). An education monograph
+  earns `monograph` points *instead of* `book` (it is a book; `monograph` is its whole worth).
+- The programme year starts on `[credits] year_starts` (MM-DD, default 01-01) and is labelled
+  by the calendar year it starts in (the same convention as the reading log).
+- The line (exit rule 1): `ratio` × the average of the top `top_n` yearly totals.
+    * fewer than `top_n` members: the average of all of them;
+    * ties at the `top_n`-th place: the average is of the `top_n` highest *values*, so which of
+      the tied members is "in" changes nothing;
+    * everyone at zero: the line is 0 and nobody is below it (below means strictly below);
+    * a negative average (absences cost points): `ratio` × average would lie *above* the
+      average, so the line is defined as lying (1 − ratio) × |average| below the average:
+      line = average − (1 − ratio) × |average|. For a positive average that is exactly
+      ratio × average; it is continuous at zero and never above the average.
+- At risk: strictly below the current line. "Needed" is the fewest points that bring a member
+  to the line *counting the line's own move*: a member among the top `top_n` (in a small
+  group) raises the average by gaining.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from bot.reading import ProgrammeYear, parse_year_starts, programme_year, year_by_label
+
+if TYPE_CHECKING:
+    from bot.config import CreditsConfig, ExitConfig
+
+__all__ = [
+    "ATTENDANCE_STATUSES",
+    "EPS",
+    "ProgrammeYear",
+    "Standing",
+    "average_top",
+    "credit_year",
+    "line",
+    "line_from_average",
+    "median",
+    "needed",
+    "points_for_attendance",
+    "points_for_reading",
+    "standings",
+    "validate_config",
+    "year_by_label",
+]
+
+EPS = 1e-9
+ATTENDANCE_STATUSES: tuple[str, ...] = ("present", "late", "early_leave", "absent", "excused")
+READING_KINDS: tuple[str, ...] = ("book", "paper", "reflection", "management_analysis")
+
+
+# -- points per source ------------------------------------------------------------------------
+
+
+def points_for_attendance(cfg: CreditsConfig, status: str) -> float:
+    """Points of one roll-call record; an unknown status is worth nothing."""
+    if status not in ATTENDANCE_STATUSES:
+        return 0.0
+    return float(getattr(cfg, status))
+
+
+def points_for_reading(cfg: CreditsConfig, kind: str, monograph: bool) -> tuple[str, float]:
+    """(rule, points) of one counted study output; a monograph earns `monograph` instead of
+    `book`."""
+    if kind == "book":
+        return ("reading.monograph", cfg.monograph) if monograph else ("reading.book", cfg.book)
+    if kind in READING_KINDS:
+        return f"reading.{kind}", float(getattr(cfg, kind))
+    return f"reading.{kind}", 0.0
+
+
+# -- the programme year ---------------------------------------------------------------------------
+
+
+def credit_year(day: dt.date, year_starts: str) -> ProgrammeYear:
+    """The programme year `day` falls in under `[credits] year_starts`."""
+    return programme_year(day, parse_year_starts(year_starts))
+
+
+# -- the line -------------------------------------------------------------------------------------
+
+
+def average_top(totals: Iterable[float], top_n: int) -> float:
+    """The average of the `top_n` highest totals (all of them when fewer); 0 for nobody."""
+    best = sorted(totals, reverse=True)[:top_n]
+    return sum(best) / len(best) if best else 0.0
+
+
+def line_from_average(average: float, ratio: float) -> float:
+    """ratio × average for a positive average; (1 − ratio) × |average| below it otherwise."""
+    return average - (1.0 - ratio) * abs(average)
+
+
+def line(totals: Iterable[float], top_n: int, ratio: float) -> float:
+    """The exit line for these yearly totals."""
+    return line_from_average(average_top(totals, top_n), ratio)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the mean of the middle two for an even count); 0 for no values."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _line_with(others_top: Sequence[float], y: float, top_n: int, ratio: float) -> float:
+    """The line when one member's total becomes `y`, the others' best totals given (sorted
+    descending, at least `top_n` of them when there are that many)."""
+    merged = sorted([*others_top, y], reverse=True)[:top_n]
+    return line_from_average(sum(merged) / len(merged), ratio)
+
+
+def needed(total: float, others: Sequence[float], top_n: int, ratio: float) -> float:
+    """The fewest points that bring `total` to the line (0 when not below it).
+
+    `others` are everyone else's totals. The line moves when the member's own total is among
+    the best `top_n`; the answer accounts for that (solved by bisection: the member's distance
+    to the line grows with every point gained when there are at least two members).
+    """
+    best_others = sorted(others, reverse=True)[:top_n]
+
+    def short(y: float) -> float:
+        return _line_with(best_others, y, top_n, ratio) - y
+
+    if short(total) <= EPS:
+        return 0.0
+    if not best_others:
+        return 0.0  # alone: never below one's own line
+    if len(best_others) >= top_n:
+        fixed = line(best_others, top_n, ratio)
+        if fixed <= best_others[-1] + EPS:
+            # Reaching the line does not take the member into the top: the line stays put.
+            return _up(fixed - total)
+    # At the top of everyone the member is never below the line.
+    hi = max(total, best_others[0], abs(total) + 1.0)
+    while short(hi) > EPS:  # pragma: no cover - guards a degenerate ratio
+        hi = hi * 2 + 1
+    lo = total
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if short(mid) > EPS:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-9:
+            break
+    return _up(hi - total)
+
+
+def _up(points: float) -> float:
+    """Shown with two decimals: rounded up, so the amount shown is always enough."""
+    return math.ceil(points * 100 - 1e-6) / 100
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One member's place against the line."""
+
+    member_pk: int
+    total: float
+    rank: int  # 1 = best; ties share a rank
+    below: bool
+    needed: float
+
+
+def standings(
+    totals: Mapping[int, float], top_n: int, ratio: float
+) -> tuple[float, list[Standing]]:
+    """The line and every member's standing, best first (ties by member pk)."""
+    current = line(totals.values(), top_n, ratio)
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    values = [v for _, v in ordered]
+    result: list[Standing] = []
+    rank = 0
+    previous: float | None = None
+    # The best top_n + 1 totals are all that "everyone else's best" can ever need.
+    head = values[: top_n + 1]
+    for i, (pk, total) in enumerate(ordered, start=1):
+        if previous is None or abs(total - previous) > EPS:
+            rank = i
+        previous = total
+        below = total < current - EPS
+        need = 0.0
+        if below:
+            others = list(head)
+            if i <= len(head):
+                others.pop(i - 1)
+            need = needed(total, others, top_n, ratio)
+        result.append(Standing(pk, total, rank, below, need))
+    return current, result
+
+
+# -- config checks --------------------------------------------------------------------------------
+
+
+def parse_fraction(value: float | str) -> Fraction:
+    """A fraction from "1/3", "0.25" or a float (0.3333333333333333 is taken as 1/3)."""
+    if isinstance(value, str):
+        return Fraction(value.strip())
+    return Fraction(value).limit_denominator(10_000)
+
+
+def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
+    """Problems with `[credits]` and `[exit]`, as "[section] key: reason"."""
+    problems: list[str] = []
+    try:
+        parse_year_starts(credits.year_starts)
+    except ValueError:
+        problems.append(
+            "[credits] year_starts: must be a day of the year as MM-DD (not 02-29),"
+            f" got {credits.year_starts!r}"
+        )
+    if exit_.top_n < 1:
+        problems.append("[exit] top_n: must be at least 1")
+    if not 0 < exit_.ratio <= 1:
+        problems.append("[exit] ratio: must be more than 0 and at most 1")
+    if exit_.max_failed_exams < 1:
+        problems.append("[exit] max_failed_exams: must be at least 1")
+    if exit_.exam_pass_mark < 0:
+        problems.append("[exit] exam_pass_mark: must not be negative")
+    if not 0 <= exit_.min_satisfaction <= 1:
+        problems.append("[exit] min_satisfaction: must be between 0 and 1 (0.8 = 80%)")
+    try:
+        fraction = parse_fraction(exit_.supervision_fraction)
+        if not 0 < fraction < 1:
+            raise ValueError
+    except (ValueError, ZeroDivisionError):
+        problems.append(
+            "[exit] supervision_fraction: must be a fraction between 0 and 1, like \"1/3\","
+            f" got {exit_.supervision_fraction!r}"
+        )
+    if exit_.supervision_consecutive < 1:
+        problems.append("[exit] supervision_consecutive: must be at least 1")
+    return problems

@@ -1,0 +1,861 @@
+"""Digests: HR's daily digest, the leader's and the trainee's weekly ones, built from sections.
+
+A digest is a list of *sections*, each an async function `(conn, scope) -> list[str]` that
+returns its lines in the recipient's language (or [] to leave the section out). A feature plugs
+in its own section at import:
+
+    @digest_section("leave", order=20, kinds=("hr", "leader"), title_key="leave.digest.title")
+    async def leave_section(conn, scope): ...
+
+and every digest built after that shows it (the same name replaces a section). A section of a
+feature whose tables are not there yet returns [] (`storage.reminders.has_table`), so the digest
+works whatever has landed; a section that raises is logged and noted in the digest, which still
+goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). Sections here:
+
+- HR: attendance (10), waiting for HR (20: bot.pending, i.e. leave requests routed to HR and
+  exit proposals), reports (30), reading (40), credits at risk (50), members the bot cannot
+  reach (90);
+- leader: the group's attendance (10), reports (30), reading pace (40) — and the leave feature's
+  own section (pending leave for the leader, bot.leave_flow);
+- trainee: own attendance (10), reading pace (40), own credits and distance to the line (50).
+HR and leader digests come with a small chart (attendance per activity held in the period).
+
+Scheduling (the due checks `digest.hr`, `digest.leader`, `digest.trainee`): each period has one
+row in `digest_runs` (kind, scope, period) written in the transaction that queues its messages
+(outbox dedupe keys `digest:<kind>[.<scope>]:<period>:<chat>[:p2|:chart]`), so a restart at any
+moment repeats nothing; only the latest moment that fell due is sent, so after downtime a
+missed digest goes out once on start. A digest covers everything since the previous one sent
+(its `covered_to`, the previous scheduled moment): Monday's HR digest covers the weekend, the
+day after a holiday covers the holiday. A digest that falls due in the quiet hours is queued
+with `not_before` = their end. The first check after installation records a baseline and sends
+nothing for periods before the bot existed.
+
+HR's /digest composes the same digest from the last scheduled one until now and answers the
+asker directly; it records no run, so the next scheduled digest still covers the whole period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiosqlite
+
+from bot import pending
+from bot import reading as reading_rules
+from bot import reminders as rules
+from bot.config import Config
+from bot.i18n import normalize, t
+from bot.scheduler import due_check
+from bot.text import MAX_CAPTION, MAX_MESSAGE, split_message
+from bot.workdays import WorkCalendar
+from storage import members as members_repo
+from storage import outbox as outbox_repo
+from storage import reminders as repo
+from storage.db import Database, parse_ts, ts
+from storage.models import Member
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DigestKind = Literal["hr", "leader", "trainee"]
+KINDS: tuple[DigestKind, ...] = ("hr", "leader", "trainee")
+STATUSES: tuple[str, ...] = ("present", "late", "early_leave", "absent", "excused")
+NAMED_STATUSES: tuple[str, ...] = ("absent", "late", "early_leave")
+CHART_STATUSES_EN = {"present": "present", "late": "late", "early_leave": "left early",
+                     "absent": "absent", "excused": "excused"}
+CHART_COLOURS = {"present": "#4caf50", "late": "#ffb300", "early_leave": "#fb8c00",
+                 "absent": "#e53935", "excused": "#90a4ae"}
+MAX_CHART_BARS = 30
+
+
+# -- the scope a section sees ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one digest covers and for whom: sections read the database within it."""
+
+    kind: DigestKind
+    cfg: Config
+    lang: str
+    start: dt.datetime  # UTC, included
+    end: dt.datetime  # UTC, excluded
+    today: dt.date  # the local date the digest is for
+    group_id: int | None = None
+    group_name: str | None = None
+    member: Member | None = None
+
+    @property
+    def start_ts(self) -> str:
+        return ts(self.start)
+
+    @property
+    def end_ts(self) -> str:
+        return ts(self.end)
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return t(self.lang, key, **params)
+
+    def local(self, text_ts: str) -> dt.datetime:
+        return parse_ts(text_ts).astimezone(self.cfg.tz)
+
+
+Section = Callable[[aiosqlite.Connection, Scope], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    name: str
+    order: int
+    kinds: frozenset[DigestKind]
+    title_key: str
+    fn: Section
+
+
+_SECTIONS: dict[str, SectionSpec] = {}
+
+
+def digest_section(
+    name: str, *, order: int, kinds: Iterable[DigestKind] = ("hr",), title_key: str | None = None,
+) -> Callable[[Section], Section]:
+    """Registers a section under a unique name (re-registering replaces it). `title_key` is the
+    catalog key of its heading (default `digest.section.<name>`)."""
+
+    def wrap(fn: Section) -> Section:
+        _SECTIONS[name] = SectionSpec(
+            name, order, frozenset(kinds), title_key or f"digest.section.{name}", fn
+        )
+        return fn
+
+    return wrap
+
+
+def sections(kind: DigestKind) -> list[SectionSpec]:
+    return sorted((s for s in _SECTIONS.values() if kind in s.kinds),
+                  key=lambda s: (s.order, s.name))
+
+
+# -- composing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Composed:
+    """A digest ready to send: its text blocks (title first) and the chart's data."""
+
+    blocks: list[str]
+    chart: list[tuple[str, Counter[str]]] = field(default_factory=list)
+    title: str = ""
+    chart_title: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.blocks)
+
+
+def _fmt(when: dt.datetime) -> str:
+    return when.strftime("%m-%d %H:%M")
+
+
+def _weekday(lang: str, day: dt.date) -> str:
+    return t(lang, f"attendance.weekday.{day.weekday()}")
+
+
+def title_of(scope: Scope) -> str:
+    day = scope.today
+    params: dict[str, Any] = {"date": day.isoformat(), "weekday": _weekday(scope.lang, day)}
+    if scope.kind == "leader":
+        params["group"] = scope.group_name or ""
+    if scope.kind == "trainee":
+        params["name"] = scope.member.name if scope.member else ""
+    return scope.t(f"digest.title.{scope.kind}", **params)
+
+
+async def compose(conn: aiosqlite.Connection, scope: Scope, *, manual: bool = False) -> Composed:
+    """Runs every section of the scope's kind; a failing section is logged and noted, never
+    stops the digest."""
+    tz = scope.cfg.tz
+    head = [title_of(scope)]
+    if manual:
+        head.append(scope.t("digest.manual"))
+    head.append(scope.t("digest.covered", start=_fmt(scope.start.astimezone(tz)),
+                        end=_fmt(scope.end.astimezone(tz))))
+    blocks = ["\n".join(head)]
+    for spec in sections(scope.kind):
+        try:
+            lines = await spec.fn(conn, scope)
+        except Exception:
+            log.exception("digest section %s failed", spec.name)
+            lines = [scope.t("digest.section_failed")]
+        if lines:
+            blocks.append("\n".join([scope.t("digest.heading", title=scope.t(spec.title_key)),
+                                     *lines]))
+    if len(blocks) == 1:
+        blocks.append(scope.t("digest.nothing"))
+    composed = Composed(blocks)
+    if scope.kind in ("hr", "leader"):
+        composed.chart = await chart_data(conn, scope)
+        composed.title = title_of(scope)
+        composed.chart_title = scope.t(
+            "digest.chart_title", start=_fmt(scope.start.astimezone(tz)),
+            end=_fmt(scope.end.astimezone(tz)),
+        )
+    return composed
+
+
+def parts(composed: Composed, limit: int = MAX_MESSAGE) -> list[str]:
+    """The digest as messages of at most `limit` characters: whole sections packed together
+    where they fit, a section longer than a message split at line breaks."""
+    out: list[str] = []
+    current = ""
+    for block in composed.blocks:
+        pieces = [block] if len(block) <= limit else split_message(block, limit)
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) <= limit:
+                current += "\n\n" + piece
+                continue
+            if current:
+                out.append(current)
+            current = piece
+    if current:
+        out.append(current)
+    return out
+
+
+# -- the chart -------------------------------------------------------------------------------
+
+
+async def chart_data(conn: aiosqlite.Connection, scope: Scope) -> list[tuple[str, Counter[str]]]:
+    """Per activity held in the period (oldest first): its counts per status, labelled with its
+    local start ("09-29 15:00")."""
+    if not await _has_attendance(conn):
+        return []
+    rows = await repo.attendance_between(conn, scope.start_ts, scope.end_ts,
+                                         group_id=scope.group_id)
+    by_activity: dict[int, tuple[str, Counter[str]]] = {}
+    for r in rows:
+        label = _fmt(scope.local(r["start_at"]))
+        _, counts = by_activity.setdefault(r["activity_pk"], (label, Counter()))
+        if r["status"] is not None:
+            counts[r["status"]] += 1
+    data = sorted(by_activity.values(), key=lambda x: x[0])
+    return data[-MAX_CHART_BARS:]
+
+
+@dataclass(frozen=True)
+class ChartText:
+    """The chart's words in the recipient's language."""
+
+    title: str
+    statuses: dict[str, str]
+    y_label: str
+
+    @classmethod
+    def of(cls, lang: str, title: str) -> ChartText:
+        return cls(title, {s: t(lang, f"attendance.status.{s}") for s in STATUSES},
+                   t(lang, "digest.chart_people"))
+
+
+ASCII_TEXT = ChartText("Attendance", dict(CHART_STATUSES_EN), "people")
+
+
+def chart_size_in(bars: int) -> tuple[float, float]:
+    """Whole quarter inches (bot.charts draws at 96 dpi, so pixels are exact)."""
+    width = min(10.0, max(5.0, math.ceil((0.45 * bars + 3.0) * 4) / 4))
+    return width, 3.75
+
+
+def render_chart(data: Sequence[tuple[str, Counter[str]]], text: ChartText,
+                 font_file: str = "") -> bytes:
+    """A small stacked bar chart (PNG) of attendance per activity. Blocking: call it through
+    `render_chart_async`. Drawn by bot.charts (CJK font, no pyplot state, one render at a time);
+    without that module, by matplotlib directly with plain English labels."""
+    width, height = chart_size_in(len(data))
+    try:
+        from bot import charts
+    except ImportError:  # pragma: no cover - the credits feature brings bot.charts
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(width, height), dpi=96, layout="constrained")
+        canvas = FigureCanvasAgg(fig)
+        _draw_chart(fig, data, ASCII_TEXT)
+        buf = io.BytesIO()
+        canvas.print_png(buf)
+        return buf.getvalue()
+    return charts._render(lambda fig: _draw_chart(fig, data, text), width, height, font_file)
+
+
+def _draw_chart(fig: Any, data: Sequence[tuple[str, Counter[str]]], text: ChartText) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax = fig.add_subplot()
+    labels = [label for label, _ in data]
+    bottoms = [0] * len(data)
+    for status in STATUSES:
+        values = [counts.get(status, 0) for _, counts in data]
+        if not any(values):
+            continue
+        ax.bar(labels, values, bottom=bottoms, label=text.statuses[status],
+               color=CHART_COLOURS[status])
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    ax.set_title(text.title, fontsize=11)
+    ax.set_ylabel(text.y_label)
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+async def render_chart_async(data: Sequence[tuple[str, Counter[str]]], text: ChartText,
+                             font_file: str = "") -> bytes:
+    return await asyncio.to_thread(render_chart, data, text, font_file)
+
+
+# -- recipients and delivery -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    chat_id: int
+    member_pk: int | None
+    lang: str
+
+
+async def hr_recipients(conn: aiosqlite.Connection, cfg: Config) -> list[Recipient]:
+    """The HR chat when configured, else every registered HR member (as bot.notify.to_hr)."""
+    if cfg.program.hr_chat_id is not None:
+        return [Recipient(cfg.program.hr_chat_id, None, cfg.program.language)]
+    return [
+        Recipient(m.telegram_id, m.pk, normalize(m.language, cfg.program.language))
+        for m in await members_repo.hr_members(conn)
+        if m.telegram_id is not None and m.active
+    ]
+
+
+def recipient_of(member: Member, cfg: Config) -> Recipient | None:
+    if member.telegram_id is None or not member.active:
+        return None
+    lang = normalize(member.language, cfg.program.language)
+    return Recipient(member.telegram_id, member.pk, lang)
+
+
+def chart_path(cfg: Config, kind: str, scope_key: str, period: str, lang: str) -> Path:
+    """Where a scheduled digest's chart is kept until (and after) the outbox sends it."""
+    return cfg.files_dir / "digests" / f"{kind}-{scope_key or 'all'}-{period}-{lang}.png"
+
+
+@dataclass
+class Prepared:
+    """Per language: the message texts and the chart file (if any)."""
+
+    texts: list[str]
+    chart: Path | None
+    caption: str
+
+
+async def prepare(
+    db: Database, cfg: Config, scope_of: Callable[[str], Scope], langs: Iterable[str],
+    *, kind: str, scope_key: str, period: str,
+) -> dict[str, Prepared]:
+    """Composes the digest in each language (reads), then renders each chart off the loop."""
+    composed: dict[str, Composed] = {}
+    async with db.read() as conn:
+        for lang in sorted(set(langs)):
+            composed[lang] = await compose(conn, scope_of(lang))
+    out: dict[str, Prepared] = {}
+    for lang, c in composed.items():
+        path: Path | None = None
+        if c.chart:
+            png = await render_chart_async(c.chart, ChartText.of(lang, c.chart_title),
+                                           cfg.credits.chart_font)
+            path = chart_path(cfg, kind, scope_key, period, lang)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(path.write_bytes, png)
+        caption = t(lang, "digest.chart_caption", title=c.title)[:MAX_CAPTION]
+        out[lang] = Prepared(parts(c), path, caption)
+    return out
+
+
+async def enqueue(
+    conn: aiosqlite.Connection, recipient: Recipient, prepared: Prepared, *, kind: str,
+    subject: str, period: str, now: str, not_before: str,
+) -> int:
+    """Queues one recipient's messages in order (text parts, then the chart)."""
+    queued = 0
+    outbox_kind = f"digest.{kind}"
+    for i, text in enumerate(prepared.texts, start=1):
+        key = rules.dedupe_key("digest", subject, period, recipient.chat_id,
+                               None if i == 1 else f"p{i}")
+        row = await outbox_repo.enqueue(
+            conn, chat_id=recipient.chat_id, member_pk=recipient.member_pk, kind=outbox_kind,
+            payload={"text": text}, now=now, not_before=not_before, dedupe_key=key,
+        )
+        queued += row is not None
+    if prepared.chart is not None:
+        key = rules.dedupe_key("digest", subject, period, recipient.chat_id, "chart")
+        row = await outbox_repo.enqueue(
+            conn, chat_id=recipient.chat_id, member_pk=recipient.member_pk,
+            kind=f"{outbox_kind}.chart",
+            payload={"photo": str(prepared.chart), "text": prepared.caption}, now=now,
+            not_before=not_before, dedupe_key=key,
+        )
+        queued += row is not None
+    return queued
+
+
+def calendar_of(cfg: Config) -> WorkCalendar:
+    cal = _CALENDARS.get(cfg.calendar)
+    if cal is None:
+        c = cfg.calendar
+        cal = _CALENDARS[c] = WorkCalendar(c.country, c.extra_holidays, c.extra_workdays)
+    return cal
+
+
+_CALENDARS: dict[Any, WorkCalendar] = {}
+
+
+def reminder_rules(cfg: Config) -> rules.Rules:
+    r = cfg.reminders
+    return rules.Rules(r.day_before_at, r.minutes_before, r.quiet_start, r.quiet_end)
+
+
+# -- the scheduled digests -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One digest to send (or skip) for a slot: kind, scope key, recipients."""
+
+    kind: DigestKind
+    scope_key: str
+    recipients: list[Recipient]
+    group_id: int | None = None
+    group_name: str | None = None
+    member: Member | None = None
+    skip: bool = False
+
+
+async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: Job,
+                   previous: rules.Slot | None) -> int:
+    """Sends (or skips, or baselines) one digest for `slot`; returns the messages queued."""
+    cfg = services.config
+    db = services.db
+    now_s = ts(now)
+    async with db.read() as conn:
+        if await repo.run_for(conn, job.kind, job.scope_key, slot.period) is not None:
+            return 0
+        first = not await repo.has_runs(conn, job.kind, job.scope_key)
+        last = await repo.latest_run(conn, job.kind, job.scope_key)
+    end = slot.at.astimezone(dt.UTC)
+    if first:
+        async with db.tx() as conn:
+            await repo.record_run(
+                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
+                covered_from=ts(end), covered_to=ts(end), status="baseline", messages=0,
+                now=now_s,
+            )
+        return 0
+    if last is not None:
+        start = parse_ts(last.covered_to)
+    elif previous is not None:
+        start = previous.at.astimezone(dt.UTC)
+    else:
+        start = end - dt.timedelta(days=7)
+    if job.skip or not job.recipients:
+        async with db.tx() as conn:
+            await repo.record_run(
+                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
+                covered_from=ts(start), covered_to=ts(end), status="skipped", messages=0,
+                now=now_s,
+            )
+        return 0
+
+    def scope_of(lang: str) -> Scope:
+        return Scope(job.kind, cfg, lang, start, end, slot.at.date(), job.group_id,
+                     job.group_name, job.member)
+
+    prepared = await prepare(
+        db, cfg, scope_of, (r.lang for r in job.recipients), kind=job.kind,
+        scope_key=job.scope_key, period=slot.period,
+    )
+    not_before = ts(rules.hold(now.astimezone(cfg.tz), reminder_rules(cfg)))
+    subject = job.kind if not job.scope_key else f"{job.kind}.{job.scope_key}"
+    queued = 0
+    async with db.tx() as conn:
+        if not await repo.record_run(
+            conn, kind=job.kind, scope=job.scope_key, period=slot.period,
+            covered_from=ts(start), covered_to=ts(end), status="sent", messages=0, now=now_s,
+        ):
+            return 0
+        for recipient in job.recipients:
+            queued += await enqueue(
+                conn, recipient, prepared[recipient.lang], kind=job.kind, subject=subject,
+                period=slot.period, now=now_s, not_before=not_before,
+            )
+        await repo.set_messages(conn, job.kind, job.scope_key, slot.period, queued)
+    return queued
+
+
+@due_check("digest.hr")
+async def hr_due(services: Services, now: dt.datetime) -> int:
+    """HR's daily digest on working days at `[digest] hr_time`."""
+    cfg = services.config
+    cal = calendar_of(cfg)
+    local_now = now.astimezone(cfg.tz)
+    slot = rules.latest_daily(local_now, cfg.digest.hr_time, cal.is_workday)
+    if slot is None:
+        return 0
+    async with services.db.read() as conn:
+        if await repo.run_for(conn, "hr", "", slot.period) is not None:
+            return 0
+        recipients = await hr_recipients(conn, cfg)
+    previous = rules.previous_daily(slot, cfg.digest.hr_time, cal.is_workday)
+    return await run_slot(services, now, slot, Job("hr", "", recipients), previous)
+
+
+@due_check("digest.leader")
+async def leader_due(services: Services, now: dt.datetime) -> int:
+    """Each group leader's weekly digest at `[digest] leader_weekly`."""
+    cfg = services.config
+    weekly = rules.parse_weekly(cfg.digest.leader_weekly)
+    if weekly is None:
+        return 0
+    slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
+    if slot is None:
+        return 0
+    jobs: list[Job] = []
+    async with services.db.read() as conn:
+        done = await repo.done_periods(conn, "leader", slot.period)
+        for group_id, name in await members_repo.groups(conn):
+            if str(group_id) in done:
+                continue
+            leader = await members_repo.group_leader(conn, group_id)
+            recipient = recipient_of(leader, cfg) if leader else None
+            jobs.append(Job("leader", str(group_id), [recipient] if recipient else [],
+                            group_id=group_id, group_name=name, member=leader))
+    queued = 0
+    for job in jobs:
+        queued += await run_slot(services, now, slot, job, None)
+    return queued
+
+
+@due_check("digest.trainee")
+async def trainee_due(services: Services, now: dt.datetime) -> int:
+    """Each trainee's (and leader's) weekly summary at `[digest] trainee_weekly`, when set;
+    none on a day the member muted."""
+    cfg = services.config
+    weekly = rules.parse_weekly(cfg.digest.trainee_weekly)
+    if weekly is None:
+        return 0
+    slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
+    if slot is None:
+        return 0
+    jobs: list[Job] = []
+    async with services.db.read() as conn:
+        done = await repo.done_periods(conn, "trainee", slot.period)
+        people = [m for m in await members_repo.all_members(conn)
+                  if m.role in ("trainee", "leader") and str(m.pk) not in done]
+        muted = await repo.muted_on(conn, slot.at.date(), (m.pk for m in people))
+    for m in people:
+        recipient = recipient_of(m, cfg)
+        jobs.append(Job("trainee", str(m.pk), [recipient] if recipient else [],
+                        group_id=m.group_id, group_name=m.group_name, member=m,
+                        skip=m.pk in muted))
+    queued = 0
+    for job in jobs:
+        queued += await run_slot(services, now, slot, job, None)
+    return queued
+
+
+# -- on demand -------------------------------------------------------------------------------
+
+
+@dataclass
+class OnDemand:
+    texts: list[str]
+    chart: bytes | None
+    caption: str
+
+
+async def hr_now(services: Services, lang: str) -> OnDemand:
+    """Today's HR digest from the last scheduled one until now, for HR's /digest. Records
+    nothing: the next scheduled digest still covers the whole period."""
+    cfg = services.config
+    now = services.now()
+    cal = calendar_of(cfg)
+    async with services.db.read() as conn:
+        last = await repo.latest_run(conn, "hr", "")
+    if last is not None:
+        start = parse_ts(last.covered_to)
+    else:
+        slot = rules.latest_daily(now.astimezone(cfg.tz), cfg.digest.hr_time, cal.is_workday)
+        start = (slot.at if slot else now - dt.timedelta(days=1)).astimezone(dt.UTC)
+    end = now.astimezone(dt.UTC)
+    scope = Scope("hr", cfg, lang, start, end, now.astimezone(cfg.tz).date())
+    async with services.db.read() as conn:
+        composed = await compose(conn, scope, manual=True)
+    png = await render_chart_async(
+        composed.chart, ChartText.of(lang, composed.chart_title), cfg.credits.chart_font
+    ) if composed.chart else None
+    caption = t(lang, "digest.chart_caption", title=composed.title)[:MAX_CAPTION]
+    return OnDemand(parts(composed), png, caption)
+
+
+# -- the sections of the features in the tree ------------------------------------------------
+
+
+async def _has_attendance(conn: aiosqlite.Connection) -> bool:
+    return await repo.has_table(conn, "activities") and await repo.has_table(conn, "attendance")
+
+
+def _names(names: Iterable[str]) -> str:
+    return "、".join(names)
+
+
+@digest_section("attendance", order=10, kinds=("hr", "leader"))
+async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Activities that ended in the period: counts per status, names of the absent, late and
+    early-leaving (a leader's digest: the group's activities and the group's members)."""
+    if not await _has_attendance(conn):
+        return []
+    rows = await repo.attendance_between(conn, scope.start_ts, scope.end_ts,
+                                         group_id=scope.group_id)
+    activities: dict[int, Any] = {}
+    records: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        activities.setdefault(r["activity_pk"], r)
+        if r["status"] is not None:
+            records[r["activity_pk"]].append(r)
+    lines: list[str] = []
+    for pk, a in activities.items():
+        recs = records[pk]
+        counts = Counter(r["status"] for r in recs)
+        count_text = scope.t("digest.list_sep").join(
+            scope.t("digest.attendance.count", status=scope.t(f"attendance.status.{s}"),
+                    n=counts.get(s, 0))
+            for s in STATUSES
+        )
+        group = a["group_name"] or scope.t("attendance.everyone")
+        lines.append(scope.t("digest.attendance.line", title=a["title"], group=group,
+                             when=_fmt(scope.local(a["start_at"])), counts=count_text))
+        for status in NAMED_STATUSES:
+            names = [r["member_name"] for r in recs if r["status"] == status]
+            if names:
+                lines.append(scope.t("digest.attendance.names",
+                                     status=scope.t(f"attendance.status.{status}"),
+                                     names=_names(names)))
+    return lines
+
+
+@digest_section("pending", order=20, kinds=("hr",))
+async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """What waits for HR's decision (leave requests, exit proposals...), from bot.pending."""
+    return [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
+
+
+@digest_section("reading", order=40, kinds=("hr",))
+async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """New reading logs and study outputs submitted in the period; how many await review."""
+    if not await repo.has_table(conn, "reading_submissions"):
+        return []
+    rows = await repo.submissions_between(conn, scope.start_ts, scope.end_ts)
+    lines: list[str] = []
+    if rows:
+        lines.append(scope.t("digest.reading.new", count=len(rows)))
+        for r in rows:
+            lines.append(scope.t("digest.reading.item", name=r["member_name"],
+                                 kind=scope.t(f"reading.kind.{r['kind']}"), title=r["title"]))
+    if scope.cfg.reading.review == "required":
+        waiting = await repo.submissions_awaiting_review(conn)
+        if waiting:
+            lines.append(scope.t("digest.reading.awaiting", count=waiting))
+    return lines
+
+
+@digest_section("pace", order=40, kinds=("leader", "trainee"))
+async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Reading pace this programme year: the group's members (leader) or one's own."""
+    if not await repo.has_table(conn, "reading_submissions"):
+        return []
+    from storage import reading as reading_repo
+
+    starts = reading_rules.parse_year_starts(scope.cfg.reading.year_starts)
+    year = reading_rules.programme_year(scope.today, starts)
+    if scope.kind == "trainee":
+        if scope.member is None:
+            return []
+        people = [scope.member]
+        subs = await reading_repo.for_member(conn, scope.member.pk, year.label)
+    else:
+        if scope.group_id is None:
+            return []
+        people = [m for m in await members_repo.group_members(conn, scope.group_id)
+                  if reading_rules.logs_reading(m.role)]
+        subs = await reading_repo.for_year(conn, year.label, group_id=scope.group_id)
+    by_member: dict[int, list[Any]] = defaultdict(list)
+    for s in subs:
+        by_member[s.member_pk].append(s)
+    lines = []
+    for m in people:
+        tally = reading_rules.tally(by_member.get(m.pk, []), scope.cfg.reading.review)
+        p = reading_rules.pace(tally, scope.today, year)
+        state = (scope.t("digest.pace.on_track") if p.on_track
+                 else scope.t("digest.pace.behind", n=p.behind))
+        lines.append(scope.t(
+            "digest.pace.line", name=m.name, books=tally.books,
+            target=reading_rules.TARGET_BOOKS, monographs=tally.monographs,
+            target_monographs=reading_rules.TARGET_MONOGRAPHS, state=state,
+        ))
+    return lines
+
+
+@digest_section("my_attendance", order=10, kinds=("trainee",))
+async def my_attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """The trainee's own records of the activities that ended in the period."""
+    if scope.member is None or not await _has_attendance(conn):
+        return []
+    rows = await repo.member_attendance_between(conn, scope.member.pk, scope.start_ts,
+                                                scope.end_ts)
+    return [
+        scope.t("digest.my.line", title=r["title"], when=_fmt(scope.local(r["start_at"])),
+                status=scope.t(f"attendance.status.{r['status'] or 'unrecorded'}"))
+        for r in rows
+    ]
+
+
+@digest_section("unreachable", order=90, kinds=("hr",))
+async def unreachable_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Active members the bot cannot reach: blocked it, or never registered."""
+    lines = []
+    for m in await members_repo.unreachable(conn):
+        key = "digest.unreachable.not_started" if m.telegram_id is None else (
+            "digest.unreachable.blocked")
+        lines.append(scope.t(key, name=m.name, member_id=m.member_id,
+                             group=m.group_name or scope.t("attendance.none")))
+    return lines
+
+
+# How far back the reports section looks for reports still missing.
+REPORTS_LOOKBACK = dt.timedelta(days=60)
+
+
+@digest_section("reports", order=30, kinds=("hr", "leader"))
+async def reports_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Activity reports: due today and not filed, filed in the period (late ones marked),
+    overdue (missing after the deadline, up to REPORTS_LOOKBACK back)."""
+    if not await repo.has_table(conn, "reports"):
+        return []
+    try:
+        from bot import reports as report_rules
+    except ImportError:  # pragma: no cover - the reports feature is not in this tree
+        return []
+    cfg = scope.cfg
+    tz = cfg.tz
+    rules_ = report_rules.Rules.of(cfg.reports)
+    cal = calendar_of(cfg)
+    rows = await repo.reportable_between(conn, ts(scope.end - REPORTS_LOOKBACK), scope.end_ts,
+                                         group_id=scope.group_id)
+    due_today: list[str] = []
+    filed: list[str] = []
+    overdue: list[str] = []
+    for r in rows:
+        due = report_rules.due_at(parse_ts(r["end_at"]), cal, rules_, tz)
+        item = scope.t("digest.reports.item", title=r["title"],
+                       when=_fmt(scope.local(r["start_at"])),
+                       group=r["group_name"] or scope.t("attendance.none"),
+                       host=r["host_name"] or scope.t("attendance.none"), due=_fmt(due))
+        at = parse_ts(r["submitted_at"]) if r["submitted_at"] else None
+        if r["state"] == "submitted" and at is not None and at < scope.end:
+            if scope.start <= at:
+                filed.append(item + (scope.t("digest.reports.late") if r["late"] else ""))
+            continue
+        if due.date() == scope.today and due >= scope.end:
+            due_today.append(item)
+        elif due < scope.end:
+            overdue.append(item)
+    lines: list[str] = []
+    for key, items in (("due_today", due_today), ("filed", filed), ("overdue", overdue)):
+        if items:
+            lines.append(scope.t(f"digest.reports.{key}", count=len(items)))
+            lines.extend(items)
+    return lines
+
+
+async def _credit_standings(
+    conn: aiosqlite.Connection, scope: Scope
+) -> tuple[float, dict[int, Any], list[Member]] | None:
+    """(the line, standings by member, the ranked members) of this programme year, or None
+    while the credits feature is missing or its ledger is empty. The ledger is kept in sync by
+    the `credits.sync` due check, which runs before the digests in every tick."""
+    if not await repo.has_table(conn, "credit_ledger"):
+        return None
+    try:
+        from bot import credits as credit_rules
+        from storage import credits as ledger
+    except ImportError:  # pragma: no cover - the credits feature is not in this tree
+        return None
+    cfg = scope.cfg
+    year = credit_rules.credit_year(scope.today, cfg.credits.year_starts)
+    if not await ledger.has_entries(conn, year.label):
+        return None
+    members = await ledger.ranked_members(conn)
+    totals = await ledger.totals(conn, year.label)
+    yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
+    line, ordered = credit_rules.standings(yearly, cfg.exit.top_n, cfg.exit.ratio)
+    return line, {s.member_pk: s for s in ordered}, members
+
+
+def _points(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+@digest_section("credits", order=50, kinds=("hr",))
+async def credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Trainees below the current credit line (60% of the top five's average) and what each
+    needs to reach it."""
+    found = await _credit_standings(conn, scope)
+    if found is None:
+        return []
+    line, by_pk, members = found
+    below = [(m, by_pk[m.pk]) for m in members if by_pk[m.pk].below]
+    if not below:
+        return []
+    below.sort(key=lambda x: (x[1].total, x[0].member_id))
+    return [scope.t("digest.credits.header", line=_points(line), count=len(below))] + [
+        scope.t("digest.credits.line", name=m.name,
+                group=m.group_name or scope.t("attendance.none"), total=_points(s.total),
+                need=_points(s.needed))
+        for m, s in below
+    ]
+
+
+@digest_section("my_credits", order=50, kinds=("trainee",))
+async def my_credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """The trainee's credits this year and the distance to the line."""
+    if scope.member is None:
+        return []
+    found = await _credit_standings(conn, scope)
+    if found is None:
+        return []
+    line, by_pk, _ = found
+    mine = by_pk.get(scope.member.pk)
+    if mine is None:
+        return []
+    if mine.below:
+        distance = scope.t("digest.credits.mine_below", need=_points(mine.needed))
+    else:
+        distance = scope.t("digest.credits.mine_above", over=_points(mine.total - line))
+    return [scope.t("digest.credits.mine", total=_points(mine.total), line=_points(line),
+                    distance=distance)]
+

@@ -1,0 +1,77 @@
+"""The leave sheet of an export (`studybot export leave`, `export all`, in-chat /export): every
+leave request, through the shared writer in bot/exports.py (CSV with BOM, or .xlsx).
+
+Columns:
+
+request_id                 the request's number (as the bot shows it: #12)
+member_id, name, group     the trainee and their group
+activity_id, title, start  the activity (start in local time)
+status                     pending | approved | rejected | withdrawn, or void: an approved
+                           (or pending) leave of a trainee who checked in after all
+reason                     the trainee's reason (or HR's, for an /excuse)
+decided_by, decided_at     who approved or rejected it, and when (local time)
+late                       recorded after the cutoff (HR's /excuse) or approved after the roll
+                           call closed (1/0 in CSV, TRUE/FALSE in Excel)
+
+`--from/--to` select by the local date the activity starts on (both inclusive); a group filter
+(a leader's in-chat export) selects the requests of that group's members.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.config import Config
+from bot.exports import ExportFilter, Sheet, exporter
+from storage import leave as leave_repo
+from storage.db import Database, parse_ts, ts
+from storage.leave import LeaveRequest
+
+COLUMNS: list[str] = [
+    "request_id", "member_id", "name", "group", "activity_id", "title", "start", "status",
+    "reason", "decided_by", "decided_at", "late",
+]
+
+
+def bounds(flt: ExportFilter, tz: dt.tzinfo) -> tuple[str | None, str | None]:
+    """The stored-time range [from 00:00, the day after `to` 00:00) of the filter's dates."""
+    lo = ts(dt.datetime.combine(flt.date_from, dt.time(), tz)) if flt.date_from else None
+    hi = (
+        ts(dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time(), tz))
+        if flt.date_to else None
+    )
+    return lo, hi
+
+
+def export_rows(requests: list[LeaveRequest], cfg: Config) -> list[dict[str, Any]]:
+    tz = cfg.tz
+
+    def local(text: str | None) -> dt.datetime | None:
+        return parse_ts(text).astimezone(tz) if text else None
+
+    return [
+        {
+            "request_id": r.id,
+            "member_id": r.member_id,
+            "name": r.member_name,
+            "group": r.member_group_name or "",
+            "activity_id": r.activity_id,
+            "title": r.title,
+            "start": local(r.start_at),
+            "status": r.state,
+            "reason": r.reason,
+            "decided_by": r.decider_name or "",
+            "decided_at": local(r.decided_at),
+            "late": r.late,
+        }
+        for r in requests
+    ]
+
+
+@exporter("leave")
+async def leave_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
+    lo, hi = bounds(flt, cfg.tz)
+    async with db.read() as conn:
+        found = await leave_repo.export_rows(conn, lo, hi, flt.group_id)
+    return Sheet("leave", list(COLUMNS), export_rows(found, cfg))

@@ -1,0 +1,360 @@
+"""Roll call: check-in, check-out, closing an activity's roll (absent / excused), corrections.
+
+Each change is one short transaction that re-checks everything it relies on (the activity is
+still scheduled, the window is open, the member takes part), so what a user was told before
+pressing a button or typing a code cannot be stale. The UNIQUE (activity, member) constraint
+makes a second check-in impossible, however many arrive at once.
+
+Closing is a due check: every tick closes each activity whose end has passed and whose roll
+is not closed yet, so an activity that ended while the bot was down is closed at the next
+start, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiosqlite
+
+from bot import notify
+from bot.activities import activity_card, activity_when, lang_of, rules_of
+from bot.attendance import (
+    ATTENDED,
+    STATUSES,
+    Rules,
+    checkin_verdict,
+    checkout_verdict,
+    count_statuses,
+    is_open,
+    status_on_close,
+)
+from bot.config import Config
+from bot.i18n import t
+from bot.scheduler import due_check
+from storage import activities as activities_repo
+from storage import attendance as attendance_repo
+from storage import leave as leave_repo
+from storage import members as members_repo
+from storage.activities import Activity, takes_part
+from storage.attendance import Record
+from storage.db import Database, parse_ts, ts
+from storage.models import Member
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# How long after an activity ended a /checkin still hears "closed" rather than "nothing open".
+RECENTLY_ENDED = dt.timedelta(hours=12)
+
+Source = Literal["code", "qr", "online"]
+CheckinOutcome = Literal[
+    "ok", "already", "closed", "too_early", "not_participant", "gone"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinResult:
+    outcome: CheckinOutcome
+    activity: Activity | None = None
+    record: Record | None = None
+
+
+def _start_end(activity: Activity) -> tuple[dt.datetime, dt.datetime]:
+    return parse_ts(activity.start_at), parse_ts(activity.end_at)
+
+
+async def open_for(
+    db: Database, cfg: Config, member: Member, now: dt.datetime
+) -> list[tuple[Activity, Record | None]]:
+    """The member's activities whose check-in window is open now, each with the member's
+    record (None before checking in), in one query."""
+    rules = rules_of(cfg.checkin)
+    async with db.read() as conn:
+        found = await activities_repo.open_around_with_record(
+            conn, ts(now), ts(now + rules.opens_before), member.pk
+        )
+    return [
+        (a, rec) for a, rec in found
+        if takes_part(a, member) and is_open(now, *_start_end(a), rules)
+    ]
+
+
+async def open_activities(db: Database, cfg: Config, now: dt.datetime) -> list[Activity]:
+    """Every activity whose check-in window is open now."""
+    rules = rules_of(cfg.checkin)
+    async with db.read() as conn:
+        found = await activities_repo.open_around(conn, ts(now), ts(now + rules.opens_before))
+    return [a for a in found if is_open(now, *_start_end(a), rules)]
+
+
+async def records_of(db: Database, member: Member, activities: list[Activity]) -> dict[int, Record]:
+    async with db.read() as conn:
+        return await attendance_repo.for_member(conn, member.pk, [a.pk for a in activities])
+
+
+async def recently_closed_for(
+    db: Database, member: Member, now: dt.datetime
+) -> Activity | None:
+    """The member's activity that ended most recently (within hours), for "window closed"."""
+    async with db.read() as conn:
+        ended = await activities_repo.ended_between(conn, ts(now - RECENTLY_ENDED), ts(now))
+    mine = [a for a in ended if takes_part(a, member)]
+    return mine[0] if mine else None
+
+
+async def next_for(db: Database, member: Member, now: dt.datetime) -> Activity | None:
+    """The member's next activity that has not started."""
+    if member.role not in activities_repo.PARTICIPANT_ROLES:
+        return None
+    async with db.read() as conn:
+        upcoming = await activities_repo.for_member(conn, member, start_from=ts(now), limit=1)
+    return upcoming[0] if upcoming else None
+
+
+async def check_in(
+    db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime,
+    source: Source, *, activity: Activity | None = None, member: Member | None = None,
+) -> CheckinResult:
+    """Records the member present or late at `now`, in one short transaction.
+
+    With the activity and member the caller has just read, the usual case is a single guarded
+    INSERT (it only matches while the activity is still scheduled at the same times), so a
+    burst of check-ins holds the database lock as briefly as possible; anything unusual falls
+    back to reading everything again inside the transaction.
+    """
+    rules = rules_of(cfg.checkin)
+    at = ts(now)
+    if activity is not None and member is not None and activity.pk == activity_pk \
+            and member.pk == member_pk and takes_part(activity, member):
+        verdict = checkin_verdict(now, *_start_end(activity), rules)
+        if verdict in ("present", "late"):
+            async with db.tx() as conn:
+                if await attendance_repo.check_in_if_unchanged(
+                    conn, activity_pk, activity.start_at, activity.end_at, member_pk, verdict,
+                    at, source,
+                ):
+                    # Present after all: an open leave request for it is void.
+                    await leave_repo.void_on_checkin(conn, activity_pk, member_pk, at)
+                    record = Record(activity_pk, member_pk, verdict, at, None, "", source)
+                    return CheckinResult("ok", activity, record)
+                return await _check_in_slow(conn, activity_pk, member_pk, now, source, rules)
+    async with db.tx() as conn:
+        return await _check_in_slow(conn, activity_pk, member_pk, now, source, rules)
+
+
+async def _check_in_slow(
+    conn: aiosqlite.Connection, activity_pk: int, member_pk: int, now: dt.datetime,
+    source: Source, rules: Rules,
+) -> CheckinResult:
+    at = ts(now)
+    activity = await activities_repo.by_pk(conn, activity_pk)
+    if activity is None or activity.status != "scheduled":
+        return CheckinResult("gone", activity)
+    member = await members_repo.by_pk(conn, member_pk)
+    if member is None or not takes_part(activity, member):
+        return CheckinResult("not_participant", activity)
+    existing = await attendance_repo.get(conn, activity_pk, member_pk)
+    if existing is not None:
+        return CheckinResult("already", activity, existing)
+    verdict = checkin_verdict(now, *_start_end(activity), rules)
+    if verdict in ("too_early", "closed"):
+        return CheckinResult(verdict, activity)
+    if not await attendance_repo.check_in(conn, activity_pk, member_pk, verdict, at, source):
+        return CheckinResult("already", activity, await attendance_repo.get(
+            conn, activity_pk, member_pk))
+    await leave_repo.void_on_checkin(conn, activity_pk, member_pk, at)
+    return CheckinResult(
+        "ok", activity, Record(activity_pk, member_pk, verdict, at, None, "", source)
+    )
+
+
+CheckoutOutcome = Literal["ok", "early", "confirm_early", "closed", "not_in", "already_out", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    outcome: CheckoutOutcome
+    activity: Activity | None = None
+    record: Record | None = None
+
+
+async def checkout_candidates(
+    db: Database, cfg: Config, member: Member, now: dt.datetime
+) -> tuple[list[tuple[Activity, Record]], list[tuple[Activity, Record]]]:
+    """(activities the member may check out of now, ones already checked out of)."""
+    rules = rules_of(cfg.checkin)
+    async with db.read() as conn:
+        around = await activities_repo.open_around(conn, ts(now), ts(now + rules.opens_before))
+        records = await attendance_repo.for_member(conn, member.pk, [a.pk for a in around])
+    can: list[tuple[Activity, Record]] = []
+    done: list[tuple[Activity, Record]] = []
+    for a in around:
+        rec = records.get(a.pk)
+        if rec is None or rec.checkin_at is None:
+            continue
+        if rec.checkout_at is None and rec.status in ATTENDED:
+            can.append((a, rec))
+        else:
+            done.append((a, rec))
+    return can, done
+
+
+async def check_out(
+    db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime,
+    *, confirmed_early: bool,
+) -> CheckoutResult:
+    """Records the check-out; before the check-out window only once the early leave is confirmed."""
+    rules = rules_of(cfg.checkin)
+    async with db.tx() as conn:
+        activity = await activities_repo.by_pk(conn, activity_pk)
+        if activity is None or activity.status != "scheduled":
+            return CheckoutResult("gone", activity)
+        record = await attendance_repo.get(conn, activity_pk, member_pk)
+        if record is None or record.checkin_at is None:
+            return CheckoutResult("not_in", activity, record)
+        if record.checkout_at is not None or record.status not in ATTENDED:
+            return CheckoutResult("already_out", activity, record)
+        verdict = checkout_verdict(now, *_start_end(activity), rules)
+        if verdict == "closed":
+            return CheckoutResult("closed", activity, record)
+        early = verdict in ("early", "not_started")
+        if early and not confirmed_early:
+            return CheckoutResult("confirm_early", activity, record)
+        await attendance_repo.check_out(conn, activity_pk, member_pk, ts(now), early=early)
+        record = await attendance_repo.get(conn, activity_pk, member_pk)
+    return CheckoutResult("early" if early else "ok", activity, record)
+
+
+# -- closing --------------------------------------------------------------------------------
+
+
+async def close_activity(db: Database, cfg: Config, activity: Activity, now: dt.datetime) -> bool:
+    """Closes one activity's roll: absent (or excused, with approved leave) for everyone
+    without a record; tells each of them and sends the roll to the leader (group activity)
+    or HR. Returns False when it was already closed."""
+    at = ts(now)
+    async with db.tx() as conn:
+        if not await activities_repo.mark_closed(conn, activity.pk, at):
+            return False
+        people = await activities_repo.participants(conn, activity)
+        recorded = await attendance_repo.recorded_member_pks(conn, activity.pk)
+        excused = await attendance_repo.excused_member_pks(conn, activity.pk)
+        statuses = status_on_close([m.pk for m in people], recorded, excused)
+        added = set(await attendance_repo.close(conn, activity.pk, statuses, at))
+        tz = cfg.tz
+        for member in people:
+            if member.pk not in added or statuses[member.pk] != "absent":
+                continue
+            lang = lang_of(member, cfg)
+            await notify.to_member(
+                conn, cfg, member, "attendance.notice.absent", now=at,
+                kind="attendance.absent", dedupe_key=f"att:absent:{activity.pk}:{member.pk}",
+                title=activity.title, when=activity_when(lang, activity, tz),
+            )
+        roll = await attendance_repo.roll(conn, activity.pk)
+        counts = count_statuses(r.status for r in roll.values())
+        summary: dict[str, Any] = {str(k): v for k, v in counts.items()}
+        if activity.type == "group_study" and activity.group_id is not None:
+            leader = await members_repo.group_leader(conn, activity.group_id)
+            if leader is not None:
+                lang = lang_of(leader, cfg)
+                await notify.to_member(
+                    conn, cfg, leader, "attendance.notice.closed", now=at,
+                    kind="attendance.closed", dedupe_key=f"att:closed:{activity.pk}",
+                    card=activity_card(lang, activity, tz), **summary,
+                )
+        else:
+            await notify.to_hr(
+                conn, cfg, "attendance.notice.closed", now=at, kind="attendance.closed",
+                dedupe_key=f"att:closed:{activity.pk}",
+                card=activity_card(cfg.program.language, activity, tz), **summary,
+            )
+    return True
+
+
+@due_check("attendance.close")
+async def close_due(services: Services, now: dt.datetime) -> int:
+    """Closes the roll of every activity that has ended (also those that ended while down)."""
+    async with services.db.read() as conn:
+        due = await activities_repo.due_to_close(conn, ts(now))
+    closed = 0
+    for activity in due:
+        if await close_activity(services.db, services.config, activity, now):
+            closed += 1
+    return closed
+
+
+# -- corrections ----------------------------------------------------------------------------
+
+CorrectionOutcome = Literal["ok", "forbidden", "not_found", "not_started", "unchanged",
+                            "not_participant"]
+
+
+def can_correct(actor: Member, activity: Activity) -> bool:
+    """HR corrects any record; a leader those of their own group's activities."""
+    if not actor.active:
+        return False
+    if actor.is_hr:
+        return True
+    return (
+        actor.is_leader
+        and activity.type == "group_study"
+        and activity.group_id is not None
+        and activity.group_id == actor.group_id
+    )
+
+
+def can_view_roll(actor: Member, activity: Activity) -> bool:
+    return can_correct(actor, activity)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionResult:
+    outcome: CorrectionOutcome
+    activity: Activity | None = None
+    member: Member | None = None
+    old_status: str | None = None
+
+
+async def correct(
+    db: Database, cfg: Config, actor_pk: int, activity_pk: int, member_pk: int,
+    new_status: str, reason: str, now: dt.datetime,
+) -> CorrectionResult:
+    """Changes a record with a reason; the audit row and the trainee's notice are written in
+    the same transaction."""
+    if new_status not in STATUSES:
+        return CorrectionResult("not_found")
+    at = ts(now)
+    async with db.tx() as conn:
+        actor = await members_repo.by_pk(conn, actor_pk)
+        activity = await activities_repo.by_pk(conn, activity_pk)
+        if actor is None or activity is None or activity.status != "scheduled":
+            return CorrectionResult("not_found", activity)
+        if not can_correct(actor, activity):
+            return CorrectionResult("forbidden", activity)
+        if parse_ts(activity.start_at) > now:
+            return CorrectionResult("not_started", activity)
+        member = await members_repo.by_pk(conn, member_pk)
+        existing = await attendance_repo.get(conn, activity_pk, member_pk)
+        if member is None or (existing is None and not takes_part(activity, member)):
+            return CorrectionResult("not_participant", activity, member)
+        if existing is not None and existing.status == new_status:
+            return CorrectionResult("unchanged", activity, member, existing.status)
+        old = await attendance_repo.correct(
+            conn, activity_pk, member_pk, new_status, reason, actor.pk, at
+        )
+        lang = lang_of(member, cfg)
+        none = t(lang, "attendance.none")
+        await notify.to_member(
+            conn, cfg, member, "attendance.notice.corrected", now=at,
+            kind="attendance.corrected", title=activity.title,
+            when=activity_when(lang, activity, cfg.tz),
+            old=t(lang, f"attendance.status.{old}") if old else none,
+            new=t(lang, f"attendance.status.{new_status}"), reason=reason, by=actor.name,
+        )
+    return CorrectionResult("ok", activity, member, old)

@@ -1,0 +1,411 @@
+"""Schedule import: HR's activity list (.csv or .xlsx) checked as a whole, then upserted all or
+nothing.
+
+Columns `activity_id,type,title,group,start,end,location,lat,lon,host_member_id` (and an
+optional `radius_m`). `start`/`end` are `YYYY-MM-DD HH:MM` (ISO 8601 with a `T` also accepted)
+in the programme's time zone. Validation is a pure function over the rows and what the
+database knows (groups, members) and reports every problem at once as "line N: reason".
+
+The import is an upsert by `activity_id`: importing the same file twice changes nothing.
+A group study without a host gets one by rotation (an existing host is kept). An activity
+cancelled in chat stays cancelled. An activity that has already ended when it is first
+imported is recorded as closed without a roll call (nobody could have checked in, so nobody
+is marked absent). Participants of new or changed upcoming activities get one message each
+listing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot import notify
+from bot.activities import (
+    LOCATION_MAX,
+    TITLE_MAX,
+    activity_card,
+    hosts_in_order,
+    lang_of,
+    new_secret,
+)
+from bot.attendance import ACTIVITY_TYPES, valid_coordinates
+from bot.config import Config
+from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.tabular import TableError, TableRow, read_table
+from storage import activities as activities_repo
+from storage.activities import Activity
+from storage.db import Database, open_database, ts
+from storage.models import Member
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "activity_id", "type", "title", "group", "start", "end", "location", "lat", "lon",
+    "host_member_id",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("radius_m",)
+ACTIVITY_ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+RADIUS_MAX = 10_000
+
+TYPE_ALIASES: Mapping[str, str] = {
+    **{name: name for name in ACTIVITY_TYPES},
+    "小组学习": "group_study",
+    "小组活动": "group_study",
+    "集中培训": "collective",
+    "集体活动": "collective",
+    "考试": "exam",
+    "线上": "online",
+    "线上活动": "online",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """What validation needs to know about a member."""
+
+    group: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleEntry:
+    """One validated schedule line."""
+
+    line: int
+    activity_id: str
+    type: str
+    title: str
+    group: str | None
+    start: dt.datetime
+    end: dt.datetime
+    location: str
+    lat: float | None
+    lon: float | None
+    radius_m: int | None
+    host_member_id: str | None
+
+
+@dataclass(slots=True)
+class ScheduleResult:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    kept_cancelled: list[str] = field(default_factory=list)
+    closed_on_import: list[str] = field(default_factory=list)
+    notified: int = 0
+
+
+def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """A `YYYY-MM-DD HH:MM` (or ISO 8601) time, local to `tz` unless it names an offset."""
+    text = text.strip()
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _collector(found: list[str], lang: str) -> Callable[..., None]:
+    """A function adding the reason `attendance.import.<key>` to `found`."""
+
+    def bad(key: str, **params: Any) -> None:
+        found.append(t(lang, f"attendance.import.{key}", **params))
+
+    return bad
+
+
+def validate_schedule(
+    rows: list[TableRow],
+    *,
+    groups: set[str] | frozenset[str],
+    members: Mapping[str, MemberInfo],
+    tz: dt.tzinfo,
+    lang: str = DEFAULT_LANGUAGE,
+) -> tuple[list[ScheduleEntry], list[str]]:
+    """The entries of `rows` and every problem found, each "line N: reason" in `lang`.
+
+    Entries are only meaningful when the problem list is empty.
+    """
+    problems: list[tuple[int, str]] = []
+    entries: list[ScheduleEntry] = []
+    first_line: dict[str, int] = {}
+
+    for row in rows:
+        v = row.values
+        line = row.line
+        found: list[str] = []
+        bad = _collector(found, lang)
+        activity_id = v.get("activity_id", "").strip()
+        if not activity_id:
+            bad("empty_id")
+        elif not ACTIVITY_ID_SHAPE.match(activity_id):
+            bad("bad_id", activity_id=activity_id)
+        elif activity_id in first_line:
+            bad("duplicate_id", activity_id=activity_id, first=first_line[activity_id])
+        else:
+            first_line[activity_id] = line
+
+        type_text = v.get("type", "").strip()
+        kind = TYPE_ALIASES.get(type_text.casefold()) or TYPE_ALIASES.get(type_text)
+        if kind is None:
+            bad("unknown_type", type=type_text, types=", ".join(ACTIVITY_TYPES))
+
+        title = v.get("title", "").strip()
+        if not title:
+            bad("empty_title")
+        elif len(title) > TITLE_MAX:
+            bad("too_long", column="title", length=len(title), limit=TITLE_MAX)
+
+        group = v.get("group", "").strip()
+        if kind == "group_study":
+            if not group:
+                bad("missing_group")
+            elif group not in groups:
+                bad("unknown_group", group=group)
+        elif kind is not None and group:
+            bad("group_not_allowed", type=kind, group=group)
+
+        start_text, end_text = v.get("start", "").strip(), v.get("end", "").strip()
+        start = parse_when(start_text, tz)
+        end = parse_when(end_text, tz)
+        if start is None:
+            bad("bad_date", column="start", value=start_text)
+        if end is None:
+            bad("bad_date", column="end", value=end_text)
+        if start is not None and end is not None and end <= start:
+            bad("end_before_start", start=start_text, end=end_text)
+
+        location = v.get("location", "").strip()
+        if len(location) > LOCATION_MAX:
+            bad("too_long", column="location", length=len(location), limit=LOCATION_MAX)
+
+        lat_text, lon_text = v.get("lat", "").strip(), v.get("lon", "").strip()
+        radius_text = v.get("radius_m", "").strip()
+        lat = lon = None
+        radius: int | None = None
+        if lat_text or lon_text:
+            lat, lon = _number(lat_text), _number(lon_text)
+            if lat is None or lon is None or not valid_coordinates(lat, lon):
+                bad("bad_coordinates", lat=lat_text, lon=lon_text)
+                lat = lon = None
+            elif kind == "online":
+                bad("online_coordinates")
+        if radius_text:
+            number = _number(radius_text)
+            if number is None or not number.is_integer() or not 1 <= number <= RADIUS_MAX:
+                bad("bad_radius", value=radius_text, limit=RADIUS_MAX)
+            elif not (lat_text or lon_text):
+                bad("radius_without_coordinates")
+            else:
+                radius = int(number)
+
+        host_id = v.get("host_member_id", "").strip()
+        if host_id:
+            info = members.get(host_id)
+            if info is None or not info.active:
+                bad("unknown_host", member_id=host_id)
+            elif kind == "group_study" and group and info.group != group:
+                bad("host_not_in_group", member_id=host_id, group=group)
+
+        problems.extend((line, t(lang, "roster.line", line=line, reason=r)) for r in found)
+        if not found and kind is not None and start is not None and end is not None:
+            entries.append(
+                ScheduleEntry(
+                    line=line, activity_id=activity_id, type=kind, title=title,
+                    group=group or None, start=start, end=end, location=location,
+                    lat=lat, lon=lon, radius_m=radius, host_member_id=host_id or None,
+                )
+            )
+    result = [msg for _, msg in sorted(problems, key=lambda p: p[0])]
+    if not rows:
+        result.append(t(lang, "attendance.import.no_rows"))
+    return entries, result
+
+
+async def directory(conn: aiosqlite.Connection) -> tuple[set[str], dict[str, MemberInfo]]:
+    """The group names and members validation checks against."""
+    groups = set((await activities_repo.group_ids_by_name(conn)).keys())
+    rows = await conn.execute_fetchall(
+        "SELECT m.member_id, m.active, g.name AS group_name FROM members m"
+        " LEFT JOIN groups g ON g.id = m.group_id"
+    )
+    members = {
+        str(r["member_id"]): MemberInfo(r["group_name"], bool(r["active"])) for r in rows
+    }
+    return groups, members
+
+
+def _fields(
+    e: ScheduleEntry, group_id: int | None, host_pk: int | None
+) -> dict[str, Any]:
+    return {
+        "type": e.type, "title": e.title, "group_id": group_id, "start_at": ts(e.start),
+        "end_at": ts(e.end), "location": e.location, "lat": e.lat, "lon": e.lon,
+        "radius_m": e.radius_m, "host_pk": host_pk,
+    }
+
+
+def _current(a: Activity) -> dict[str, Any]:
+    return {
+        "type": a.type, "title": a.title, "group_id": a.group_id, "start_at": a.start_at,
+        "end_at": a.end_at, "location": a.location, "lat": a.lat, "lon": a.lon,
+        "radius_m": a.radius_m, "host_pk": a.host_pk,
+    }
+
+
+async def import_schedule(
+    db: Database, cfg: Config, entries: list[ScheduleEntry], now: dt.datetime
+) -> ScheduleResult:
+    """Upserts validated entries in one transaction and notifies the people concerned."""
+    at = ts(now)
+    result = ScheduleResult()
+    touched: list[int] = []
+    async with db.tx() as conn:
+        group_ids = await activities_repo.group_ids_by_name(conn)
+        member_pks = {
+            str(r["member_id"]): int(r["id"])
+            for r in await conn.execute_fetchall("SELECT id, member_id FROM members")
+        }
+        existing = await activities_repo.by_activity_ids(conn, (e.activity_id for e in entries))
+        for e in sorted(entries, key=lambda x: (x.start, x.line)):
+            group_id = group_ids[e.group] if e.group else None
+            old = existing.get(e.activity_id)
+            host_pk = member_pks[e.host_member_id] if e.host_member_id else None
+            if host_pk is None and old is not None and old.group_id == group_id:
+                host_pk = old.host_pk
+            if host_pk is None and e.type == "group_study" and group_id is not None:
+                # Rotation sees the hosts assigned earlier in this same import (same transaction).
+                order = await hosts_in_order(conn, group_id)
+                host_pk = order[0].pk if order else None
+            values = _fields(e, group_id, host_pk)
+            if old is None:
+                ended = e.end <= now
+                pk = await activities_repo.insert(
+                    conn, activity_id=e.activity_id, secret=new_secret(), source="import",
+                    created_by=None, now=at, closed_at=at if ended else None, **values,
+                )
+                result.added.append(e.activity_id)
+                if ended:
+                    result.closed_on_import.append(e.activity_id)
+                else:
+                    touched.append(pk)
+                continue
+            if old.status == "cancelled":
+                result.kept_cancelled.append(e.activity_id)
+                continue
+            if _current(old) == values:
+                result.unchanged += 1
+                continue
+            await activities_repo.update_fields(conn, old.pk, now=at, **values)
+            result.changed.append(e.activity_id)
+            if e.end > now:
+                touched.append(old.pk)
+        result.notified = await _notify(conn, cfg, touched, at)
+    return result
+
+
+async def _notify(conn: aiosqlite.Connection, cfg: Config, pks: list[int], at: str) -> int:
+    """One message per person listing their new or changed upcoming activities."""
+    per_member: dict[int, tuple[Member, list[Activity]]] = {}
+    for pk in pks:
+        activity = await activities_repo.by_pk(conn, pk)
+        assert activity is not None
+        for member in await activities_repo.participants(conn, activity):
+            per_member.setdefault(member.pk, (member, []))[1].append(activity)
+    sent = 0
+    for member, acts in per_member.values():
+        lang = lang_of(member, cfg)
+        acts.sort(key=lambda a: a.start_at)
+        shown = acts[:10]
+        cards = "\n\n".join(activity_card(lang, a, cfg.tz) for a in shown)
+        if len(acts) > len(shown):
+            cards += "\n\n" + t(lang, "attendance.notice.and_more", count=len(acts) - len(shown))
+        row = await notify.to_member(
+            conn, cfg, member, "attendance.notice.imported", now=at,
+            kind="attendance.imported", count=len(acts), cards=cards,
+        )
+        sent += row is not None
+    return sent
+
+
+def format_result(result: ScheduleResult, lang: str) -> list[str]:
+    def ids(items: list[str]) -> str:
+        return ", ".join(items) if items else t(lang, "attendance.none")
+
+    lines = [
+        t(lang, "attendance.import.added", count=len(result.added), ids=ids(result.added)),
+        t(lang, "attendance.import.changed", count=len(result.changed), ids=ids(result.changed)),
+        t(lang, "attendance.import.unchanged", count=result.unchanged),
+    ]
+    if result.kept_cancelled:
+        lines.append(t(lang, "attendance.import.kept_cancelled", ids=ids(result.kept_cancelled)))
+    if result.closed_on_import:
+        lines.append(
+            t(lang, "attendance.import.closed_on_import", ids=ids(result.closed_on_import))
+        )
+    lines.append(t(lang, "attendance.import.notified", count=result.notified))
+    return lines
+
+
+async def run_import(
+    db: Database, cfg: Config, rows: list[TableRow], now: dt.datetime, lang: str
+) -> tuple[ScheduleResult | None, list[str]]:
+    """Validates against the database and imports; (None, problems) when anything is wrong."""
+    async with db.read() as conn:
+        groups, members = await directory(conn)
+    entries, problems = validate_schedule(
+        rows, groups=groups, members=members, tz=cfg.tz, lang=lang
+    )
+    if problems:
+        return None, problems
+    return await import_schedule(db, cfg, entries, now), []
+
+
+async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
+    """`studybot schedule import FILE`: validate the whole file, then import it or nothing."""
+    from bot.clock import SystemClock
+
+    lang = cfg.program.language
+    path = args.file
+    try:
+        rows = read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, lang=lang)
+    except TableError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    now = SystemClock(cfg.tz).now()
+    db = await open_database(cfg.db_path)
+    try:
+        result, problems = await run_import(db, cfg, rows, now, lang)
+    finally:
+        await db.close()
+    if result is None:
+        print(
+            t(lang, "attendance.import.rejected", file=path.name, count=len(problems)),
+            file=sys.stderr,
+        )
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(t(lang, "attendance.import.imported", file=path.name, count=len(rows)))
+    for line in format_result(result, lang):
+        print(line)
+    return 0

@@ -1,0 +1,342 @@
+"""Credits end to end: /credits and /ranking by role (charts as photos), /adjust, /heatmap,
+exit proposals confirmed and dismissed (a forged confirm refused), withdrawn after a corrected
+import, rule 1 at the year's end, and imports that are all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot import charts
+from bot.credits_import import import_file
+from bot.sandbox.client import SandboxUser
+from bot.sandbox.model import Entry
+from storage import activities as activities_repo
+from storage import attendance as attendance_repo
+from storage import credits as ledger
+from storage import exits as exits_repo
+from storage import members as members_repo
+from storage.db import ts
+from storage.models import Member
+from tests.helpers import T0, TZ, Harness, running_bot
+
+
+async def member(h: Harness, member_id: str) -> Member:
+    async with h.services.db.read() as conn:
+        found = await members_repo.by_member_id(conn, member_id)
+    assert found is not None
+    return found
+
+
+async def seed_activity(h: Harness, statuses: dict[str, str], *, days_ago: int = 3,
+                        host: str | None = None, group: int = 1) -> int:
+    """A past group activity of the first group with its roll call closed."""
+    start = T0 - dt.timedelta(days=days_ago)
+    pks = {m: (await member(h, m)).pk for m in [*statuses, *([host] if host else [])]}
+    async with h.services.db.tx() as conn:
+        pk = await activities_repo.insert(
+            conn, activity_id=f"A{days_ago}{group}", type="group_study", title="读书交流会",
+            group_id=group, start_at=ts(start), end_at=ts(start + dt.timedelta(hours=2)),
+            location="", lat=None, lon=None, radius_m=None,
+            host_pk=pks[host] if host else None, secret="s", source="import",
+            created_by=None, now=ts(T0), closed_at=ts(start + dt.timedelta(hours=2)),
+        )
+        for m, status in statuses.items():
+            await attendance_repo.check_in(conn, pk, pks[m], status, ts(start), "code")
+    return pk
+
+
+def png_size(entry: Entry) -> tuple[int, int]:
+    assert entry.media_type == "photo" and entry.file_bytes is not None
+    with Image.open(io.BytesIO(entry.file_bytes)) as img:
+        assert img.format == "PNG"
+        return img.size
+
+
+@pytest.fixture
+async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with running_bot(tmp_path) as harness:
+        yield harness
+
+
+async def test_credits_for_a_trainee_with_details(h: Harness) -> None:
+    t1 = await h.register("T1")
+    await seed_activity(h, {"T1": "present", "T2": "late", "L1": "absent"}, host="T1")
+    reply = await t1.ask("/credits")
+    assert png_size(reply) == charts.progress_size()
+    # present 2 + hosting 2 = 4; line: 0.6 x mean(4, 1, 0, -2, 0) = 0.36; group median of 4,1,-2.
+    assert "2026 年累计 4 分" in reply.text and "排名 1/5" in reply.text
+    assert "当前线 0.36 分" in reply.text and "组中位数 1 分" in reply.text
+    assert "低于线" not in reply.text
+    await t1.press(reply, "📒 学分明细")
+    detail = await t1.next_message()
+    assert "共 4 分" in detail.text and "出勤：2 分" in detail.text and "主持活动" in detail.text
+
+
+async def test_a_trainee_below_the_line_is_told_what_is_needed(h: Harness) -> None:
+    l1 = await h.register("L1")
+    await seed_activity(h, {"T1": "present", "T2": "present", "L1": "absent"})
+    reply = await l1.ask("/credits")
+    # Totals 2, 2, -2, 0, 0: line 0.6 x 0.4 = 0.24; L1 needs 2.24 and more as the line moves.
+    assert "排名 5/5" in reply.text and "⚠️ 低于线，还需" in reply.text
+
+
+async def test_hr_has_no_credits(h: Harness) -> None:
+    hr = await h.register("H1")
+    assert "不计学分" in (await hr.ask("/credits")).text
+
+
+async def test_ranking_by_role(h: Harness) -> None:
+    t1 = await h.register("T1")
+    l1 = await h.register("L1")
+    hr = await h.register("H1")
+    await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "late"})
+    refused = await t1.ask("/ranking")
+    assert refused.media_type is None and "只向组长" in refused.text
+    # The leader sees the group (3 bars) and who is below the line.
+    group = await l1.ask("/ranking")
+    assert png_size(group) == charts.ranking_size(3)
+    assert "第一组 · 2026 年：3 人" in group.text and "低于线 1 人" in group.text
+    at_risk = await l1.next_message()
+    assert "邹立新（第一组）-2 分，还需" in at_risk.text
+    assert "王芳" not in at_risk.text
+    # HR sees everyone, or one group by name.
+    everyone = await hr.ask("/ranking")
+    assert png_size(everyone) == charts.ranking_size(5)
+    assert "全体 · 2026 年：5 人" in everyone.text
+    await hr.next_message()
+    second = await hr.ask("/ranking 第二组")
+    assert "第二组 · 2026 年：2 人" in second.text
+    await hr.next_message()
+    assert "没有名为「第九组」的小组" in (await hr.ask("/ranking 第九组")).text
+
+
+async def test_adjust_by_hr_is_in_the_ledger_and_told(h: Harness) -> None:
+    hr = await h.register("H1")
+    t1 = await h.register("T1")
+    done = await hr.ask("/adjust T1 +3 学习心得被评为优秀")
+    assert "已为 黄志强 调整 +3 分" in done.text and "累计 3 分" in done.text
+    await h.flush()
+    told = await t1.next_message(predicate=lambda e: "调整了学分" in e.text)
+    assert "+3 分：学习心得被评为优秀" in told.text
+    t1_pk, h1_pk = (await member(h, "T1")).pk, (await member(h, "H1")).pk
+    async with h.services.db.read() as conn:
+        rows = await ledger.member_entries(conn, t1_pk, 2026)
+    assert [(r.points, r.rule, r.source, r.note, r.actor_pk) for r in rows] == [
+        (3, "adjust", "adjust:1", "学习心得被评为优秀", h1_pk)
+    ]
+    # A second one gets the next number; the sync leaves both alone.
+    await hr.ask("/adjust T1 -1 迟到未请假")
+    await h.tick()
+    async with h.services.db.read() as conn:
+        assert await ledger.totals_of(conn, t1_pk, 2026) == 2
+    for text, expected in (
+        ("/adjust T1", "用法"), ("/adjust T1 0 无", "不等于 0"), ("/adjust T1 abc 无", "不等于 0"),
+        ("/adjust X9 1 无", "没有编号为 X9"), ("/adjust H1 1 无", "不计学分"),
+    ):
+        assert expected in (await hr.ask(text)).text, text
+    assert "只有人事部门" in (await t1.ask("/adjust T2 5 帮忙")).text
+
+
+async def test_heatmap_for_hr(h: Harness) -> None:
+    hr = await h.register("H1")
+    t1 = await h.register("T1")
+    await seed_activity(h, {"T1": "present", "T2": "late", "L1": "excused"}, days_ago=5)
+    await seed_activity(h, {"T1": "early_leave", "T2": "absent"}, days_ago=2)
+    assert "只向人事部门" in (await t1.ask("/heatmap")).text
+    menu = await hr.ask("/heatmap")
+    await hr.press(menu, "第一组")
+    photo = await hr.next_message()
+    assert png_size(photo) == charts.heatmap_size(3, 2)
+    assert "第一组 · 2026 年最近 2 次活动" in photo.text
+    direct = await hr.ask("/heatmap 第二组")
+    assert "第二组本年度还没有已开始的活动" in direct.text
+
+
+async def import_rows(h: Harness, tmp: Path, kind: str, text: str) -> int:
+    path = tmp / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    return await import_file(path, kind, h.config)
+
+
+async def proposals(h: Harness, state: str = "open") -> list[exits_repo.Proposal]:
+    async with h.services.db.read() as conn:
+        return await exits_repo.proposals(conn, (state,))
+
+
+async def hr_notice(h: Harness, hr: SandboxUser, needle: str) -> Entry:
+    await h.flush()
+    return await hr.next_message(predicate=lambda e: "退出建议" in e.text and needle in e.text)
+
+
+async def test_exit_confirmed_forged_press_refused(h: Harness, tmp_path: Path) -> None:
+    hr = await h.register("H1")
+    l1 = await h.register("L1")
+    t1 = await h.register("T1")
+    await h.flush()
+    assert await import_rows(h, tmp_path, "exams",
+                             "member_id,semester,score\nT1,2025S1,52\nT1,2025S2,48\n"
+                             "T2,2025S1,90\n") == 0
+    await h.tick()
+    notice = await hr_notice(h, hr, "黄志强")
+    assert "学期考试不及格" in notice.text and "2025S1 52 分；2025S2 48 分" in notice.text
+    assert notice.button_texts == ["✅ 确认退出", "✖️ 不予退出"]
+    [p] = await proposals(h)
+    # A trainee forging the confirm (on a message of their own) is refused; nothing changes.
+    mine = await t1.ask("/credits")
+    answer = await t1.press_data(mine, f"exit:do:{p.id}")
+    assert answer.show_alert and "已失效" in (answer.text or "")
+    assert (await member(h, "T1")).active and [x.id for x in await proposals(h)] == [p.id]
+    # A leader forging it too.
+    answer = await l1.press_data(await l1.ask("/ranking"), f"exit:dis:{p.id}")
+    assert answer.show_alert
+    # HR confirms (asked once more first).
+    await hr.press(notice, "✅ 确认退出")
+    ask = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == notice.message_id and "确定吗" in e.text,
+        after=notice.message_id - 1)
+    assert (await member(h, "T1")).active  # nothing before the second tap
+    answer = await hr.press(ask, "确认，黄志强退出")
+    assert "已确认退出" in (answer.text or "")
+    assert not (await member(h, "T1")).active
+    decided = (await exits_repo_proposal(h, p.id))
+    assert decided.state == "confirmed" and decided.decided_by == (await member(h, "H1")).pk
+    await h.flush()
+    assert "已退出后备干部人才库" in t1.last().text
+    assert "黄志强 经人事部门确认已退出" in l1.last().text
+    assert "已确认退出（周敏" in hr.messages()[-1].text or any(
+        "已确认退出（周敏" in m.text for m in hr.messages())
+    # The history stays; the member is gone from the ranking and told they are inactive.
+    async with h.services.db.read() as conn:
+        assert [r for r in await exits_repo.exam_results(conn) if r[0] == decided.member_pk]
+    assert "已停用" in (await t1.ask("/credits")).text
+    # A second press of the same confirm changes nothing.
+    again = await hr.press_data(ask, f"exit:do:{p.id}")
+    assert again.show_alert and "已经确认过" in (again.text or "")
+    # No new proposal on the next ticks.
+    await h.tick(minutes=30)
+    assert await proposals(h) == []
+
+
+async def exits_repo_proposal(h: Harness, pid: int) -> exits_repo.Proposal:
+    async with h.services.db.read() as conn:
+        found = await exits_repo.proposal(conn, pid)
+    assert found is not None
+    return found
+
+
+async def test_exit_dismissed_and_not_proposed_again(h: Harness, tmp_path: Path) -> None:
+    hr = await h.register("H1")
+    await h.register("T2")
+    assert await import_rows(h, tmp_path, "satisfaction",
+                             "member_id,year,percent\nT2,2025,75%\nT1,2025,80\n") == 0
+    await h.tick()
+    notice = await hr_notice(h, hr, "邹立新")
+    assert "2025 年满意度 75%，低于 80%" in notice.text
+    listing = await hr.ask("/exits")
+    assert "共 1 条" in listing.text
+    card = await hr.next_message()
+    assert card.button_texts == ["✅ 确认退出", "✖️ 不予退出"]
+    answer = await hr.press(card, "✖️ 不予退出")
+    assert "不予退出" in (answer.text or "")
+    [p] = await proposals(h, "dismissed")
+    assert p.decided_by == (await member(h, "H1")).pk
+    assert (await member(h, "T2")).active
+    await h.tick(minutes=30)
+    assert await proposals(h) == []
+    assert "没有待处理" in (await hr.ask("/exits")).text
+    # The HR notice sent earlier lost its buttons.
+    edited = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == notice.message_id and "不予退出（周敏" in e.text,
+        after=notice.message_id - 1)
+    assert edited.buttons == []
+
+
+async def test_supervision_twice_in_a_row_and_withdrawn_after_correction(
+    h: Harness, tmp_path: Path
+) -> None:
+    hr = await h.register("H1")
+    rows = ("member_id,period,rank,total\nT1,2025H2,8,9\nT2,2025H2,1,9\n"
+            "T1,2026H1,{rank},9\nT2,2026H1,2,9\n")
+    assert await import_rows(h, tmp_path, "supervision", rows.format(rank=9)) == 0
+    await h.tick()
+    notice = await hr_notice(h, hr, "黄志强")
+    assert "2025H2 第 8/9 名；2026H1 第 9/9 名" in notice.text
+    # HR corrects the import: T1 was 5th in 2026H1, so the rule no longer holds.
+    assert await import_rows(h, tmp_path, "supervision", rows.format(rank=5)) == 0
+    await h.tick()
+    assert await proposals(h) == []
+    assert len(await proposals(h, "withdrawn")) == 1
+    withdrawn = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == notice.message_id and "已自动撤回" in e.text,
+        after=notice.message_id - 1)
+    assert withdrawn.buttons == []
+    # A stale press of the old button (from a client that missed the edit) changes nothing.
+    answer = await hr.press(withdrawn, "✅ 确认退出")
+    assert answer.show_alert and "撤回" in (answer.text or "")
+
+
+async def test_rule_one_at_the_year_end(h: Harness) -> None:
+    hr = await h.register("H1")
+    await h.tick()  # 2025 had nothing: closed quietly
+    await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "present", "T3": "present",
+                            "L2": "present"})
+    await h.tick()
+    async with h.services.db.read() as conn:
+        assert not await exits_repo.year_closed(conn, 2026)
+    assert await proposals(h) == []
+    h.clock.set(dt.datetime(2027, 1, 1, 0, 1, tzinfo=TZ))
+    await h.tick()
+    [p] = await proposals(h)
+    assert (p.rule, p.period) == ("credits", "2026")
+    notice = await hr_notice(h, hr, "邹立新")
+    assert "2026 年度学分 -2 分，低于线 0.72 分" in notice.text  # 0.6 x 8 / 5
+    async with h.services.db.read() as conn:
+        assert await exits_repo.year_closed(conn, 2026)
+    await h.tick(minutes=30)
+    assert len(await proposals(h)) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "problems"),
+    [
+        ("exams", "member_id,semester,score\nT1,2025S1,52\nX9,2025S1,60\nT2,,abc\n"
+                  "T1,2025S1,70\nH1,2025S1,80\n",
+         ["第 3 行：没有编号为 X9 的成员", "第 4 行：semester 为空", "第 4 行：成绩应为",
+          "第 5 行：T1 2025S1 与第 2 行重复", "第 6 行：H1 是人事部门成员"]),
+        ("satisfaction", "member_id,year,percent\nT1,2025,0.85\nT2,25,85\nT3,2025,120\n",
+         ["第 2 行：「0.85」像是小数", "第 3 行：年份应为四位数字", "第 4 行：满意度应为"]),
+        ("supervision", "member_id,period,rank,total\nT1,2026H1,10,9\nT2,2026H1,0,9\n"
+                        "T3,2026H1,x,9\nL1,2026H1,3,9\n",
+         ["第 2 行：名次和总数", "第 3 行：名次和总数", "第 4 行：名次和总数"]),
+    ],
+)
+async def test_imports_are_all_or_nothing(
+    h: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, text: str,
+    problems: list[str],
+) -> None:
+    assert await import_rows(h, tmp_path, kind, text) == 2
+    err = capsys.readouterr().err
+    assert "没有导入" in err
+    for problem in problems:
+        assert problem in err, (problem, err)
+    async with h.services.db.read() as conn:
+        assert await exits_repo.exam_results(conn) == []
+        assert await exits_repo.satisfaction_votes(conn) == []
+        assert await exits_repo.supervision_ranks(conn) == []
+    # A missing column is refused before any row is read.
+    assert await import_rows(h, tmp_path, kind, "member_id\nT1\n") == 2
+    # The same file twice: the second import changes nothing.
+    good = {
+        "exams": "member_id,semester,score\nT1,2025S1,52\n",
+        "satisfaction": "member_id,year,percent\nT1,2025,85\n",
+        "supervision": "member_id,period,rank,total\nT1,2026H1,3,9\n",
+    }[kind]
+    assert await import_rows(h, tmp_path, kind, good) == 0
+    assert "新增 1" in capsys.readouterr().out
+    assert await import_rows(h, tmp_path, kind, good) == 0
+    assert "新增 0，更新 0，未变 1" in capsys.readouterr().out
