@@ -23,6 +23,7 @@ from bot import credits as credit_rules
 from bot import exit_rules as rules
 from bot.config import Config
 from bot.credit_sync import fingerprint, sync
+from bot.credit_views import num
 from bot.i18n import normalize, t
 from bot.scheduler import due_check
 from storage import audit as audit_repo
@@ -38,30 +39,26 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 PREFIX = "exit"
-REOPENED_RULES: tuple[str, ...] = ("exams", "satisfaction", "supervision")
-
-
-def _num(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+CONTINUOUS_RULES: tuple[str, ...] = ("exams", "satisfaction", "supervision")
 
 
 def evidence_text(lang: str, rule: str, evidence: dict[str, Any]) -> str:
     """What the rule found, in words."""
     if rule == "credits":
         return t(lang, "credits.exit.evidence.credits", year=evidence["year"],
-                 total=_num(evidence["total"]), line=_num(evidence["line"]))
+                 total=num(evidence["total"]), line=num(evidence["line"]))
     if rule == "exams":
         sep = t(lang, "credits.exit.sep")
         items = sep.join(
             t(lang, "credits.exit.evidence.exam_item", semester=f["semester"],
-              score=_num(f["score"]))
+              score=num(f["score"]))
             for f in evidence["failed"]
         )
         return t(lang, "credits.exit.evidence.exams", count=len(evidence["failed"]),
-                 pass_mark=_num(evidence["pass_mark"]), items=items)
+                 pass_mark=num(evidence["pass_mark"]), items=items)
     if rule == "satisfaction":
         return t(lang, "credits.exit.evidence.satisfaction", year=evidence["year"],
-                 share=_num(evidence["share"] * 100), min=_num(evidence["min"] * 100))
+                 share=num(evidence["share"] * 100), min=num(evidence["min"] * 100))
     sep = t(lang, "credits.exit.sep")
     items = sep.join(
         t(lang, "credits.exit.evidence.supervision_item", period=p["period"], rank=p["rank"],
@@ -166,7 +163,7 @@ async def evaluate(db: Database, cfg: Config, now: dt.datetime) -> int:
         found = findings(cfg, await exits_repo.exam_results(conn),
                          await exits_repo.satisfaction_votes(conn),
                          await exits_repo.supervision_ranks(conn))
-        made = await _apply(conn, cfg, found, REOPENED_RULES, at)
+        made = await _apply(conn, cfg, found, CONTINUOUS_RULES, at)
         # Inside the transaction: a later write by anyone is not mistaken for one seen here.
         seen = (await fingerprint(conn, cfg), cfg.exit)
     _seen[db] = seen

@@ -13,8 +13,9 @@ decided_by, decided_at     who approved or rejected it, and when (local time)
 late                       recorded after the cutoff (HR's /excuse) or approved after the roll
                            call closed (1/0 in CSV, TRUE/FALSE in Excel)
 
-`--from/--to` select by the local date the activity starts on (both inclusive); a group filter
-(a leader's in-chat export) selects the requests of that group's members.
+`--from/--to` select by the local date the activity starts on (both inclusive); cancelled
+activities are left out; a group filter (a leader's in-chat export) selects the requests of
+that group's members.
 """
 
 from __future__ import annotations

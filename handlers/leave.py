@@ -286,13 +286,19 @@ async def _reject_press(
     assert checked.request is not None
     dialog.begin(context, FEATURE, step="reject", request=request_id, chat=message.chat_id,
                  message=message.message_id)
-    await query.answer()
-    await message.reply_text(
-        context.t("leave.decide.ask_reason", id=request_id, name=checked.request.member_name,
-                  limit=services.config.leave.max_reason_chars),
-        reply_markup=_markup([[(context.t("leave.btn.no_reason"),
-                                callbacks.encode(PREFIX, "nr", request_id))]]),
-    )
+    question = context.t("leave.decide.ask_reason", id=request_id,
+                         name=checked.request.member_name,
+                         limit=services.config.leave.max_reason_chars)
+    markup = _markup([[(context.t("leave.btn.no_reason"),
+                        callbacks.encode(PREFIX, "nr", request_id))]])
+    if message.chat.type == "private":
+        await query.answer()
+        await message.reply_text(question, reply_markup=markup)
+        return
+    # Pressed in the HR chat: the reason is typed in the presser's private chat with the bot
+    # (typed input is only read there), and the card in the group is updated afterwards.
+    await query.answer(context.t("leave.decide.reason_in_private"), show_alert=True)
+    await context.bot.send_message(query.from_user.id, question, reply_markup=markup)
 
 
 async def _after_typed_decision(

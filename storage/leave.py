@@ -314,8 +314,8 @@ async def export_rows(
     group_id: int | None,
 ) -> list[LeaveRequest]:
     """Every request for activities starting in [start_from, start_to), optionally only those
-    of one group's members, in the order of the activities."""
-    where: list[str] = []
+    of one group's members, in the order of the activities (cancelled activities left out)."""
+    where: list[str] = ["a.status = 'scheduled'"]
     params: list[object] = []
     if start_from is not None:
         where.append("a.start_at >= ?")
@@ -327,7 +327,7 @@ async def export_rows(
         where.append("m.group_id = ?")
         params.append(group_id)
     rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE {' AND '.join(where) or '1'}"
+        f"{_SELECT} WHERE {' AND '.join(where)}"
         " ORDER BY a.start_at, a.activity_id, m.member_id, r.id",
         tuple(params),
     )

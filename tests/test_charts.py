@@ -114,6 +114,8 @@ def test_the_glyph_check_can_fail() -> None:
 
 
 def test_no_cjk_font_still_renders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The default font is settled first, so nothing (a warm-up thread) caches it while patched.
+    assert charts.setup() == "Noto Sans SC"
     monkeypatch.setattr(charts, "package_font", lambda: None)
     monkeypatch.setattr(charts, "SYSTEM_CJK_FAMILIES", ())
     missing = str(tmp_path / "no-such-font.otf")

@@ -186,3 +186,18 @@ def test_default_config_is_valid_and_year_start_is_checked() -> None:
 def test_parse_fraction(value: float | str, expected: tuple[int, int]) -> None:
     f = rules.parse_fraction(value)
     assert (f.numerator, f.denominator) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("1/3", True), (0.25, True), (1, False), ("a third", False)]
+)
+def test_config_file_supervision_fraction(value: object, ok: bool) -> None:
+    from bot.config import ConfigError, parse_config
+
+    data = {"exit": {"supervision_fraction": value}}
+    if ok:
+        assert parse_config(data, env={}).exit.supervision_fraction == value
+    else:
+        with pytest.raises(ConfigError) as info:
+            parse_config(data, env={})
+        assert any("[exit] supervision_fraction" in p for p in info.value.problems)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import charts
+from bot import charts, pending
 from bot.credits_import import import_file
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
@@ -237,6 +237,9 @@ async def test_exit_dismissed_and_not_proposed_again(h: Harness, tmp_path: Path)
     await h.tick()
     notice = await hr_notice(h, hr, "邹立新")
     assert "2025 年满意度 75%，低于 80%" in notice.text
+    async with h.services.db.read() as conn:
+        waiting = await pending.gather(conn, "zh")
+    assert "退出建议：邹立新（工作单位满意度测评未达标）— 发送 /exits 处理" in waiting
     listing = await hr.ask("/exits")
     assert "共 1 条" in listing.text
     card = await hr.next_message()
@@ -340,3 +343,55 @@ async def test_imports_are_all_or_nothing(
     assert "新增 1" in capsys.readouterr().out
     assert await import_rows(h, tmp_path, kind, good) == 0
     assert "新增 0，更新 0，未变 1" in capsys.readouterr().out
+
+
+async def test_cli_adjust_and_the_credits_export(
+    h: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from bot.credits_import import cli_adjust
+    from bot.exports import ExportFilter, collect
+
+    t1 = await h.register("T1")
+    await seed_activity(h, {"T1": "present", "T2": "absent"})
+    args = argparse.Namespace(member="T1", points="+2.5", reason="优秀案例分析")
+    assert await cli_adjust(args, h.config) == 0
+    assert "已为 黄志强（T1）调整 +2.5 分：优秀案例分析" in capsys.readouterr().out
+    for bad in (argparse.Namespace(member="T1", points="0", reason="x"),
+                argparse.Namespace(member="T1", points="2", reason=" "),
+                argparse.Namespace(member="X9", points="2", reason="x"),
+                argparse.Namespace(member="H1", points="2", reason="x")):
+        assert await cli_adjust(bad, h.config) == 2
+    assert "没有编号为 X9" in capsys.readouterr().err
+    # The command line runs on the system clock: bring the bot's clock up to it to deliver.
+    h.clock.set(max(h.clock.now(), dt.datetime.now(TZ)) + dt.timedelta(minutes=1))
+    await h.flush()
+    assert "+2.5 分：优秀案例分析" in (await t1.next_message(
+        predicate=lambda e: "调整了学分" in e.text)).text
+    [sheet] = await collect(h.services.db, h.config, ["credits"], ExportFilter())
+    rows = {(r["member_id"], r["rule"], r["points"], r["by"]) for r in sheet.rows}
+    assert rows == {("T1", "attendance.present", 2.0, ""), ("T2", "attendance.absent", -2.0, ""),
+                    ("T1", "adjust", 2.5, "")}
+    assert sheet.rows[0]["date"] == dt.date(2026, 2, 27)
+    only_second = await collect(h.services.db, h.config, ["credits"], ExportFilter(group_id=2))
+    assert only_second[0].rows == []
+
+
+async def test_demo_scenes_run_on_their_own_and_keep_the_charts(tmp_path: Path) -> None:
+    import csv
+
+    from bot.demo import Demo, demo_roster
+    from bot.scenes import credits as scene
+
+    roster = demo_roster()
+    names = {r["member_id"]: r["name"] for r in csv.DictReader(io.StringIO(roster))}
+    async with running_bot(tmp_path, roster=roster) as h:
+        demo = Demo(h.sandbox, h.app, h.config, h.clock, h.codes, names)
+        for play in scene.SCENES:
+            await play(demo)
+        kept = sorted(p.name for p in (h.config.base_dir / scene.CHART_DIR).iterdir())
+        assert kept == ["credits-M002.png", "heatmap-第一组.png", "ranking-全体.png",
+                        "ranking-第一组.png"]
+        assert not (await member(h, scene.EXITING)).active
+        assert (await member(h, scene.DISMISSED)).active

@@ -565,3 +565,47 @@ async def test_export_columns_and_filters(h: Harness, tmp_path: Path) -> None:
     assert ws is not None
     assert [c.value for c in ws[1]] == EXPORT_COLUMNS.split(",")
     assert ws["G2"].value == dt.datetime(2026, 3, 2, 15, 0) and ws["L2"].value is False
+
+
+async def test_hr_chat_gets_the_card_and_decides_in_the_group(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, program={"hr_chat_id": -100600}) as h:
+        group = h.sandbox.group(-100600, "人事科")
+        await add(h, *SCHEDULE)
+        hr = await h.register("H1")
+        outsider = await h.register("T2")
+        user = await h.register("T1")
+        await request(h, user, "C1", "家中有事")
+        got = await group.next_message(predicate=lambda e: "请假申请 #1" in e.text)
+        assert got.button_texts == ["批准", "驳回"]
+        assert leave_cards(hr) == []
+        answer = await outsider.press(got, "批准")  # a trainee in the HR chat
+        assert answer.show_alert and answer.text == FORGED
+        assert (await hr.press(got, "批准")).text == "已批准"
+        shown = await edited(h, got)
+        assert "✅ 周敏" in shown.text and shown.buttons == []
+        assert await state(h) == ("approved", "H1", 0)
+        # Reject in the group: the reason is asked for in HR's private chat.
+        await request(h, outsider, "C1", "出差")
+        second = await group.next_message(predicate=lambda e: "请假申请 #2" in e.text)
+        answer = await hr.press(second, "驳回")
+        assert answer.show_alert and "私聊" in (answer.text or "")
+        await hr.next_message(predicate=lambda e: "驳回理由" in e.text)
+        assert (await hr.ask("培训必须参加")).text == "已驳回"
+        shown = await edited(h, second)
+        assert "驳回，理由：培训必须参加" in shown.text and shown.buttons == []
+
+
+async def test_the_leaders_digest_lists_leave_waiting_for_them(h: Harness) -> None:
+    from bot import digest
+
+    await h.register("L1")
+    await request(h, await h.register("T1"), "G1", "家中有事")
+    async with h.services.db.read() as conn:
+        groups = await activities_repo.group_ids_by_name(conn)
+        scope = digest.Scope(
+            kind="leader", cfg=h.config, lang="zh", start=at(1, 0).astimezone(dt.UTC),
+            end=at(2, 10).astimezone(dt.UTC), today=dt.date(2026, 3, 2),
+            group_id=groups["第一组"], group_name="第一组",
+        )
+        text = (await digest.compose(conn, scope)).text
+    assert "【待您审批的请假】\n· #1 黄志强「读书交流」（03-02 15:00）" in text

@@ -303,6 +303,7 @@ async def test_dropping_the_recommendation_removes_its_document(h: Harness) -> N
     assert len(list(folder.glob("work-*.docx"))) == 1
     question = await after_press(host, preview, "⭐ 推荐成果")
     assert "是否推荐" in question.text
+    assert "请点上面的按钮" in (await host.ask("不用了")).text
     preview = await after_press(host, question, "不推荐")
     assert "推荐优秀成果" not in preview.text
     assert list(folder.glob("work-*.docx")) == []
