@@ -67,3 +67,54 @@ async def test_over_long_announcement_is_refused(tmp_path: Path) -> None:
         await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
         reply = await hr.ask("字" * 3001)
         assert "太长" in reply.text
+
+
+def big_roster(n: int) -> str:
+    lines = ["member_id,name,role,group,school,stage", "H1,周敏,hr,,人事科,"]
+    for i in range(n - 1):
+        group = i // 10
+        role = "leader" if i % 10 == 0 else "trainee"
+        lines.append(f"M{i:03d},成员{i},{role},第{group + 1}组,学校{i},小学")
+    return "\n".join(lines) + "\n"
+
+
+async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) -> None:
+    from storage import members as members_repo
+
+    async with running_bot(
+        tmp_path, roster=big_roster(200), start_sender=False,
+        outbox={"private_chat_interval_seconds": 1.0},
+    ) as h:
+        hr = await h.register("H1")
+        # The other 199 link their accounts directly (registration is tested elsewhere).
+        users = {}
+        async with h.services.db.tx() as conn:
+            for i in range(199):
+                user = h.sandbox.user(50_000 + i, f"成员{i}")
+                member = await members_repo.by_member_id(conn, f"M{i:03d}")
+                assert member is not None
+                await members_repo.link_telegram(conn, member.pk, user.id, "zh", h.services.now_ts())
+                users[user.id] = user
+        menu = await hr.ask("/announce")
+        await hr.press(menu, "全体成员")
+        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        preview = await hr.ask("下周一上午九点在县教育局三楼会议室召开中期推进会。")
+        assert "将发送给 200 人" in preview.text
+        await hr.press(preview, "✅ 发送")
+        await wait_edit(h, hr.chat_id, preview.message_id, "发送中")
+        h.sandbox.enforce_rate_limits = True
+        # Deliver at Telegram's pace: 429s are rescheduled on the injectable clock.
+        for _ in range(120):
+            await h.flush()
+            async with h.services.db.read() as conn:
+                row = await (await conn.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")).fetchone()
+            if row[0] == 0:
+                break
+            h.clock.advance(seconds=1)
+        await h.tick()
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
+        assert "已送达 200" in text and "待发送 0" in text and "无法送达 0" in text
+        got = [sum("中期推进会" in m.text for m in u.messages()) for u in users.values()]
+        assert got == [1] * 199
+        assert sum("中期推进会" in m.text for m in hr.messages()) == 1

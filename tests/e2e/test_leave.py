@@ -470,6 +470,11 @@ async def test_excuse_after_the_fact_turns_absent_into_excused(h: Harness) -> No
     assert shown.button_texts == ["批准", "驳回"]
     await hr.press(shown, "批准")
     assert await record(h, "T2", "G1") == "excused"
+    note = await h.services.db.fetchone(
+        "SELECT c.old_status, c.new_status, c.reason FROM attendance_corrections c"
+        " JOIN members m ON m.id = c.member_pk WHERE m.member_id = 'T2'"
+    )
+    assert note is not None and tuple(note) == ("absent", "excused", "逾期请假 #1 事后批准")
     assert await state(h) == ("approved", "H1", 1)
     await h.flush()
     notice = await user.next_message(predicate=lambda e: "事后补批" in e.text)
