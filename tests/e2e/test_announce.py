@@ -93,7 +93,9 @@ async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) ->
                 user = h.sandbox.user(50_000 + i, f"成员{i}")
                 member = await members_repo.by_member_id(conn, f"M{i:03d}")
                 assert member is not None
-                await members_repo.link_telegram(conn, member.pk, user.id, "zh", h.services.now_ts())
+                await members_repo.link_telegram(
+                    conn, member.pk, user.id, "zh", h.services.now_ts()
+                )
                 users[user.id] = user
         menu = await hr.ask("/announce")
         await hr.press(menu, "全体成员")
