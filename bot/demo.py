@@ -67,6 +67,18 @@ class Demo:
             self.chats[self.next_id] = f"{name} ({member_id})"
         return self.people[member_id]
 
+    async def register(self, *member_ids: str) -> None:
+        """Registers demo members unless an earlier scene did (scenes may run on their own)."""
+        from bot.app import services_of
+        from storage import members as members_repo
+
+        for member_id in member_ids:
+            async with services_of(self.app).db.read() as conn:
+                member = await members_repo.by_member_id(conn, member_id)
+            if member is not None and member.telegram_id is None:
+                await self.person(member_id).ask(f"/start {self.codes[member_id]}")
+        await self.flush()
+
     async def flush(self) -> None:
         from bot.app import services_of
 

@@ -17,18 +17,6 @@ ORDER = 10
 SAMPLE_ID = "G001"
 
 
-async def _registered(demo: Demo, *member_ids: str) -> None:
-    """Registers demo members unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    for member_id in member_ids:
-        async with services_of(demo.app).db.read() as conn:
-            member = await members_repo.by_member_id(conn, member_id)
-        if member is not None and member.telegram_id is None:
-            await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-    await demo.flush()
-
 
 def _sample_row() -> dict[str, str]:
     text = importlib.resources.files("bot.samples").joinpath("schedule.csv").read_text("utf-8-sig")
@@ -74,7 +62,7 @@ async def scene_checkin(demo: Demo) -> None:
     shows the code; trainees check in on time, with a wrong code, late; one leaves early, the
     leader checks out normally, one never comes and is recorded absent when the roll closes."""
     leader, host, ontime, late, absent = "M001", "M002", "M003", "M004", "M005"
-    await _registered(demo, leader, host, ontime, late, absent)
+    await demo.register(leader, host, ontime, late, absent)
     start = await _import(demo)
     await demo.person(host).ask("/upcoming")
 

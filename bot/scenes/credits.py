@@ -35,18 +35,6 @@ HISTORY: tuple[tuple[str, str, dict[str, str]], ...] = (
 )
 
 
-async def _registered(demo: Demo, *member_ids: str) -> None:
-    """Registers demo members unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    for member_id in member_ids:
-        async with services_of(demo.app).db.read() as conn:
-            member = await members_repo.by_member_id(conn, member_id)
-        if member is not None and member.telegram_id is None:
-            await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-    await demo.flush()
-
 
 def _hr(demo: Demo) -> str:
     return next(m for m in demo.codes if m.startswith("H"))
@@ -98,7 +86,7 @@ async def scene_credits(demo: Demo) -> None:
     chart and the entries behind it; the leader sees the group's ranking and who is below the
     line; HR sees everyone and the attendance heatmap."""
     hr_id = _hr(demo)
-    await _registered(demo, "M001", "M002", "M006", hr_id)
+    await demo.register("M001", "M002", "M006", hr_id)
     await _history(demo)
     hr = demo.person(hr_id)
     await hr.ask("/adjust M003 +3 读书心得在全县交流")
@@ -130,7 +118,7 @@ async def scene_exits(demo: Demo) -> None:
     from storage.db import ts
 
     hr_id = _hr(demo)
-    await _registered(demo, EXITING, DISMISSED, "M006", hr_id)
+    await demo.register(EXITING, DISMISSED, "M006", hr_id)
     services = services_of(demo.app)
     async with services.db.tx() as conn:
         exiting = await members_repo.by_member_id(conn, EXITING)

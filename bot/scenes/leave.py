@@ -12,18 +12,6 @@ from bot.scenes import Scene
 ORDER = 30
 
 
-async def _registered(demo: Demo, *member_ids: str) -> None:
-    """Registers demo members unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    for member_id in member_ids:
-        async with services_of(demo.app).db.read() as conn:
-            member = await members_repo.by_member_id(conn, member_id)
-        if member is not None and member.telegram_id is None:
-            await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-    await demo.flush()
-
 
 async def _activity(
     demo: Demo, activity_id: str, title: str, group: str, start: dt.datetime, location: str
@@ -50,7 +38,7 @@ async def _activity(
 async def scene_ask_and_approve(demo: Demo) -> None:
     """邹立新 picks tomorrow's group study from /leave, gives the reason and sends it; the
     leader 罗宏伟 gets it with this year's count and approves with one tap; 邹立新 is told."""
-    await _registered(demo, "M001", "M003")
+    await demo.register("M001", "M003")
     tomorrow = demo.clock.now().date() + dt.timedelta(days=1)
     start = dt.datetime.combine(tomorrow, dt.time(15, 30), demo.clock.tz)
     title = "专题研讨：家校沟通"
@@ -82,7 +70,7 @@ async def scene_late_rejected(demo: Demo) -> None:
     the leader to contact. HR records it after the fact with /excuse (flagged late) and rejects
     it with a reason; 孙梓萌 is told, and sees it in /leaves."""
     hr_id = next(m for m in demo.codes if m.startswith("H"))
-    await _registered(demo, "M007", hr_id)
+    await demo.register("M007", hr_id)
     start = demo.clock.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=15)
     await _activity(demo, "DEMO-LATE", "课例研讨：初中数学复习课", "第二组", start,
                     "第二中学会议室")

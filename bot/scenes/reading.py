@@ -34,16 +34,6 @@ ANALYSIS = (
 )
 
 
-async def _registered(demo: Demo, member_id: str) -> None:
-    """Registers a demo member unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    async with services_of(demo.app).db.read() as conn:
-        member = await members_repo.by_member_id(conn, member_id)
-    if member is not None and member.telegram_id is None:
-        await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-
 
 async def scene_catalog_and_logging(demo: Demo) -> None:
     """HR's book list imported; a trainee finds a book by a word of its title, a two-line
@@ -59,7 +49,7 @@ async def scene_catalog_and_logging(demo: Demo) -> None:
     assert not problems, problems
     await import_books(services_of(demo.app).db, entries, demo.clock.now())
     for member_id in ("M001", "M002", "M003"):
-        await _registered(demo, member_id)
+        await demo.register(member_id)
     trainee = demo.person("M002")
     await trainee.ask("/books")
     await trainee.ask("/read")
@@ -132,7 +122,7 @@ async def scene_outputs_and_overview(demo: Demo) -> None:
     await trainee.ask("关于我校课后服务管理的分析与建议")
     await trainee.ask(ANALYSIS)
     hr_id = next(m for m in demo.codes if m.startswith("H"))
-    await _registered(demo, hr_id)
+    await demo.register(hr_id)
     hr = demo.person(hr_id)
     overview = await hr.ask("/reading")
     await hr.press(overview, "第一组")

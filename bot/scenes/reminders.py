@@ -11,20 +11,10 @@ from bot.scenes import Scene
 ORDER = 70
 
 
-async def _registered(demo: Demo, member_id: str) -> None:
-    """Registers a demo member unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    async with services_of(demo.app).db.read() as conn:
-        member = await members_repo.by_member_id(conn, member_id)
-    if member is not None and member.telegram_id is None:
-        await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-
 
 async def scene_mute(demo: Demo) -> None:
     """A trainee on a business trip mutes reminders (buttons, then a date range) and checks."""
-    await _registered(demo, "M004")
+    await demo.register("M004")
     trainee = demo.person("M004")
     menu = await trainee.ask("/mute")
     await trainee.press(menu, "3 天")
@@ -43,7 +33,7 @@ async def scene_reminder(demo: Demo) -> None:
     from storage.db import ts
 
     for member_id in ("M001", "M002", "M003", "M004"):
-        await _registered(demo, member_id)
+        await demo.register(member_id)
     services = services_of(demo.app)
     start = demo.clock.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=70)
     async with services.db.tx() as conn:
@@ -62,7 +52,7 @@ async def scene_reminder(demo: Demo) -> None:
 async def scene_digest(demo: Demo) -> None:
     """HR asks for today's digest: activities, reading, who the bot cannot reach."""
     hr_id = next(m for m in demo.codes if m.startswith("H"))
-    await _registered(demo, hr_id)
+    await demo.register(hr_id)
     await demo.person(hr_id).ask("/digest")
     await demo.flush()
 

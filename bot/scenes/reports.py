@@ -34,18 +34,6 @@ def _png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
             + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
 
 
-async def _registered(demo: Demo, *member_ids: str) -> None:
-    """Registers demo members unless an earlier scene did (scenes may run on their own)."""
-    from bot.app import services_of
-    from storage import members as members_repo
-
-    for member_id in member_ids:
-        async with services_of(demo.app).db.read() as conn:
-            member = await members_repo.by_member_id(conn, member_id)
-        if member is not None and member.telegram_id is None:
-            await demo.person(member_id).ask(f"/start {demo.codes[member_id]}")
-    await demo.flush()
-
 
 async def _import(demo: Demo) -> tuple[dt.datetime, dt.datetime]:
     """HR's schedule gains a group study of 第一组 in the evening, hosted by M004."""
@@ -74,7 +62,7 @@ async def scene_handover_and_roll_call(demo: Demo) -> None:
     """The leader hands the hosting to another member before the activity (both are told);
     at the activity the new host shows the code and members check in; when it ends the host
     is told what is due and by when; on the due day's morning, a reminder."""
-    await _registered(demo, LEADER, FIRST_HOST, HOST, MEMBER, OTHER)
+    await demo.register(LEADER, FIRST_HOST, HOST, MEMBER, OTHER)
     start, end = await _import(demo)
     leader = demo.person(LEADER)
     listing = await leader.ask("/handover")
@@ -150,7 +138,7 @@ async def scene_overviews(demo: Demo) -> None:
     """HR sees the reports by state and opens this one (text, photos, the recommended work);
     the leader sees the group's."""
     hr_id = next(m for m in demo.codes if m.startswith("H"))
-    await _registered(demo, hr_id)
+    await demo.register(hr_id)
     hr = demo.person(hr_id)
     overview = await hr.ask("/reports")
     button = next((b for b in overview.button_texts if "静悄悄的革命" in b), None)
