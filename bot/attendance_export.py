@@ -11,11 +11,9 @@ those who checked in (or were corrected) so far.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from typing import Any
 
-from bot import exports
 from bot.config import Config
 from bot.exports import ExportFilter, Sheet, exporter
 from storage import attendance as attendance_repo
@@ -58,7 +56,3 @@ async def attendance_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Shee
     ]
     return Sheet("attendance", list(COLUMNS), rows)
 
-
-async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot export attendance [--format csv|xlsx] [--from] [--to] [--out]`."""
-    return await exports.cli_export(args, cfg)

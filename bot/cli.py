@@ -40,10 +40,10 @@ def _lazy(target: str) -> CommandFn:
 EXPORTS: dict[str, str] = {
     "all": "bot.exports:cli_export",
     "roster": "bot.exports:cli_export",
-    "attendance": "bot.attendance_export:cli_export",
+    "attendance": "bot.exports:cli_export",
     "leave": "bot.exports:cli_export",
     "reading": "bot.exports:cli_export",
-    "reports": "bot.reports_export:cli_export",
+    "reports": "bot.exports:cli_export",
     "credits": "bot.exports:cli_export",
 }
 

@@ -168,6 +168,9 @@ async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
     lang = cfg.program.language
     fmt: str = args.format
     flt = ExportFilter(args.date_from, args.date_to)
+    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+        print(t(lang, "export.bad_range", start=flt.date_from, end=flt.date_to), file=sys.stderr)
+        return 2
     if fmt == "csv" and kind == "all":
         print(t(lang, "export.csv_one_kind"), file=sys.stderr)
         return 2

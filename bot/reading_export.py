@@ -24,11 +24,9 @@ the other outputs; a group filter selects the trainee's group.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from typing import Any
 
-from bot import exports
 from bot.config import Config
 from bot.exports import ExportFilter, Sheet, exporter
 from bot.reading import counts
@@ -93,7 +91,3 @@ async def reading_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
         subs = await reading_repo.everything(conn)
     return Sheet("reading", list(COLUMNS), export_rows(subs, cfg, flt))
 
-
-async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot export reading [--format csv|xlsx] [--from] [--to] [--out]`."""
-    return await exports.cli_export(args, cfg)

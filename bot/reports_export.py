@@ -22,12 +22,9 @@ recommended                     the recommended work: "member_id name: title" (e
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 from typing import Any
 
-from bot import exports
 from bot.config import Config
 from bot.exports import ExportFilter, Sheet, exporter
 from bot.i18n import t
@@ -104,13 +101,3 @@ async def reports_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     ]
     return Sheet(t(cfg.program.language, "reports.export.sheet"), list(COLUMNS), rows)
 
-
-async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot export reports [--format csv|xlsx] [--from D] [--to D] [--out FILE]`."""
-    date_from: dt.date | None = args.date_from
-    date_to: dt.date | None = args.date_to
-    if date_from and date_to and date_from > date_to:
-        print(t(cfg.program.language, "reports.export.bad_range", start=date_from, end=date_to),
-              file=sys.stderr)
-        return 2
-    return await exports.cli_export(args, cfg)

@@ -605,7 +605,8 @@ def export_args(**overrides: Any) -> argparse.Namespace:
 
 
 async def test_configured_minimum_and_export_columns(tmp_path: Path) -> None:
-    from bot.reading_export import COLUMNS, cli_export
+    from bot.exports import cli_export
+    from bot.reading_export import COLUMNS
 
     async with running_bot(tmp_path, reading={"min_reflection_chars": 10}) as h:
         await load_books(h)

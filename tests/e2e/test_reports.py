@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot import roll_call
-from bot.reports_export import COLUMNS, cli_export
+from bot.exports import cli_export
+from bot.reports_export import COLUMNS
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
 from bot.tabular import TableRow
