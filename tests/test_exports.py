@@ -57,3 +57,16 @@ def test_export_roster_and_all_from_the_cli(tmp_path: Path) -> None:
     assert main(["export", "all", "--config", str(config_file), "--out", str(book)]) == 0
     assert "roster" in openpyxl.load_workbook(book).sheetnames
     assert main(["export", "all", "--config", str(config_file), "--format", "csv"]) == 2
+
+
+def test_reversed_date_range_is_refused_for_any_kind(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    asyncio.run(load_roster(cfg, SMALL_ROSTER, T0))
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(f"[storage]\npath = '{cfg.db_path}'\n", encoding="utf-8")
+    out = tmp_path / "x.xlsx"
+    for kind in ("attendance", "roster", "all"):
+        code = main(["export", kind, "--config", str(config_file), "--from", "2026-03-02",
+                     "--to", "2026-03-01", "--out", str(out)])
+        assert code == 2
+    assert not out.exists()
