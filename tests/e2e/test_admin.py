@@ -63,6 +63,10 @@ async def test_deactivate_then_reactivate_with_audit_and_notices(tmp_path: Path)
             hr.chat_id, lambda e: "已重新启用 黄志强" in (e.text or ""), after=menu.message_id - 1
         )
         assert (await member(h, "T1")).active
+        async with h.services.db.read() as conn:
+            rows = await audit_repo.for_subject(conn, "member:T1")
+        assert rows[-1]["action"] == "admin.reactivate"
+        assert json.loads(rows[-1]["after"])["active"] is True
 
 
 async def test_move_change_leader_and_new_invite(tmp_path: Path) -> None:
@@ -108,6 +112,20 @@ async def test_move_change_leader_and_new_invite(tmp_path: Path) -> None:
         assert (await member(h, "T1")).telegram_id is None
         phone = h.new_user("新手机")
         assert "注册成功，黄志强" in (await phone.ask(f"/start {code}")).text
+        # Every change left its audit row: who, before, after.
+        hr_pk = (await member(h, "H1")).pk
+        async with h.services.db.read() as conn:
+            t1_rows = await audit_repo.for_subject(conn, "member:T1")
+            group_rows = await audit_repo.for_subject(conn, "group:第二组")
+        by_action = {r["action"]: r for r in t1_rows}
+        assert json.loads(by_action["admin.move"]["before"])["group"] == "第一组"
+        assert json.loads(by_action["admin.move"]["after"])["group"] == "第二组"
+        assert json.loads(by_action["admin.reissue"]["before"])["telegram_id"] == t1.id
+        assert json.loads(by_action["admin.reissue"]["after"])["telegram_id"] is None
+        leader_row = next(r for r in group_rows if r["action"] == "admin.leader")
+        assert json.loads(leader_row["before"]) == {"leader": "L2"}
+        assert json.loads(leader_row["after"]) == {"leader": "T1"}
+        assert {r["actor_pk"] for r in [*t1_rows[-2:], leader_row]} == {hr_pk}
 
 
 async def test_unreachable_list_and_refusals(tmp_path: Path) -> None:
