@@ -70,3 +70,27 @@ def test_reversed_date_range_is_refused_for_any_kind(tmp_path: Path) -> None:
                      "--to", "2026-03-01", "--out", str(out)])
         assert code == 2
     assert not out.exists()
+
+
+async def test_workbook_has_a_sheet_per_kind_with_its_headers(tmp_path: Path) -> None:
+    from bot.exports import ExportFilter, collect, exporters, xlsx_bytes
+    from storage.db import open_database
+
+    cfg = make_config(tmp_path)
+    await load_roster(cfg, SMALL_ROSTER, T0)
+    db = await open_database(cfg.db_path)
+    try:
+        kinds = list(exporters())
+        sheets = await collect(db, cfg, kinds, ExportFilter())
+    finally:
+        await db.close()
+    assert {"roster", "attendance", "leave", "reading", "credits"} <= set(kinds)
+    assert "reports" in kinds
+    import io
+
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(sheets)))
+    assert wb.sheetnames == [s.name[:31] for s in sheets]
+    for sheet in sheets:
+        ws = wb[sheet.name[:31]]
+        assert [c.value for c in ws[1]] == sheet.columns, sheet.name
+        assert all(c.font.bold for c in ws[1]) and ws.freeze_panes == "A2"
