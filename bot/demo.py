@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import importlib.resources
 import io
+import logging
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class Demo:
 
 async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     """Plays every scene and prints the conversations; returns the exit code."""
+    # The transcript is the output; the bot's start/stop INFO lines would only interleave.
+    root = logging.getLogger()
+    if root.level < logging.WARNING and not root.isEnabledFor(logging.DEBUG):
+        root.setLevel(logging.WARNING)
     from bot.app import AppOptions, build_application, start_app, stop_app
     from bot.clock import ManualClock
     from bot.invites import ensure_invites
