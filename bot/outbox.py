@@ -83,6 +83,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._pass_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._current: asyncio.Future[int] | None = None
         self._last_sent: dict[int, float] = {}
         self._semaphore = asyncio.Semaphore(max(1, cfg.concurrency))
 
@@ -94,11 +95,14 @@ class OutboxSender:
     async def stop(self) -> None:
         """Stops after the pass in progress, so no row is left half sent."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        current = self._current
+        if current is not None and not current.done():
+            with contextlib.suppress(Exception):
+                await current
 
     def notify(self) -> None:
         """Something was enqueued: start a pass now rather than at the next poll."""
@@ -132,8 +136,10 @@ class OutboxSender:
     async def run_once(self) -> int:
         """One pass over the rows due now; returns how many were sent."""
         async with self._pass_lock:
-            # Cancelling mid-pass would leave a send whose row is not marked; shield the pass.
-            return await asyncio.shield(self._pass())
+            # Cancelling mid-pass would leave a send whose row is not marked; shield the pass,
+            # and keep it so stop() can wait for it before the database closes.
+            self._current = asyncio.ensure_future(self._pass())
+            return await asyncio.shield(self._current)
 
     async def _pass(self) -> int:
         async with self._db.read() as conn:

@@ -112,3 +112,22 @@ async def test_dedupe_key_queues_once(h: Harness) -> None:
         b = await outbox_repo.enqueue(conn, chat_id=1, kind="k", payload={"text": "x"},
                                       now=h.services.now_ts(), dedupe_key="same")
     assert a is not None and b is None
+
+
+async def test_stop_waits_for_the_pass_in_progress(tmp_path: Path) -> None:
+    import asyncio
+
+    async with running_bot(tmp_path, start_sender=False) as h:
+        await h.register("L1")
+        await queue(h, "L1")
+        h.sandbox.set_delay("sendMessage", 0.3)
+        before = h.sandbox.stats.requests.get("sendMessage", 0)
+        sender = h.services.sender
+        sender.start()
+        for _ in range(500):  # until the (slow) send has reached the sandbox
+            if h.sandbox.stats.requests.get("sendMessage", 0) > before:
+                break
+            await asyncio.sleep(0.01)
+        await sender.stop()
+        # stop() returned only after the pass marked its row: the database can close now.
+        assert await statuses(h) == {"sent": 1}
