@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from benchmarks import credits, inbound, outbound, startup
+from benchmarks import credits, inbound, outbound, scale, startup
 from benchmarks.common import machine, peak_rss_mb
 
 
@@ -28,6 +28,8 @@ def main() -> None:
     raw["outbound"] = asyncio.run(outbound.run(200 if quick else 1000))
     raw["startup"] = asyncio.run(startup.run(1 if quick else 3))
     raw["credits"] = asyncio.run(credits.run(500 if quick else 5000, 10 if quick else 40, 3))
+    if not quick:
+        raw["scale"] = asyncio.run(scale.run(n=5000, groups=50, weeks=52, asks=3))
     raw["peak_rss_mb"] = round(peak_rss_mb(), 1)
     inb = raw["inbound"]["N=50"]
     rows = [
@@ -40,6 +42,13 @@ def main() -> None:
         ("startup: ready", f"{raw['startup']['ready_seconds_best']} s", "< 3 s"),
         ("peak RSS of this process", f"{raw['peak_rss_mb']} MB", "< 250 MB"),
     ]
+    if "scale" in raw:
+        sc = raw["scale"]
+        rows += [
+            ("scale 5,000: HR digest with chart", f"{sc['digest_seconds_median']} s", "< 2 s"),
+            ("scale 5,000: /credits", f"{sc['credits_seconds_median']} s", "< 1 s"),
+            ("scale 5,000: /ranking", f"{sc['ranking_seconds_median']} s", "< 1 s"),
+        ]
     width = max(len(r[0]) for r in rows)
     print(f"machine: {machine()}")
     for name, value, target in rows:
