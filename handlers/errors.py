@@ -7,7 +7,7 @@ import traceback
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.i18n import t
 from bot.services import Services, StudyContext, member_language
@@ -63,5 +63,15 @@ async def _language(update: Update, services: Services | None) -> str:
     return services.default_language
 
 
+async def unknown_button(update: Update, context: StudyContext) -> None:
+    """A press whose data no feature recognises (forged or from an old version): answered, so
+    the client's spinner stops, and nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.t("error.forged"), show_alert=True)
+
+
 def register(app: Application) -> None:
+    # Registered last in group 0: runs only when no feature's button handler matched.
+    app.add_handler(CallbackQueryHandler(unknown_button))
     app.add_error_handler(on_error)
