@@ -587,59 +587,41 @@ async def _content(
 
 
 async def _save_book(update: Update, context: StudyContext, state: dict[str, Any]) -> None:
-    message = update.effective_message
-    member = context.member
-    assert message is not None and member is not None
-    services = context.services
-    cfg = services.config
-    content = await _content(update, context, state["year"],
-                             min_chars=cfg.reading.min_reflection_chars)
-    if content is None:
-        return
-    now = services.now_ts()
-    dup: Submission | None = None
-    subs: list[Submission] = []
-    try:
-        async with services.db.tx() as conn:
-            dup = await reading_repo.find_duplicate(
-                conn, member.pk, state["year"], "book", state["title_norm"], state.get("book_pk")
-            )
-            if dup is None:
-                sid = await reading_repo.insert(
-                    conn, member_pk=member.pk, year=state["year"], kind="book",
-                    title=state["title"], title_norm=state["title_norm"], now=now,
-                    book_pk=state.get("book_pk"), monograph=bool(state.get("monograph")),
-                    finished_on=state["finished_on"], body=content.body, file=content.file,
-                )
-                sub = await reading_repo.by_id(conn, sid)
-                assert sub is not None
-                await _notify_reviewers(conn, cfg, sub, now, resubmitted=False)
-                subs = await reading_repo.for_member(conn, member.pk, state["year"])
-    except sqlite3.IntegrityError:
-        # A double tap raced this one in: the unique index kept the book once.
-        _discard(services, content)
-        dialog.end(context)
-        await message.reply_text(context.t("reading.read.duplicate_plain", title=state["title"]))
-        return
-    if dup is not None:
-        _discard(services, content)
-        await _already_logged(context, message.chat_id, state, dup)
-        return
-    dialog.end(context)
-    services.sender.notify()
-    tally = rules.tally(subs, cfg.reading.review)
-    lines = [
-        context.t(
-            "reading.read.saved", title=state["title"], date=state["finished_on"],
-            mono=context.t("reading.line.mono") if state.get("monograph") else "",
-        ),
-        _short_progress(context.lang, tally),
-        context.t(f"reading.mode.{cfg.reading.review}"),
-    ]
-    await message.reply_text("\n".join(lines))
+    saved = await _save_new(
+        update, context, state, kind="book", book_pk=state.get("book_pk"),
+        fields={"book_pk": state.get("book_pk"), "monograph": bool(state.get("monograph")),
+                "finished_on": state["finished_on"]},
+    )
+    if saved is not None:
+        message, tally = saved
+        await message.reply_text("\n".join([
+            context.t(
+                "reading.read.saved", title=state["title"], date=state["finished_on"],
+                mono=context.t("reading.line.mono") if state.get("monograph") else "",
+            ),
+            _short_progress(context.lang, tally),
+            context.t(f"reading.mode.{context.services.config.reading.review}"),
+        ]))
 
 
 async def _save_output(update: Update, context: StudyContext, state: dict[str, Any]) -> None:
+    saved = await _save_new(update, context, state, kind=state["kind"], book_pk=None, fields={})
+    if saved is not None:
+        message, tally = saved
+        await message.reply_text("\n".join([
+            context.t("reading.submit.saved", kind=_kind_name(context.lang, state["kind"]),
+                      title=state["title"]),
+            _short_progress(context.lang, tally),
+            context.t(f"reading.mode.{context.services.config.reading.review}"),
+        ]))
+
+
+async def _save_new(
+    update: Update, context: StudyContext, state: dict[str, Any], *, kind: str,
+    book_pk: int | None, fields: dict[str, Any],
+) -> tuple[Message, rules.Tally] | None:
+    """Stores a new book log or output with its reviewers' notices, in one transaction;
+    answers duplicates itself. Returns the message to answer and the new tally, or None."""
     message = update.effective_message
     member = context.member
     assert message is not None and member is not None
@@ -648,43 +630,38 @@ async def _save_output(update: Update, context: StudyContext, state: dict[str, A
     content = await _content(update, context, state["year"],
                              min_chars=cfg.reading.min_reflection_chars)
     if content is None:
-        return
+        return None
     now = services.now_ts()
     dup: Submission | None = None
     subs: list[Submission] = []
     try:
         async with services.db.tx() as conn:
             dup = await reading_repo.find_duplicate(
-                conn, member.pk, state["year"], state["kind"], state["title_norm"]
+                conn, member.pk, state["year"], kind, state["title_norm"], book_pk
             )
             if dup is None:
                 sid = await reading_repo.insert(
-                    conn, member_pk=member.pk, year=state["year"], kind=state["kind"],
+                    conn, member_pk=member.pk, year=state["year"], kind=kind,
                     title=state["title"], title_norm=state["title_norm"], now=now,
-                    body=content.body, file=content.file,
+                    body=content.body, file=content.file, **fields,
                 )
                 sub = await reading_repo.by_id(conn, sid)
                 assert sub is not None
                 await _notify_reviewers(conn, cfg, sub, now, resubmitted=False)
                 subs = await reading_repo.for_member(conn, member.pk, state["year"])
     except sqlite3.IntegrityError:
+        # A double tap raced this one in: the unique index kept the entry once.
         _discard(services, content)
         dialog.end(context)
         await message.reply_text(context.t("reading.read.duplicate_plain", title=state["title"]))
-        return
+        return None
     if dup is not None:
         _discard(services, content)
         await _already_logged(context, message.chat_id, state, dup)
-        return
+        return None
     dialog.end(context)
     services.sender.notify()
-    tally = rules.tally(subs, cfg.reading.review)
-    await message.reply_text("\n".join([
-        context.t("reading.submit.saved", kind=_kind_name(context.lang, state["kind"]),
-                  title=state["title"]),
-        _short_progress(context.lang, tally),
-        context.t(f"reading.mode.{cfg.reading.review}"),
-    ]))
+    return message, rules.tally(subs, cfg.reading.review)
 
 
 async def _save_resubmission(
