@@ -6,6 +6,8 @@ import datetime as dt
 import platform
 import resource
 import sqlite3
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,16 @@ async def seed_members(db_path: Path, n: int, groups: int, first_telegram_id: in
             )
     finally:
         await db.close()
+
+
+async def timed(fn: Callable[[], Awaitable[object]], times: int) -> list[float]:
+    """Wall seconds of each of `times` awaits of fn()."""
+    out = []
+    for _ in range(times):
+        start = time.perf_counter()
+        await fn()
+        out.append(time.perf_counter() - start)
+    return out
 
 
 def machine() -> str:

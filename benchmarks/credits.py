@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import NOW, count, machine, seed_members
+from benchmarks.common import NOW, count, machine, seed_members, timed
 from bot import charts
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
 from bot.clock import ManualClock
@@ -72,15 +72,6 @@ async def seed_roll_calls(db_path: Path, groups: int, per_group: int) -> None:
         await db.close()
 
 
-async def _timed(fn: Any, times: int) -> list[float]:
-    out = []
-    for _ in range(times):
-        start = time.perf_counter()
-        await fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
 async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
     groups = max(1, n // 10)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -118,8 +109,8 @@ async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
                 await asyncio.to_thread(charts.setup, "")  # what the first tick's warm-up does
                 trainee = sb.user(FIRST_ID + groups + 1, "学员")
                 hr = sb.user(FIRST_ID + n, "人事一")
-                credits_s = await _timed(lambda: trainee.ask("/credits", timeout=60), asks)
-                ranking_s = await _timed(
+                credits_s = await timed(lambda: trainee.ask("/credits", timeout=60), asks)
+                ranking_s = await timed(
                     lambda: hr.ask("/ranking", timeout=60, predicate=lambda e: e.media_type
                                    == "photo"), asks)
                 assert trainee.last().media_type == "photo"
@@ -132,7 +123,7 @@ async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
                                            (next(flip),))
                     await trainee.ask("/credits", timeout=60)
 
-                after_write_s = await _timed(corrected_then_credits, asks)
+                after_write_s = await timed(corrected_then_credits, asks)
             finally:
                 await stop_app(app)
         ledger_rows = count(db_path, "SELECT COUNT(*) FROM credit_ledger")

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import NOW, count, machine, peak_rss_mb, seed_members
+from benchmarks.common import NOW, count, machine, peak_rss_mb, seed_members, timed
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
 from bot.clock import ManualClock
 from bot.config import Config, parse_config
@@ -207,15 +207,6 @@ async def seed_adjustments(db_path: Path, members: int) -> None:
         await db.close()
 
 
-async def _timed(fn: Any, times: int) -> list[float]:
-    out = []
-    for _ in range(times):
-        start = time.perf_counter()
-        await fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
 def _median(xs: list[float]) -> float:
     return round(statistics.median(xs), 3)
 
@@ -287,7 +278,7 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
                 cold = await digest.hr_now(services, "zh")
                 digest_cold = time.perf_counter() - start
                 assert cold.chart is not None and cold.texts
-                digest_s = await _timed(lambda: digest.hr_now(services, "zh"), asks)
+                digest_s = await timed(lambda: digest.hr_now(services, "zh"), asks)
                 result = await digest.hr_now(services, "zh")
                 chart_bytes = len(result.chart or b"")
                 digest_chars = sum(len(x) for x in result.texts)
@@ -295,11 +286,11 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
                 hr = sb.user(FIRST_ID + n, "人事一")
                 trainee = sb.user(FIRST_ID + groups + 1, "学员")
                 photo = (lambda e: e.media_type == "photo")  # noqa: E731
-                digest_cmd_s = await _timed(
+                digest_cmd_s = await timed(
                     lambda: hr.ask("/digest", timeout=60, predicate=photo), asks)
-                credits_s = await _timed(lambda: trainee.ask("/credits", timeout=60), asks)
+                credits_s = await timed(lambda: trainee.ask("/credits", timeout=60), asks)
                 assert trainee.last().media_type == "photo"
-                ranking_s = await _timed(
+                ranking_s = await timed(
                     lambda: hr.ask("/ranking", timeout=60, predicate=photo), asks)
 
                 # The scheduled digest once (compose, render, write the chart, queue to HR).
