@@ -15,6 +15,7 @@ import aiosqlite
 
 from storage.attendance import Record
 from storage.models import Member
+from storage.where import Where
 
 PARTICIPANT_ROLES: tuple[str, ...] = ("trainee", "leader")
 
@@ -299,23 +300,13 @@ async def for_member(
     include_cancelled: bool = False,
 ) -> list[Activity]:
     """Activities `member` takes part in (or all, for HR), filtered by time."""
-    where = [] if include_cancelled else ["a.status = 'scheduled'"]
-    params: list[object] = []
+    where = Where() if include_cancelled else Where("a.status = 'scheduled'")
     if not member.is_hr:
-        where.append("(a.type <> 'group_study' OR a.group_id = ?)")
-        params.append(member.group_id)
-    if start_from is not None:
-        where.append("a.start_at >= ?")
-        params.append(start_from)
-    if start_to is not None:
-        where.append("a.start_at < ?")
-        params.append(start_to)
-    if end_after is not None:
-        where.append("a.end_at > ?")
-        params.append(end_after)
+        where.add("(a.type <> 'group_study' OR a.group_id = ?)", member.group_id)
+    where.window("a.start_at", start_from, start_to).when(end_after, "a.end_at > ?")
     order = "DESC" if newest_first else "ASC"
-    sql = f"{_SELECT} WHERE {' AND '.join(where) or '1'} ORDER BY a.start_at {order}, a.id LIMIT ?"
-    rows = await conn.execute_fetchall(sql, (*params, limit))
+    sql = f"{_SELECT} WHERE {where.sql} ORDER BY a.start_at {order}, a.id LIMIT ?"
+    rows = await conn.execute_fetchall(sql, (*where.params, limit))
     return [Activity.from_row(r) for r in rows]
 
 

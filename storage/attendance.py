@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.where import Where
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -233,24 +235,18 @@ async def export_rows(
 ) -> list[sqlite3.Row]:
     """Every record of scheduled activities starting in [start_from, start_to), in order;
     with `group_id`, only the records of that group's members."""
-    where = ["a.status = 'scheduled'"]
-    params: list[object] = []
-    if start_from is not None:
-        where.append("a.start_at >= ?")
-        params.append(start_from)
-    if start_to is not None:
-        where.append("a.start_at < ?")
-        params.append(start_to)
-    if group_id is not None:
-        where.append("m.group_id = ?")
-        params.append(group_id)
+    where = (
+        Where("a.status = 'scheduled'")
+        .window("a.start_at", start_from, start_to)
+        .when(group_id, "m.group_id = ?")
+    )
     rows = await conn.execute_fetchall(
         "SELECT m.member_id, m.name, g.name AS group_name, a.activity_id, a.title, a.start_at,"
         " r.status, r.checkin_at, r.checkout_at, r.note"
         " FROM attendance r JOIN activities a ON a.id = r.activity_pk"
         " JOIN members m ON m.id = r.member_pk LEFT JOIN groups g ON g.id = m.group_id"
-        f" WHERE {' AND '.join(where)} ORDER BY a.start_at, a.activity_id, m.member_id",
-        tuple(params),
+        f" WHERE {where.sql} ORDER BY a.start_at, a.activity_id, m.member_id",
+        tuple(where.params),
     )
     return list(rows)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.where import Where
+
 _SELECT = (
     "SELECT r.*, m.member_id, m.name AS member_name, m.group_id AS member_group_id,"
     " mg.name AS member_group_name, a.activity_id, a.title, a.type AS activity_type,"
@@ -315,20 +317,13 @@ async def export_rows(
 ) -> list[LeaveRequest]:
     """Every request for activities starting in [start_from, start_to), optionally only those
     of one group's members, in the order of the activities (cancelled activities left out)."""
-    where: list[str] = ["a.status = 'scheduled'"]
-    params: list[object] = []
-    if start_from is not None:
-        where.append("a.start_at >= ?")
-        params.append(start_from)
-    if start_to is not None:
-        where.append("a.start_at < ?")
-        params.append(start_to)
-    if group_id is not None:
-        where.append("m.group_id = ?")
-        params.append(group_id)
+    where = (
+        Where("a.status = 'scheduled'")
+        .window("a.start_at", start_from, start_to)
+        .when(group_id, "m.group_id = ?")
+    )
     rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE {' AND '.join(where)}"
-        " ORDER BY a.start_at, a.activity_id, m.member_id, r.id",
-        tuple(params),
+        f"{_SELECT} WHERE {where.sql} ORDER BY a.start_at, a.activity_id, m.member_id, r.id",
+        tuple(where.params),
     )
     return _all(rows)

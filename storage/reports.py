@@ -14,6 +14,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.where import Where
+
 # Columns a draft's answers go to (the only names set_fields accepts).
 FIELDS: tuple[str, ...] = (
     "studied", "highlights", "recommended_member_pk", "recommended_title", "recommended_text",
@@ -297,22 +299,18 @@ async def reportable(
 ) -> list[Reportable]:
     """Group activities with a host that ended in (ended_after, ended_by], newest first, with
     their reports; only one group's or one host's when given."""
-    where = ["a.end_at <= ?"]
-    params: list[object] = [ended_by]
-    if ended_after is not None:
-        where.append("a.end_at > ?")
-        params.append(ended_after)
-    if group_id is not None:
-        where.append("a.group_id = ?")
-        params.append(group_id)
-    if host_pk is not None:
-        where.append("a.host_pk = ?")
-        params.append(host_pk)
+    where = (
+        Where()
+        .add("a.end_at <= ?", ended_by)
+        .when(ended_after, "a.end_at > ?")
+        .when(group_id, "a.group_id = ?")
+        .when(host_pk, "a.host_pk = ?")
+    )
     if unsubmitted_only:
-        where.append("(r.id IS NULL OR r.state = 'draft')")
+        where.add("(r.id IS NULL OR r.state = 'draft')")
     rows = await conn.execute_fetchall(
-        f"{_REPORTABLE} AND {' AND '.join(where)} ORDER BY a.end_at DESC, a.id DESC LIMIT ?",
-        (*params, limit),
+        f"{_REPORTABLE} AND {where.sql} ORDER BY a.end_at DESC, a.id DESC LIMIT ?",
+        (*where.params, limit),
     )
     return [_reportable(r) for r in rows]
 
@@ -327,17 +325,10 @@ async def export_rows(
     conn: aiosqlite.Connection, start_from: str | None, start_to: str | None
 ) -> list[Reportable]:
     """Every reportable activity starting in [start_from, start_to), oldest first."""
-    where = ["1"]
-    params: list[object] = []
-    if start_from is not None:
-        where.append("a.start_at >= ?")
-        params.append(start_from)
-    if start_to is not None:
-        where.append("a.start_at < ?")
-        params.append(start_to)
+    where = Where().window("a.start_at", start_from, start_to)
     rows = await conn.execute_fetchall(
-        f"{_REPORTABLE} AND {' AND '.join(where)} ORDER BY a.start_at, a.activity_id",
-        tuple(params),
+        f"{_REPORTABLE} AND {where.sql} ORDER BY a.start_at, a.activity_id",
+        tuple(where.params),
     )
     return [_reportable(r) for r in rows]
 
