@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.imports import ImportSession, TableImport, run_table_import
 from bot.reading import MAX_TITLE_CHARS, normalize_title
-from bot.tabular import TableError, TableRow, read_table
+from bot.tabular import TableRow
 from storage import books as books_repo
-from storage.db import Database, open_database, ts
+from storage.db import Database, ts
 
 COLUMNS: tuple[str, ...] = ("book_id", "title", "author", "list", "category", "year")
 ID_MAX = 32
@@ -205,34 +205,34 @@ def format_result(result: BooksResult, lang: str) -> list[str]:
     ]
 
 
-async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot books import FILE`: validate the whole file, then import it or nothing."""
-    from bot.clock import SystemClock
+async def _validate(
+    rows: list[TableRow], session: ImportSession
+) -> tuple[list[BookEntry], list[str]]:
+    return validate_books(rows, lang=session.lang)
 
-    lang = cfg.program.language
-    path = args.file
-    try:
-        rows = read_table(path, COLUMNS, lang=lang)
-    except TableError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    entries, problems = validate_books(rows, lang=lang)
-    if problems:
-        print(t(lang, "reading.import.rejected", file=path.name, count=len(problems)),
-              file=sys.stderr)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 2
-    db = await open_database(cfg.db_path)
-    try:
-        result = await import_books(db, entries, SystemClock(cfg.tz).now())
-    finally:
-        await db.close()
+
+async def _store(session: ImportSession, entries: list[BookEntry]) -> BooksResult:
+    return await import_books(await session.db(), entries, session.now())
+
+
+def _summary(session: ImportSession, entries: list[BookEntry], result: BooksResult) -> list[str]:
+    lang = session.lang
     years = t(lang, "reading.import.separator").join(
         str(y) for y in sorted({e.year for e in entries})
     )
-    print(t(lang, "reading.import.imported", file=path.name, count=len(entries), years=years))
-    for line in format_result(result, lang):
-        print(line)
-    return 0
+    return [
+        t(lang, "reading.import.imported", file=session.file_name, count=len(entries),
+          years=years),
+        *format_result(result, lang),
+    ]
+
+
+BOOKS_IMPORT = TableImport(
+    columns=COLUMNS, validate=_validate, store=_store, summary=_summary,
+    rejected="reading.import.rejected",
+)
+
+
+async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
+    """`studybot books import FILE`: validate the whole file, then import it or nothing."""
+    return await run_table_import(BOOKS_IMPORT, args.file, cfg)

@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         "start,end,location,lat,lon,host_member_id); all or nothing",
     )
     _add_config(q)
+    q.add_argument(
+        "--cancel-missing", action="store_true",
+        help="cancel upcoming imported activities the file no longer lists and tell their "
+        "members (without it they are only listed)",
+    )
     q.add_argument("file", type=Path)
     q.set_defaults(func=_lazy("bot.schedule_import:cli_import"))
 

@@ -25,7 +25,8 @@ from typing import Any
 
 from bot.config import Config
 from bot.i18n import t
-from bot.tabular import TableError, TableRow, read_table
+from bot.imports import ImportSession, TableImport, run_table_import
+from bot.tabular import TableRow
 from storage import audit as audit_repo
 from storage import exits as exits_repo
 from storage import members as members_repo
@@ -189,37 +190,35 @@ async def _store(db: Database, kind: Kind, rows: list[tuple[Any, ...]], now: str
     return added, changed
 
 
+def table_import(kind: Kind) -> TableImport[tuple[Any, ...], tuple[int, int]]:
+    """How a file of `kind` is imported: rows are (member_pk, *values), the result
+    (added, changed)."""
+
+    async def check(
+        rows: list[TableRow], session: ImportSession
+    ) -> tuple[list[tuple[Any, ...]], list[str]]:
+        checked = validate(kind, rows, await _members(await session.db()), session.lang)
+        return checked.rows, checked.messages
+
+    async def store(session: ImportSession, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        return await _store(await session.db(), kind, rows, ts(session.now()), session.file_name)
+
+    def summary(
+        session: ImportSession, rows: list[tuple[Any, ...]], result: tuple[int, int]
+    ) -> list[str]:
+        added, changed = result
+        return [t(session.lang, "credits.import.done", file=session.file_name, count=len(rows),
+                  added=added, changed=changed, unchanged=len(rows) - added - changed)]
+
+    return TableImport(
+        columns=kind.columns, validate=check, store=store, summary=summary,
+        rejected="credits.import.rejected", empty="credits.import.no_rows",
+    )
+
+
 async def import_file(path: Path, kind_name: str, cfg: Config) -> int:
     """Validates and imports one file; prints the outcome; returns the exit code."""
-    from bot.clock import SystemClock
-
-    lang = cfg.program.language
-    kind = KINDS[kind_name]
-    try:
-        rows = read_table(path, kind.columns, lang=lang)
-    except TableError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    db = await open_database(cfg.db_path)
-    try:
-        checked = validate(kind, rows, await _members(db), lang)
-        if not rows:
-            print(t(lang, "credits.import.no_rows", file=path.name), file=sys.stderr)
-            return 2
-        if checked.problems:
-            print(t(lang, "credits.import.rejected", file=path.name,
-                    count=len(checked.problems)), file=sys.stderr)
-            for message in checked.messages:
-                print(message, file=sys.stderr)
-            return 2
-        now = ts(SystemClock(cfg.tz).now())
-        added, changed = await _store(db, kind, checked.rows, now, path.name)
-    finally:
-        await db.close()
-    print(t(lang, "credits.import.done", file=path.name, count=len(checked.rows), added=added,
-            changed=changed, unchanged=len(checked.rows) - added - changed))
-    return 0
+    return await run_table_import(table_import(KINDS[kind_name]), path, cfg)
 
 
 async def cli_exams(args: argparse.Namespace, cfg: Config) -> int:

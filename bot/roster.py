@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +19,10 @@ import aiosqlite
 
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.tabular import TableError, TableRow, read_table
+from bot.imports import ImportSession, TableImport, headed, run_table_import
+from bot.tabular import TableRow
 from storage import audit as audit_repo
-from storage.db import Database, open_database, ts
+from storage.db import Database, ts
 from storage.models import Role
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("member_id", "name", "role", "group")
@@ -327,31 +327,25 @@ def format_result(result: RosterResult, lang: str) -> list[str]:
     ]
 
 
+async def _validate(
+    rows: list[TableRow], session: ImportSession
+) -> tuple[list[RosterEntry], list[str]]:
+    return validate_roster(rows, lang=session.lang)
+
+
+async def _store(session: ImportSession, entries: list[RosterEntry]) -> RosterResult:
+    now = session.now()
+    return await import_roster(
+        await session.db(), entries, now, reason=f"import {session.file_name}"
+    )
+
+
+ROSTER_IMPORT = TableImport(
+    columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, validate=_validate, store=_store,
+    summary=headed("roster.imported", format_result), rejected="roster.rejected",
+)
+
+
 async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
     """`studybot roster import FILE`: validate the whole file, then import it or nothing."""
-    from bot.clock import SystemClock
-
-    lang = cfg.program.language
-    path = args.file
-    try:
-        rows = read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, lang=lang)
-    except TableError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    entries, problems = validate_roster(rows, lang=lang)
-    if problems:
-        print(t(lang, "roster.rejected", file=path.name, count=len(problems)), file=sys.stderr)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 2
-    now = SystemClock(cfg.tz).now()
-    db = await open_database(cfg.db_path)
-    try:
-        result = await import_roster(db, entries, now, reason=f"import {path.name}")
-    finally:
-        await db.close()
-    print(t(lang, "roster.imported", file=path.name, count=len(entries)))
-    for line in format_result(result, lang):
-        print(line)
-    return 0
+    return await run_table_import(ROSTER_IMPORT, args.file, cfg)

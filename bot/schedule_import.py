@@ -12,6 +12,11 @@ cancelled in chat stays cancelled. An activity that has already ended when it is
 imported is recorded as closed without a roll call (nobody could have checked in, so nobody
 is marked absent). Participants of new or changed upcoming activities get one message each
 listing them.
+
+The file is the whole schedule from now on: imported activities that have not started and are
+not in it are listed, and cancelled only when HR asks (`--cancel-missing`), their participants
+told as for a cancel in chat. Started and past activities, and those leaders created in chat,
+are never touched.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ import argparse
 import datetime as dt
 import math
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,14 +39,16 @@ from bot.activities import (
     hosts_in_order,
     lang_of,
     new_secret,
+    notify_participants,
 )
 from bot.attendance import ACTIVITY_TYPES, valid_coordinates
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.tabular import TableError, TableRow, read_table
+from bot.imports import ImportSession, TableImport, headed, run_table_import
+from bot.tabular import TableRow
 from storage import activities as activities_repo
 from storage.activities import Activity
-from storage.db import Database, open_database, ts
+from storage.db import Database, ts
 from storage.models import Member
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -98,6 +104,10 @@ class ScheduleResult:
     unchanged: int = 0
     kept_cancelled: list[str] = field(default_factory=list)
     closed_on_import: list[str] = field(default_factory=list)
+    # Upcoming imported activities the file no longer lists: left alone, or cancelled with
+    # `--cancel-missing`.
+    missing: list[str] = field(default_factory=list)
+    cancelled_missing: list[str] = field(default_factory=list)
     notified: int = 0
 
 
@@ -272,9 +282,15 @@ def _current(a: Activity) -> dict[str, Any]:
 
 
 async def import_schedule(
-    db: Database, cfg: Config, entries: list[ScheduleEntry], now: dt.datetime
+    db: Database, cfg: Config, entries: list[ScheduleEntry], now: dt.datetime,
+    *, cancel_missing: bool = False,
 ) -> ScheduleResult:
-    """Upserts validated entries in one transaction and notifies the people concerned."""
+    """Upserts validated entries in one transaction and notifies the people concerned.
+
+    Imported activities that have not started and are not in `entries` are listed in
+    `missing`; with `cancel_missing` they are cancelled instead (`cancelled_missing`) and
+    their participants told, as when a leader cancels in chat. Started, past and
+    chat-created activities are never touched."""
     at = ts(now)
     result = ScheduleResult()
     touched: list[int] = []
@@ -319,6 +335,15 @@ async def import_schedule(
             if e.end > now:
                 touched.append(old.pk)
         result.notified = await _notify(conn, cfg, touched, at)
+        listed = {e.activity_id for e in entries}
+        for gone in await activities_repo.upcoming_imported(conn, at):
+            if gone.activity_id in listed:
+                continue
+            if not cancel_missing:
+                result.missing.append(gone.activity_id)
+            elif await activities_repo.cancel(conn, gone.pk, at):
+                result.cancelled_missing.append(gone.activity_id)
+                result.notified += await notify_participants(conn, cfg, gone, "cancelled", at)
     return result
 
 
@@ -361,51 +386,58 @@ def format_result(result: ScheduleResult, lang: str) -> list[str]:
         lines.append(
             t(lang, "attendance.import.closed_on_import", ids=ids(result.closed_on_import))
         )
+    if result.missing:
+        lines.append(t(lang, "attendance.import.missing", ids=ids(result.missing)))
+    if result.cancelled_missing:
+        lines.append(
+            t(lang, "attendance.import.cancelled_missing", ids=ids(result.cancelled_missing))
+        )
     lines.append(t(lang, "attendance.import.notified", count=result.notified))
     return lines
 
 
 async def run_import(
-    db: Database, cfg: Config, rows: list[TableRow], now: dt.datetime, lang: str
+    db: Database, cfg: Config, rows: list[TableRow], now: dt.datetime, lang: str,
+    *, cancel_missing: bool = False,
 ) -> tuple[ScheduleResult | None, list[str]]:
     """Validates against the database and imports; (None, problems) when anything is wrong."""
-    async with db.read() as conn:
-        groups, members = await directory(conn)
-    entries, problems = validate_schedule(
-        rows, groups=groups, members=members, tz=cfg.tz, lang=lang
-    )
+    entries, problems = await _check(db, cfg, rows, lang)
     if problems:
         return None, problems
-    return await import_schedule(db, cfg, entries, now), []
+    return await import_schedule(db, cfg, entries, now, cancel_missing=cancel_missing), []
+
+
+async def _check(
+    db: Database, cfg: Config, rows: list[TableRow], lang: str
+) -> tuple[list[ScheduleEntry], list[str]]:
+    async with db.read() as conn:
+        groups, members = await directory(conn)
+    return validate_schedule(rows, groups=groups, members=members, tz=cfg.tz, lang=lang)
+
+
+def table_import(*, cancel_missing: bool = False) -> TableImport[ScheduleEntry, ScheduleResult]:
+    """The schedule as a `bot.imports` table import."""
+
+    async def check(
+        rows: list[TableRow], session: ImportSession
+    ) -> tuple[list[ScheduleEntry], list[str]]:
+        return await _check(await session.db(), session.cfg, rows, session.lang)
+
+    async def store(session: ImportSession, entries: list[ScheduleEntry]) -> ScheduleResult:
+        return await import_schedule(
+            await session.db(), session.cfg, entries, session.now(),
+            cancel_missing=cancel_missing,
+        )
+
+    return TableImport(
+        columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, validate=check, store=store,
+        summary=headed("attendance.import.imported", format_result),
+        rejected="attendance.import.rejected",
+    )
 
 
 async def cli_import(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot schedule import FILE`: validate the whole file, then import it or nothing."""
-    from bot.clock import SystemClock
-
-    lang = cfg.program.language
-    path = args.file
-    try:
-        rows = read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, lang=lang)
-    except TableError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    now = SystemClock(cfg.tz).now()
-    db = await open_database(cfg.db_path)
-    try:
-        result, problems = await run_import(db, cfg, rows, now, lang)
-    finally:
-        await db.close()
-    if result is None:
-        print(
-            t(lang, "attendance.import.rejected", file=path.name, count=len(problems)),
-            file=sys.stderr,
-        )
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 2
-    print(t(lang, "attendance.import.imported", file=path.name, count=len(rows)))
-    for line in format_result(result, lang):
-        print(line)
-    return 0
+    """`studybot schedule import [--cancel-missing] FILE`: validate the whole file, then import
+    it or nothing."""
+    spec = table_import(cancel_missing=bool(getattr(args, "cancel_missing", False)))
+    return await run_table_import(spec, args.file, cfg)

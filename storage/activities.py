@@ -345,6 +345,17 @@ async def upcoming_for_group(
     return [Activity.from_row(r) for r in rows]
 
 
+async def upcoming_imported(conn: aiosqlite.Connection, now: str) -> list[Activity]:
+    """Scheduled activities from the schedule import that start after `now` (chat-created ones
+    are the leaders', not the file's), in time order."""
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} WHERE a.status = 'scheduled' AND a.source = 'import' AND a.start_at > ?"
+        " ORDER BY a.start_at, a.id",
+        (now,),
+    )
+    return [Activity.from_row(r) for r in rows]
+
+
 async def hosting_history(conn: aiosqlite.Connection, group_id: int) -> list[tuple[int, str]]:
     """(host pk, start) of the group's scheduled group activities, for the rotation."""
     rows = await conn.execute_fetchall(

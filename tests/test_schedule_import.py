@@ -16,6 +16,7 @@ from bot.schedule_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     MemberInfo,
+    format_result,
     import_schedule,
     run_import,
     validate_schedule,
@@ -288,3 +289,140 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["schedule", "import", "--config", str(config), str(good)]) == 0
     assert "added 1: G001" in capsys.readouterr().out
     assert main(["schedule", "import", "--config", str(config), str(tmp_path / "x.txt")]) == 2
+
+
+# -- activities no longer in a re-imported file ------------------------------------------------
+
+LATER = "G002,group_study,案例,第一组,2026-03-09 15:30,2026-03-09 17:30,,,,L1"
+COLLECTIVE = "C01,collective,主题培训,,2026-03-20 09:00,2026-03-20 16:30,报告厅,,,"
+PAST = "G000,group_study,旧,第一组,2026-02-02 15:30,2026-02-02 17:30,,,,L1"
+RUNNING = "G100,group_study,进行中,第一组,2026-03-01 08:00,2026-03-01 10:00,,,,T1"
+
+
+async def reachable(cfg: Config) -> None:
+    """Gives every member a Telegram chat, as if all had registered."""
+    db = await open_database(cfg.db_path)
+    try:
+        async with db.tx() as conn:
+            await conn.execute("UPDATE members SET telegram_id = 1000 + id")
+    finally:
+        await db.close()
+
+
+async def cancellation_notices(cfg: Config) -> list[tuple[str, str]]:
+    db = await open_database(cfg.db_path)
+    try:
+        rows = await db.fetchall(
+            "SELECT m.member_id, o.payload FROM outbox o JOIN members m ON m.id = o.member_pk"
+            " WHERE o.kind = 'attendance.cancelled' ORDER BY m.member_id"
+        )
+    finally:
+        await db.close()
+    return [(str(r["member_id"]), str(r["payload"])) for r in rows]
+
+
+async def test_missing_activities_are_listed_and_left_alone(tmp_path: Path) -> None:
+    cfg = await setup(tmp_path)
+    await reachable(cfg)
+    first = write(tmp_path, PAST, GOOD, LATER, COLLECTIVE, name="first.csv")
+    await import_file(cfg, first, dt.datetime(2026, 2, 1, 9, 0, tzinfo=TZ))
+    await import_file(cfg, write(tmp_path, RUNNING, name="running.csv"),
+                      dt.datetime(2026, 2, 1, 9, 0, tzinfo=TZ))
+    # The corrected file drops G002 and C01; G000 is over and G100 has started by NOW.
+    result, problems = await import_file(cfg, write(tmp_path, GOOD, name="fixed.csv"))
+    assert problems == [] and result is not None
+    assert (result.missing, result.cancelled_missing) == (["G002", "C01"], [])
+    assert {k: v["status"] for k, v in (await activities_in(cfg)).items()} == {
+        "C01": "scheduled", "G000": "scheduled", "G001": "scheduled", "G002": "scheduled",
+        "G100": "scheduled",
+    }
+    assert await cancellation_notices(cfg) == []
+    assert "no longer in the file, left scheduled: G002, C01" in "\n".join(
+        format_result(result, "en"))
+
+
+async def test_cancel_missing_cancels_only_upcoming_imported_ones(tmp_path: Path) -> None:
+    cfg = await setup(tmp_path)
+    await reachable(cfg)
+    before = dt.datetime(2026, 2, 1, 9, 0, tzinfo=TZ)
+    await import_file(cfg, write(tmp_path, PAST, GOOD, LATER, RUNNING, name="first.csv"), before)
+    db = await open_database(cfg.db_path)
+    try:  # a leader's own activity, created in chat: not the file's to cancel
+        async with db.tx() as conn:
+            await conn.execute(
+                "INSERT INTO activities (activity_id, type, title, group_id, start_at, end_at,"
+                " location, secret, source, status, created_at, updated_at)"
+                " SELECT 'S260310abc', 'group_study', '组内', id, ?, ?, '', 's', 'chat',"
+                " 'scheduled', ?, ? FROM groups WHERE name = '第一组'",
+                ("2026-03-10 07:30:00", "2026-03-10 09:30:00", "x", "x"),
+            )
+    finally:
+        await db.close()
+    path = write(tmp_path, GOOD, name="fixed.csv")
+    result, _ = await run_cancel_missing(cfg, path)
+    assert result is not None
+    assert (result.missing, result.cancelled_missing) == ([], ["G002"])
+    statuses = {k: v["status"] for k, v in (await activities_in(cfg)).items()}
+    assert statuses == {"G000": "scheduled", "G001": "scheduled", "G002": "cancelled",
+                        "G100": "scheduled", "S260310abc": "scheduled"}
+    # Everyone in 第一组 (the host L1 included) is told, as when a leader cancels in chat.
+    notices = await cancellation_notices(cfg)
+    assert [m for m, _ in notices] == ["L1", "T1", "T2"]
+    assert all("案例" in payload for _, payload in notices)
+    assert result.notified == 3
+    assert "no longer in the file, cancelled and members told: G002" in "\n".join(
+        format_result(result, "en"))
+    # Again: nothing left to cancel, nobody told twice.
+    again, _ = await run_cancel_missing(cfg, path)
+    assert again is not None and (again.missing, again.cancelled_missing) == ([], [])
+    assert len(await cancellation_notices(cfg)) == 3
+
+
+async def run_cancel_missing(cfg: Config, path: Path):  # type: ignore[no-untyped-def]
+    rows = read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, lang="en")
+    db = await open_database(cfg.db_path)
+    try:
+        return await run_import(db, cfg, rows, NOW, "en", cancel_missing=True)
+    finally:
+        await db.close()
+
+
+async def test_rejected_file_cancels_nothing(tmp_path: Path) -> None:
+    cfg = await setup(tmp_path)
+    await import_file(cfg, write(tmp_path, GOOD, LATER, name="first.csv"))
+    bad = write(tmp_path, "G003,group_study,T,第九组,2026-03-09 15:30,2026-03-09 17:30,,,,",
+                name="bad.csv")
+    result, problems = await run_cancel_missing(cfg, bad)
+    assert result is None and problems
+    assert {v["status"] for v in (await activities_in(cfg)).values()} == {"scheduled"}
+
+
+def test_cli_lists_then_cancels_missing(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = make_config(tmp_path)
+    asyncio.run(load_roster(cfg, SMALL_ROSTER, NOW))
+    asyncio.run(reachable(cfg))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[storage]\npath = '{cfg.db_path}'\n[program]\nlanguage = 'en'\n", encoding="utf-8"
+    )
+    full = write(tmp_path, GOOD.replace("2026", "2030"), LATER.replace("2026", "2030"),
+                 name="full.csv")
+    assert main(["schedule", "import", "--config", str(config), str(full)]) == 0
+    assert "no longer in the file" not in capsys.readouterr().out
+    fixed = write(tmp_path, GOOD.replace("2026", "2030"), name="fixed.csv")
+    assert main(["schedule", "import", "--config", str(config), str(fixed)]) == 0
+    out = capsys.readouterr().out
+    assert "no longer in the file, left scheduled: G002 (import again with --cancel-missing" \
+        in out
+    assert "unchanged 1" in out
+    assert asyncio.run(activities_in(cfg))["G002"]["status"] == "scheduled"
+    assert main(["schedule", "import", "--cancel-missing", "--config", str(config),
+                 str(fixed)]) == 0
+    out = capsys.readouterr().out
+    assert "no longer in the file, cancelled and members told: G002" in out
+    assert "3 people notified" in out
+    assert asyncio.run(activities_in(cfg))["G002"]["status"] == "cancelled"
+    assert main(["schedule", "import", "--cancel-missing", "--config", str(config),
+                 str(fixed)]) == 0
+    assert "no longer in the file" not in capsys.readouterr().out

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.client import Entry, SandboxUser
+from bot.schedule_import import run_import
+from bot.tabular import TableRow
 from storage import activities as activities_repo
 from storage import members as members_repo
-from tests.e2e.test_attendance import add, edited
+from tests.e2e.test_attendance import HEADER, add, edited
 from tests.helpers import Harness, running_bot
 
 
@@ -182,3 +184,34 @@ async def test_import_notifies_participants_once(h: Harness) -> None:
         "C1,collective,主题培训,,2026-03-20 09:00,2026-03-20 16:30,报告厅,,,",
     )
     assert len([m for m in users["T1"].messages() if "日程更新" in m.text]) == 1
+
+
+async def test_reimport_with_cancel_missing_tells_the_members(h: Harness) -> None:
+    """HR re-imports a corrected schedule with --cancel-missing: the activity no longer in the
+    file is cancelled and its participants are told, each in their language, like a cancel in
+    chat; the other group hears nothing and /upcoming no longer shows it."""
+    users = await registered(h, "L1", "T1", "L2")
+    async with h.services.db.tx() as conn:
+        t1 = await members_repo.by_member_id(conn, "T1")
+        assert t1 is not None
+        await members_repo.set_language(conn, t1.pk, "en", h.services.now_ts())
+    keep = "G1,group_study,读书交流,第一组,2026-03-05 15:30,2026-03-05 17:30,会议室,,,L1"
+    drop = "G2,group_study,案例剖析,第一组,2026-03-12 15:30,2026-03-12 17:30,会议室,,,T1"
+    await add(h, keep, drop)
+    for user in users.values():
+        user.skip_pending()
+
+    names = HEADER.split(",")
+    rows = [TableRow(2, dict(zip(names, keep.split(","), strict=True)))]
+    result, problems = await run_import(
+        h.services.db, h.config, rows, h.clock.now(), "zh", cancel_missing=True
+    )
+    assert problems == [] and result is not None and result.cancelled_missing == ["G2"]
+    await h.flush()
+    notice = await users["L1"].next_message(predicate=lambda e: "活动取消" in e.text)
+    assert "案例剖析" in notice.text and "2026-03-12" in notice.text
+    notice = await users["T1"].next_message(predicate=lambda e: "cancelled" in e.text)
+    assert "案例剖析" in notice.text
+    assert not any("案例剖析" in m.text for m in users["L2"].messages())
+    upcoming = await users["T1"].ask("/upcoming")
+    assert "读书交流" in upcoming.text and "案例剖析" not in upcoming.text

@@ -1,0 +1,120 @@
+"""One runner for HR's all-or-nothing import commands (roster, schedule, books, exams, evaluations).
+
+Every import reads a .csv/.xlsx table, checks every row, and with any problem prints each as
+"line N: reason" under a one-line header on stderr, imports nothing and exits 2; otherwise it
+stores the rows in one transaction and prints a summary on stdout. Each feature describes its
+table and its three steps in a `TableImport`; `run_table_import` does the rest the same way for
+all of them. The database is opened only when a step asks for it, so a file rejected by a
+pure check never creates or migrates a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from bot.config import Config
+from bot.i18n import t
+from bot.tabular import TableError, TableRow, read_table
+from storage.db import Database, open_database
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+
+class ImportSession:
+    """One import run: the file, the config, its language and the database, opened on demand."""
+
+    def __init__(self, path: Path, cfg: Config) -> None:
+        self.path = path
+        self.cfg = cfg
+        self.lang = cfg.program.language
+        self._db: Database | None = None
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+    def now(self) -> dt.datetime:
+        from bot.clock import SystemClock
+
+        return SystemClock(self.cfg.tz).now()
+
+    async def db(self) -> Database:
+        if self._db is None:
+            self._db = await open_database(self.cfg.db_path)
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+
+@dataclass(frozen=True)
+class TableImport(Generic[E, R]):
+    """How one kind of file is imported.
+
+    `validate` returns the entries and every problem ("line N: reason", sorted); entries are
+    used only when there is no problem. `store` applies them in one transaction. `summary` gives
+    the lines printed after a successful import. `rejected` is the catalog key (with `file`
+    and `count`) of the header printed above the problems; `empty`, when set, is the key
+    printed alone (with `file`) for a table with no data line.
+    """
+
+    columns: tuple[str, ...]
+    validate: Callable[[list[TableRow], ImportSession], Awaitable[tuple[list[E], list[str]]]]
+    store: Callable[[ImportSession, list[E]], Awaitable[R]]
+    summary: Callable[[ImportSession, list[E], R], list[str]]
+    rejected: str
+    optional: tuple[str, ...] = ()
+    empty: str | None = None
+
+
+def headed(
+    key: str, lines: Callable[[R, str], list[str]]
+) -> Callable[[ImportSession, list[E], R], list[str]]:
+    """A `summary`: the line `key` (with `file` and `count`), then `lines(result, lang)`."""
+
+    def summary(session: ImportSession, entries: list[E], result: R) -> list[str]:
+        head = t(session.lang, key, file=session.file_name, count=len(entries))
+        return [head, *lines(result, session.lang)]
+
+    return summary
+
+
+def _err(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+async def run_table_import(spec: TableImport[E, R], path: Path, cfg: Config) -> int:
+    """Reads, checks and imports `path` as `spec` says; prints the outcome; the exit code."""
+    session = ImportSession(path, cfg)
+    lang = session.lang
+    try:
+        rows = read_table(path, spec.columns, optional=spec.optional, lang=lang)
+    except TableError as exc:
+        _err(exc.problems)
+        return EXIT_INVALID
+    if not rows and spec.empty is not None:
+        _err([t(lang, spec.empty, file=path.name)])
+        return EXIT_INVALID
+    try:
+        entries, problems = await spec.validate(rows, session)
+        if problems:
+            _err([t(lang, spec.rejected, file=path.name, count=len(problems)), *problems])
+            return EXIT_INVALID
+        result = await spec.store(session, entries)
+    finally:
+        await session.close()
+    for line in spec.summary(session, entries, result):
+        print(line)
+    return EXIT_OK
