@@ -25,6 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
+from bot.files import MAX_DOWNLOAD_BYTES as MAX_DOWNLOAD_BYTES
+from bot.files import suffix_of, too_big
+
 TARGET_BOOKS = 6
 TARGET_MONOGRAPHS = 2
 TARGET_ANALYSES = 1
@@ -34,8 +37,6 @@ TARGET_ANALYSES = 1
 MAX_TEXT_CHARS = 4000
 MAX_TITLE_CHARS = 200
 MAX_COMMENT_CHARS = 1000
-# Bots can download files of at most 20 MB (getFile).
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 SEARCH_LIMIT = 8
 QUIET_START = dt.time(22, 0)
 QUIET_END = dt.time(7, 0)
@@ -339,8 +340,7 @@ def document_suffix(file_name: str | None, mime_type: str | None) -> str | None:
     """The stored file's suffix (.docx/.pdf/.txt) judged from the name, else the MIME type;
     None when it is not a kind we take. Only the suffix of the user's name is ever used."""
     if file_name and "." in file_name:
-        suffix = "." + file_name.rsplit(".", 1)[1].strip().lower()
-        return suffix if suffix in DOCUMENT_SUFFIXES else None
+        return suffix_of(file_name, DOCUMENT_SUFFIXES)
     return _MIME_SUFFIX.get((mime_type or "").split(";")[0].strip().lower())
 
 
@@ -351,7 +351,7 @@ def check_document(
     suffix = document_suffix(file_name, mime_type)
     if suffix is None:
         return None, "type"
-    if size is not None and size > MAX_DOWNLOAD_BYTES:
+    if too_big(size):
         return suffix, "too_big"
     return suffix, None
 

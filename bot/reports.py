@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.config import CalendarConfig, ReportsConfig
+from bot.files import suffix_of
 from bot.i18n import t
 from bot.workdays import WorkCalendar
 
 MAX_PHOTOS = 10
 MIN_PHOTOS = 1
-# Bots can download files of at most 20 MB (getFile).
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 TEXT_MAX = 3000
 TITLE_MAX = 100
 MAX_HEADCOUNT = 999
@@ -207,10 +206,7 @@ def attendance_of(people: Iterable[tuple[str, str | None]]) -> Attendance:
 
 def document_suffix(file_name: str | None) -> str | None:
     """The lower-case suffix of an accepted document, or None."""
-    if not file_name or "." not in file_name:
-        return None
-    suffix = "." + file_name.rsplit(".", 1)[1].lower()
-    return suffix if suffix in DOCUMENT_SUFFIXES else None
+    return suffix_of(file_name, DOCUMENT_SUFFIXES)
 
 
 def short(text: str, limit: int) -> str:

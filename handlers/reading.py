@@ -20,7 +20,6 @@ import hashlib
 import importlib
 import logging
 import sqlite3
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, notify, scheduler
+from bot import callbacks, commands, dialog, files, notify, scheduler
 from bot import reading as rules
 from bot.config import Config
 from bot.i18n import normalize, t
@@ -532,21 +531,18 @@ async def _content(
                 limit=_size_text(rules.MAX_DOWNLOAD_BYTES),
             ))
             return None
-        rel = Path("reading") / str(year) / str(member.pk) / f"{uuid.uuid4().hex}{suffix}"
-        dest = services.config.files_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            tg_file = await context.bot.get_file(doc.file_id)
-            await tg_file.download_to_drive(dest)
-        except TelegramError as exc:
-            log.warning("download of a reflection failed: %s", exc)
-            dest.unlink(missing_ok=True)
-            key = "reading.doc.too_big" if "too big" in str(exc).lower() else "reading.doc.failed"
+        stored = await files.download(
+            context.bot, doc.file_id, services.config.files_dir,
+            files.stored_path(Path("reading") / str(year) / str(member.pk), suffix),
+        )
+        if isinstance(stored, str):
+            key = "reading.doc.too_big" if stored == "too_big" else "reading.doc.failed"
             await message.reply_text(context.t(
                 key, size=_size_text(doc.file_size or 0),
                 limit=_size_text(rules.MAX_DOWNLOAD_BYTES),
             ))
             return None
+        rel, dest = stored.rel, stored.path
         size = dest.stat().st_size
         refusal: str | None = None
         if size == 0:
@@ -563,7 +559,7 @@ async def _content(
             await message.reply_text(refusal)
             return None
         sha = await asyncio.to_thread(_sha256, dest)
-        name = _short(doc.file_name or f"document{suffix}", 128)
+        name = files.display_name(doc.file_name, suffix)
         return Content(None, StoredFile(rel.as_posix(), name, size, sha))
     text = message.text
     if text:

@@ -16,7 +16,6 @@ transaction); a button whose report is not the one this user is filing gets erro
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,9 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, reporting
+from bot import callbacks, commands, dialog, files, reporting
 from bot.activities import activity_card, can_manage, local
 from bot.reports import (
-    MAX_DOWNLOAD_BYTES,
     MAX_PHOTOS,
     STATES,
     TEXT_MAX,
@@ -411,7 +409,7 @@ async def _photo(update: Update, context: StudyContext, state: dict[str, Any]) -
     report_pk = int(state["report"])
     staged = bool(state.get("staged"))
     size = message.photo[-1]  # the largest
-    if size.file_size is not None and size.file_size > MAX_DOWNLOAD_BYTES:
+    if files.too_big(size.file_size):
         state.pop("status_msg", None)
         await message.reply_text(context.t("reports.photos.too_big"))
         return
@@ -426,27 +424,21 @@ async def _photo(update: Update, context: StudyContext, state: dict[str, Any]) -
     if folder is None:
         dialog.end(context)
         return
-    rel = folder / f"{uuid.uuid4().hex}.jpg"
-    dest = _files_dir(context) / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tg_file = await context.bot.get_file(size.file_id)
-        await tg_file.download_to_drive(dest)
-    except TelegramError as exc:
-        log.warning("download of a report photo failed: %s", exc)
-        dest.unlink(missing_ok=True)
+    stored = await files.download(
+        context.bot, size.file_id, _files_dir(context), files.stored_path(folder, ".jpg")
+    )
+    if isinstance(stored, str):
         state.pop("status_msg", None)
-        key = "reports.photos.too_big" if "too big" in str(exc).lower() else (
-            "reports.photos.failed")
+        key = "reports.photos.too_big" if stored == "too_big" else "reports.photos.failed"
         await message.reply_text(context.t(key))
         return
     count = await reporting.add_photo(
-        services.db, report_pk, rel_path=rel.as_posix(), file_id=size.file_id,
+        services.db, report_pk, rel_path=stored.rel.as_posix(), file_id=size.file_id,
         unique_id=size.file_unique_id, file_size=size.file_size,
         media_group_id=message.media_group_id, staged=staged, now=services.clock.now(),
     )
     if count is None:
-        dest.unlink(missing_ok=True)
+        stored.remove()
         state.pop("status_msg", None)
         await message.reply_text(context.t("reports.photos.full", max=MAX_PHOTOS))
         return
@@ -483,32 +475,28 @@ async def _rec_document(update: Update, context: StudyContext, state: dict[str, 
     if suffix is None:
         await message.reply_text(context.t("reports.rec.bad_document"))
         return
-    if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD_BYTES:
+    if files.too_big(doc.file_size):
         await message.reply_text(context.t("reports.rec.doc_too_big"))
         return
     folder = await _activity_folder(context, state)
     if folder is None:
         dialog.end(context)
         return
-    rel = folder / f"work-{uuid.uuid4().hex}{suffix}"
-    dest = _files_dir(context) / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tg_file = await context.bot.get_file(doc.file_id)
-        await tg_file.download_to_drive(dest)
-    except TelegramError as exc:
-        log.warning("download of a recommended work failed: %s", exc)
-        dest.unlink(missing_ok=True)
-        key = "reports.rec.doc_too_big" if "too big" in str(exc).lower() else (
-            "reports.rec.doc_failed")
+    stored = await files.download(
+        context.bot, doc.file_id, _files_dir(context),
+        files.stored_path(folder, suffix, prefix="work-"),
+    )
+    if isinstance(stored, str):
+        key = "reports.rec.doc_too_big" if stored == "too_big" else "reports.rec.doc_failed"
         await message.reply_text(context.t(key))
         return
     state["rec_decided"] = True
-    values = _recommendation(state, file=rel.as_posix(), file_name=doc.file_name or rel.name)
+    values = _recommendation(state, file=stored.rel.as_posix(),
+                             file_name=files.display_name(doc.file_name, suffix))
     if await _save(context, message.chat_id, state, values):
         await _advance(context, message.chat_id, state)
     else:
-        dest.unlink(missing_ok=True)
+        stored.remove()
 
 
 # -- buttons --------------------------------------------------------------------------------
