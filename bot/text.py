@@ -26,3 +26,15 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     if current or not parts:
         parts.append(current)
     return [p.rstrip("\n") or p for p in parts]
+
+
+ECHO_CHARS = 60
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """User text quoted back in an answer ("no group named …"), cut to `limit` characters so the
+    answer always fits in one message. Answers are sent as plain text (no parse_mode), so the
+    text needs no escaping; a caller that sends HTML must still pass it through html.escape."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -43,7 +43,7 @@ from bot.attendance import (
     qr_token,
 )
 from bot.services import StudyContext
-from bot.text import MAX_CAPTION, split_message
+from bot.text import MAX_CAPTION, clip, split_message
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo
@@ -522,7 +522,8 @@ async def attendance_command(update: Update, context: StudyContext) -> None:
         async with services.db.read() as conn:
             activity = await activities_repo.by_activity_id(conn, context.args[0].strip())
         if activity is None:
-            await _reply(update, context.t("attendance.view.unknown", activity_id=context.args[0]))
+            await _reply(update, context.t("attendance.view.unknown",
+                                           activity_id=clip(context.args[0])))
             return
         if roll_call.can_view_roll(member, activity):
             text, buttons = await _roll(context, activity)

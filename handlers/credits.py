@@ -20,7 +20,7 @@ from bot import credit_sync as _credit_sync  # noqa: F401  (registers the credit
 from bot import credits as credit_rules
 from bot.credit_views import num, signed
 from bot.services import StudyContext
-from bot.text import MAX_CAPTION, split_message
+from bot.text import MAX_CAPTION, clip, split_message
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo
@@ -138,7 +138,7 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
         async with services.db.read() as conn:
             groups = {name: gid for gid, name in await members_repo.groups(conn)}
         if wanted not in groups:
-            await message.reply_text(context.t("credits.ranking_unknown_group", group=wanted))
+            await message.reply_text(context.t("credits.ranking_unknown_group", group=clip(wanted)))
             return
         group_id, scope = groups[wanted], wanted
     await _photo_action(context, message)
@@ -196,7 +196,7 @@ async def adjust_command(update: Update, context: StudyContext) -> None:
             or await members_repo.by_member_id(conn, member_id.upper())
     if target is None:
         await message.reply_text(
-            context.t("credits.adjust.unknown_member", member_id=member_id))
+            context.t("credits.adjust.unknown_member", member_id=clip(member_id)))
         return
     if target.is_hr:
         await message.reply_text(context.t("credits.adjust.not_ranked", name=target.name))
@@ -312,7 +312,7 @@ async def heatmap_command(update: Update, context: StudyContext) -> None:
         wanted = " ".join(context.args).strip()
         gid = next((g for g, name in groups if name == wanted), None)
         if gid is None:
-            await message.reply_text(context.t("credits.ranking_unknown_group", group=wanted))
+            await message.reply_text(context.t("credits.ranking_unknown_group", group=clip(wanted)))
             return
         await _send_heatmap(context, message, member, gid, wanted)
         return

@@ -1,12 +1,15 @@
-"""Routes a user's free input to the feature whose dialog is waiting for it; /cancel ends it."""
+"""Routes a user's free input to the feature whose dialog is waiting for it (a message nothing
+waits for gets a pointer to /help, never silence); /cancel ends it."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import commands, dialog
 from bot.services import StudyContext
+
+IDLE_ALBUM_KEY = "dialog_idle_album"
 
 
 async def route_input(update: Update, context: StudyContext) -> None:
@@ -15,6 +18,7 @@ async def route_input(update: Update, context: StudyContext) -> None:
         return
     state = dialog.current(context)
     if state is None:
+        await _idle(update, context)
         return
     handler = dialog.handler_for(state["feature"])
     if handler is None:
@@ -23,8 +27,28 @@ async def route_input(update: Update, context: StudyContext) -> None:
     await handler(update, context, state)
 
 
+async def _idle(update: Update, context: StudyContext) -> None:
+    """A message nothing is waiting for gets a pointer to /help instead of silence; an edit
+    gets nothing, and an album only one answer."""
+    message = update.message
+    if message is None:
+        return
+    group = message.media_group_id
+    if group is not None:
+        assert context.user_data is not None
+        if context.user_data.get(IDLE_ALBUM_KEY) == group:
+            return
+        context.user_data[IDLE_ALBUM_KEY] = group
+    await message.reply_text(context.t("dialog.idle"))
+
+
 async def end_on_command(update: Update, context: StudyContext) -> None:
-    """Any command abandons a half-finished dialog (the command itself then runs)."""
+    """Any command abandons a half-finished dialog (the command itself then runs); /cancel
+    ends it itself, to say so and take away a reply keyboard the dialog showed."""
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0] if message is not None else ""
+    if command.split("@", 1)[0].lower() == "/cancel":
+        return
     if dialog.current(context) is not None:
         dialog.end(context)
 
@@ -35,7 +59,11 @@ async def cancel(update: Update, context: StudyContext) -> None:
     assert message is not None
     had = dialog.current(context) is not None
     dialog.end(context)
-    await message.reply_text(context.t("dialog.cancelled" if had else "dialog.nothing"))
+    # A step may have shown a reply keyboard (the location button of a check-in): it goes too.
+    await message.reply_text(
+        context.t("dialog.cancelled" if had else "dialog.nothing"),
+        reply_markup=ReplyKeyboardRemove() if had else None,
+    )
 
 
 commands.register("cancel", order=90)

@@ -354,6 +354,12 @@ async def _search(
 ) -> None:
     message = update.effective_message
     assert message is not None
+    if len(query) > rules.MAX_TITLE_CHARS:  # longer than any title: refused, never echoed
+        await message.reply_text(
+            context.t("reading.read.query_too_long", max=rules.MAX_TITLE_CHARS),
+            reply_markup=_markup([_own_button(context)]),
+        )
+        return
     async with context.services.db.read() as conn:
         catalog = await books_repo.for_year(conn, state["year"])
     found = rules.search(catalog, query)
