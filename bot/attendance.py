@@ -194,6 +194,22 @@ def check_code(secret: str, typed: str, now: dt.datetime, rules: Rules) -> CodeV
     return "wrong"
 
 
+def code_locked_until(
+    wrong_at: Iterable[dt.datetime], now: dt.datetime, *, limit: int, window: dt.timedelta,
+    lockout: dt.timedelta,
+) -> dt.datetime | None:
+    """Until when a member who typed wrong codes at `wrong_at` (for one activity) may not try
+    again: `limit` or more of them within `window` before `now` lock further tries until
+    `lockout` after the latest; None when they may try now (or `limit` is 0, no limit)."""
+    if limit <= 0:
+        return None
+    recent = sorted(t for t in wrong_at if now - window < t <= now)
+    if len(recent) < limit:
+        return None
+    until = recent[-1] + lockout
+    return until if until > now else None
+
+
 def normalize_code(text: str) -> str:
     """What a user typed as a code: digits only (spaces and dashes dropped, full-width folded)."""
     folded = "".join(

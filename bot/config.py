@@ -103,6 +103,11 @@ class CheckinConfig:
     require_location: bool = True
     radius_m: int = 300
     location_max_age_seconds: int = 120
+    # Guessing the 6-digit code: after this many wrong codes for one activity within the
+    # window, further tries are refused until `wrong_codes_lockout_minutes` after the last one.
+    max_wrong_codes: int = 5
+    wrong_codes_window_minutes: int = 60
+    wrong_codes_lockout_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,10 @@ def _validate(cfg: Config, src: str, problems: list[str]) -> None:
                  "checkout_opens_before_end_minutes", "code_grace_seconds"):
         if getattr(cfg.checkin, name) < 0:
             problems.append(f"{src}: [checkin] {name}: must not be negative")
-    for name in ("code_rotation_seconds", "radius_m", "location_max_age_seconds"):
+    if cfg.checkin.max_wrong_codes < 0:
+        problems.append(f"{src}: [checkin] max_wrong_codes: must be 0 (no limit) or more")
+    for name in ("code_rotation_seconds", "radius_m", "location_max_age_seconds",
+                 "wrong_codes_window_minutes", "wrong_codes_lockout_minutes"):
         if getattr(cfg.checkin, name) < 1:
             problems.append(f"{src}: [checkin] {name}: must be at least 1")
     _validate_reading(cfg.reading, src, problems)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
+from bot import attendance as attendance_rules
 from bot import notify
 from bot.activities import activity_card, activity_when, lang_of, rules_of
 from bot.attendance import (
@@ -74,7 +76,7 @@ async def open_for(
     """The member's activities whose check-in window is open now, each with the member's
     record (None before checking in), in one query."""
     rules = rules_of(cfg.checkin)
-    async with db.read() as conn:
+    async with db.reader() as conn:  # one statement: need not wait for the lock
         found = await activities_repo.open_around_with_record(
             conn, ts(now), ts(now + rules.opens_before), member.pk
         )
@@ -116,6 +118,42 @@ async def next_for(db: Database, member: Member, now: dt.datetime) -> Activity |
     return upcoming[0] if upcoming else None
 
 
+def _code_limits(cfg: Config) -> tuple[int, dt.timedelta, dt.timedelta]:
+    c = cfg.checkin
+    return (c.max_wrong_codes, dt.timedelta(minutes=c.wrong_codes_window_minutes),
+            dt.timedelta(minutes=c.wrong_codes_lockout_minutes))
+
+
+async def code_locked_until(
+    db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime
+) -> dt.datetime | None:
+    """Until when the member's code tries for the activity are refused (too many wrong)."""
+    limit, window, lockout = _code_limits(cfg)
+    if limit <= 0:
+        return None
+    async with db.reader() as conn:  # one statement
+        tries = await attendance_repo.wrong_codes_since(
+            conn, activity_pk, member_pk, ts(now - window))
+    return attendance_rules.code_locked_until(
+        [parse_ts(t) for t in tries], now, limit=limit, window=window, lockout=lockout)
+
+
+async def wrong_code(
+    db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime
+) -> dt.datetime | None:
+    """Records a wrong code; returns until when tries are refused if that was one too many."""
+    limit, window, lockout = _code_limits(cfg)
+    if limit <= 0:
+        return None
+    async with db.tx() as conn:
+        await attendance_repo.add_wrong_code(
+            conn, activity_pk, member_pk, ts(now), prune_before=ts(now - window))
+        tries = await attendance_repo.wrong_codes_since(
+            conn, activity_pk, member_pk, ts(now - window))
+    return attendance_rules.code_locked_until(
+        [parse_ts(t) for t in tries], now, limit=limit, window=window, lockout=lockout)
+
+
 async def check_in(
     db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime,
     source: Source, *, activity: Activity | None = None, member: Member | None = None,
@@ -123,9 +161,10 @@ async def check_in(
     """Records the member present or late at `now`, in one short transaction.
 
     With the activity and member the caller has just read, the usual case is a single guarded
-    INSERT (it only matches while the activity is still scheduled at the same times), so a
-    burst of check-ins holds the database lock as briefly as possible; anything unusual falls
-    back to reading everything again inside the transaction.
+    INSERT (it only matches while the activity is still scheduled at the same times) in one
+    round trip to the database thread, so a burst of check-ins holds the database lock as
+    briefly as possible; anything unusual (the insert matched nothing) reads everything again
+    in a second transaction, which tells "already", "gone" or "closed" apart.
     """
     rules = rules_of(cfg.checkin)
     at = ts(now)
@@ -133,16 +172,22 @@ async def check_in(
             and member.pk == member_pk and takes_part(activity, member):
         verdict = checkin_verdict(now, *_start_end(activity), rules)
         if verdict in ("present", "late"):
-            async with db.tx() as conn:
-                if await attendance_repo.check_in_if_unchanged(
-                    conn, activity_pk, activity.start_at, activity.end_at, member_pk, verdict,
-                    at, source,
+            start_at, end_at = activity.start_at, activity.end_at
+
+            def insert(conn: sqlite3.Connection) -> bool:
+                if not attendance_repo.check_in_if_unchanged(
+                    conn, activity_pk, start_at, end_at, member_pk, verdict, at, source
                 ):
-                    # Present after all: an open leave request for it is void.
-                    await leave_repo.void_on_checkin(conn, activity_pk, member_pk, at)
-                    record = Record(activity_pk, member_pk, verdict, at, None, "", source)
-                    return CheckinResult("ok", activity, record)
-                return await _check_in_slow(conn, activity_pk, member_pk, now, source, rules)
+                    return False
+                # Present after all: an open leave request for it is void.
+                leave_repo.void_on_checkin_sync(conn, activity_pk, member_pk, at)
+                return True
+
+            # One hop to the database thread for the whole transaction (a burst of check-ins
+            # queues on the database lock; each hop held it for a turn of the busy event loop).
+            if await db.run_tx(insert):
+                record = Record(activity_pk, member_pk, verdict, at, None, "", source)
+                return CheckinResult("ok", activity, record)
     async with db.tx() as conn:
         return await _check_in_slow(conn, activity_pk, member_pk, now, source, rules)
 

@@ -217,17 +217,41 @@ async def _with_activity(
     if not activity.has_venue:
         await _record(update, context, activity, "online")
         return
+    member = _member(context)
+    now = services.clock.now()
+    locked = await roll_call.code_locked_until(
+        services.db, services.config, activity.pk, member.pk, now)
+    if locked is not None:
+        await _code_locked(update, context, activity, locked)
+        return
     if code is None:
         dialog.begin(context, FEATURE, step="code", activity=activity.pk)
         await _reply(update, context.t("attendance.checkin.ask_code", title=activity.title))
         return
-    verdict = check_code(activity.secret, code, services.clock.now(),
-                         rules_of(services.config.checkin))
+    verdict = check_code(activity.secret, code, now, rules_of(services.config.checkin))
+    if verdict == "wrong":
+        locked = await roll_call.wrong_code(
+            services.db, services.config, activity.pk, member.pk, now)
+        if locked is not None:
+            await _code_locked(update, context, activity, locked)
+            return
     if verdict != "ok":
         dialog.begin(context, FEATURE, step="code", activity=activity.pk)
         await _reply(update, context.t(f"attendance.checkin.code_{verdict}"))
         return
     await _after_proof(update, context, activity, "code")
+
+
+async def _code_locked(
+    update: Update, context: StudyContext, activity: Activity, until: dt.datetime
+) -> None:
+    """Too many wrong codes: no more tries until `until` (the dialog ends)."""
+    dialog.end(context)
+    await _reply(update, context.t(
+        "attendance.checkin.code_locked", title=activity.title,
+        until=f"{until.astimezone(context.services.clock.tz):%H:%M}",
+        count=context.services.config.checkin.max_wrong_codes,
+    ))
 
 
 async def _after_proof(

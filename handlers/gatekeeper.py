@@ -20,7 +20,8 @@ async def gatekeeper(update: Update, context: StudyContext) -> None:
     if user is None:
         raise ApplicationHandlerStop
     services = context.services
-    async with services.db.read() as conn:
+    # One statement: the lock-free reader (the role and active flag as last committed).
+    async with services.db.reader() as conn:
         member = await members_repo.by_telegram_id(conn, user.id)
     context.member = member
     if member is not None:

@@ -77,8 +77,34 @@ async def check_in(
     return cur.rowcount > 0
 
 
-async def check_in_if_unchanged(
-    conn: aiosqlite.Connection,
+async def wrong_codes_since(
+    conn: aiosqlite.Connection, activity_pk: int, member_pk: int, since: str
+) -> list[str]:
+    """When the member typed a wrong check-in code for the activity, from `since` on."""
+    rows = await conn.execute_fetchall(
+        "SELECT at FROM checkin_tries WHERE member_pk = ? AND activity_pk = ? AND at > ?"
+        " ORDER BY at",
+        (member_pk, activity_pk, since),
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def add_wrong_code(
+    conn: aiosqlite.Connection, activity_pk: int, member_pk: int, at: str, prune_before: str
+) -> None:
+    """Records a wrong code; the member's tries for the activity before `prune_before` go."""
+    await conn.execute(
+        "DELETE FROM checkin_tries WHERE member_pk = ? AND activity_pk = ? AND at <= ?",
+        (member_pk, activity_pk, prune_before),
+    )
+    await conn.execute(
+        "INSERT INTO checkin_tries (activity_pk, member_pk, at) VALUES (?, ?, ?)",
+        (activity_pk, member_pk, at),
+    )
+
+
+def check_in_if_unchanged(
+    conn: sqlite3.Connection,
     activity_pk: int,
     start_at: str,
     end_at: str,
@@ -88,8 +114,9 @@ async def check_in_if_unchanged(
     source: str,
 ) -> bool:
     """Records a check-in only while the activity is still scheduled at `start_at`-`end_at`
-    (as the caller read it) and the member has no record; one statement."""
-    cur = await conn.execute(
+    (as the caller read it) and the member has no record; one statement. Synchronous: the hot
+    path runs it inside `Database.run_tx` on the database thread."""
+    cur = conn.execute(
         "INSERT INTO attendance (activity_pk, member_pk, status, checkin_at, source, created_at,"
         " updated_at) SELECT id, ?, ?, ?, ?, ?, ? FROM activities"
         " WHERE id = ? AND status = 'scheduled' AND start_at = ? AND end_at = ?"

@@ -170,25 +170,28 @@ async def withdraw(
     return cur.rowcount > 0
 
 
+_VOID_ON_CHECKIN = (
+    "UPDATE leave_requests SET state = 'void', updated_at = ?"
+    " WHERE activity_pk = ? AND member_pk = ? AND state IN ('pending', 'approved') RETURNING id"
+)
+
+
 async def void_on_checkin(
     conn: aiosqlite.Connection, activity_pk: int, member_pk: int, now: str
 ) -> list[int]:
     """The member checked in after all: their open request for the activity is void (they
     are present, not excused). Returns the ids voided. Called inside the check-in's
     transaction."""
-    rows = await conn.execute_fetchall(
-        "SELECT id FROM leave_requests WHERE activity_pk = ? AND member_pk = ?"
-        " AND state IN ('pending', 'approved')",
-        (activity_pk, member_pk),
-    )
-    ids = [int(r[0]) for r in rows]
-    if ids:
-        await conn.execute(
-            "UPDATE leave_requests SET state = 'void', updated_at = ?"
-            " WHERE activity_pk = ? AND member_pk = ? AND state IN ('pending', 'approved')",
-            (now, activity_pk, member_pk),
-        )
-    return ids
+    rows = await conn.execute_fetchall(_VOID_ON_CHECKIN, (now, activity_pk, member_pk))
+    return sorted(int(r[0]) for r in rows)
+
+
+def void_on_checkin_sync(
+    conn: sqlite3.Connection, activity_pk: int, member_pk: int, now: str
+) -> list[int]:
+    """`void_on_checkin` on the plain connection, for the check-in inside `Database.run_tx`."""
+    rows = conn.execute(_VOID_ON_CHECKIN, (now, activity_pk, member_pk)).fetchall()
+    return sorted(int(r[0]) for r in rows)
 
 
 # -- the approvers' messages ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.attendance import (
     checkin_verdict,
     checkout_verdict,
     code_for,
+    code_locked_until,
     code_valid_until,
     count_statuses,
     current_code,
@@ -339,3 +340,37 @@ def test_every_outcome_has_a_message_in_both_languages() -> None:
     for lang in ("zh", "en"):
         missing = [k for k in keys if k not in catalog(lang)]
         assert missing == [], lang
+
+
+# -- wrong check-in codes -------------------------------------------------------------------
+
+_T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def _mins(*minutes: int) -> list[dt.datetime]:
+    return [_T0 + dt.timedelta(minutes=m) for m in minutes]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "now_min", "limit", "expected_min"),
+    [
+        (_mins(), 0, 5, None),
+        (_mins(0, 1, 2, 3), 4, 5, None),  # four: may still try
+        (_mins(0, 1, 2, 3, 4), 4, 5, 19),  # the fifth locks until 15 min after it
+        (_mins(0, 1, 2, 3, 4), 18, 5, 19),
+        (_mins(0, 1, 2, 3, 4), 19, 5, None),  # the lock-out is over
+        (_mins(0, 1, 2, 3, 50), 50, 5, 65),  # all five within the hour
+        (_mins(0, 1, 2, 3, 60), 60, 5, None),  # the first one left the window
+        (_mins(0, 1, 2, 3, 4), 4, 0, None),  # 0: no limit
+        (_mins(3, 0, 4, 1, 2), 4, 5, 19),  # order does not matter
+        (_mins(0, 1, 2, 3, 4, 30), 18, 5, 19),  # a try "in the future" is not counted
+    ],
+)
+def test_code_locked_until(
+    wrong: list[dt.datetime], now_min: int, limit: int, expected_min: int | None
+) -> None:
+    now = _T0 + dt.timedelta(minutes=now_min)
+    got = code_locked_until(wrong, now, limit=limit, window=dt.timedelta(hours=1),
+                            lockout=dt.timedelta(minutes=15))
+    expected = None if expected_min is None else _T0 + dt.timedelta(minutes=expected_min)
+    assert got == expected

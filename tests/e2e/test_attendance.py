@@ -144,6 +144,48 @@ async def test_wrong_code_then_right_one(h: Harness) -> None:
     assert "签到成功" in (await trainee.ask(right)).text
 
 
+async def test_wrong_codes_are_limited_and_the_limit_survives_a_restart(h: Harness) -> None:
+    trainee = await h.register("T2")
+    other = await h.register("L1")
+    h.clock.set(at(9, 40))
+    right = await code(h)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(4):  # the default limit is 5 wrong codes within an hour
+        assert "签到码不正确" in (await trainee.ask(f"/checkin {wrong}")).text
+        h.clock.advance(minutes=1)
+    locked = await trainee.ask(wrong)  # the 5th, typed into the waiting dialog, at 09:44
+    assert "已输错 5 次" in locked.text and "09:59 之前" in locked.text
+    # The right code is refused too while locked, also after a restart, and nothing is recorded.
+    h.clock.advance(minutes=5)
+    assert "09:59 之前" in (await trainee.ask(f"/checkin {await code(h)}")).text
+    await restart(h)
+    assert "09:59 之前" in (await trainee.ask("/checkin")).text
+    assert await status_of(h, "T2") is None
+    # Someone else's tries are their own.
+    assert "签到成功" in (await other.ask(f"/checkin {await code(h)}")).text
+    # After the lock-out the right code works (the 10:00 start is not late yet).
+    h.clock.set(at(9, 59))
+    assert "签到成功" in (await trainee.ask(f"/checkin {await code(h)}")).text
+    assert await status_of(h, "T2") == "present"
+
+
+async def test_wrong_codes_spread_over_more_than_the_window_do_not_lock(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, checkin={"max_wrong_codes": 2,
+                                              "wrong_codes_window_minutes": 10}) as h:
+        await add(h, G1)
+        trainee = await h.register("T2")
+        h.clock.set(at(9, 31))
+        right = await code(h)
+        wrong = "000000" if right != "000000" else "111111"
+        assert "签到码不正确" in (await trainee.ask(f"/checkin {wrong}")).text
+        h.clock.advance(minutes=11)  # the first wrong one is out of the window
+        assert "签到码不正确" in (await trainee.ask(f"/checkin {wrong}")).text
+        h.clock.advance(minutes=1)
+        assert "已输错 2 次" in (await trainee.ask(f"/checkin {wrong}")).text
+        rows = await h.services.db.fetchall("SELECT COUNT(*) FROM checkin_tries")
+        assert rows[0][0] == 2  # tries older than the window were pruned
+
+
 async def test_expired_code(h: Harness) -> None:
     trainee = await h.register("T2")
     h.clock.set(at(9, 40, 10))
@@ -283,6 +325,20 @@ async def test_location_refusals(hl: Harness) -> None:
     assert "发送我的位置" in (await user.ask("好了")).text
     await user.send_location(*VENUE, live_period=900)  # a live location is fine
     assert "签到成功" in (await user.next_message()).text
+
+
+async def test_cancel_at_the_location_step_removes_the_location_button(hl: Harness) -> None:
+    user = await hl.register("T3")
+    hl.clock.set(at(9, 50))
+    ask = await user.ask(f"/checkin {await code(hl, 'C1')}")
+    assert ask.reply_markup is not None and "keyboard" in ask.reply_markup
+    cancelled = await user.ask("/cancel")
+    assert cancelled.text == "已取消。"
+    assert cancelled.reply_markup == {"remove_keyboard": True}
+    assert await status_of(hl, "T3", "C1") is None
+    # Nothing is waiting any more: a later location is not taken for the check-in.
+    nothing = await user.ask("/cancel")
+    assert nothing.reply_markup is None
 
 
 async def test_location_not_asked_when_off(tmp_path: Path) -> None:
