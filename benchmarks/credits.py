@@ -2,7 +2,9 @@
 `/ranking` (HR: everyone) through the sandbox over loopback HTTP, from the message to the photo.
 Target: each under 1 s at N = 5,000, also when a roll-call record changed just before (so the
 ledger sync runs first). Also reports the first (full) ledger sync, a sync with nothing
-changed, and a sync after one corrected roll-call record.
+changed, a sync after one corrected roll-call record, and the tick's `credits.sync` (and, for
+comparison, `exits.evaluate`) right after writes to tables the ledger does not derive from
+(an outbox row and an audit row).
 
     python -m benchmarks.credits [--n 5000] [--activities 40] [--asks 5]
 """
@@ -21,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import NOW, count, machine, seed_members, timed
-from bot import charts
+from bot import charts, scheduler
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.credit_sync import sync
 from bot.sandbox.server import Sandbox
+from bot.services import Services
 from storage.db import open_database, ts
 
 FIRST_ID = 10_000
@@ -72,6 +75,34 @@ async def seed_roll_calls(db_path: Path, groups: int, per_group: int) -> None:
         await db.close()
 
 
+async def unrelated_write_ticks(services: Services, times: int) -> dict[str, Any]:
+    """The due checks `credits.sync` and `exits.evaluate`, each right after an outbox row and
+    an audit row were written (nothing the ledger derives from)."""
+    out: dict[str, Any] = {}
+    now = services.clock.now()
+    for name in ("credits.sync", "exits.evaluate"):
+        check = scheduler.checks().get(name)
+        if check is None:
+            continue
+        runs: list[float] = []
+        for _ in range(times):
+            async with services.db.tx() as conn:
+                await conn.execute(
+                    "INSERT INTO outbox (chat_id, kind, payload, status, not_before, attempts,"
+                    " created_at, sent_at) VALUES (1, 'bench', '{}', 'sent', ?, 1, ?, ?)",
+                    (ts(now), ts(now), ts(now)))
+                await conn.execute(
+                    "INSERT INTO audit_log (at, action, subject, reason)"
+                    " VALUES (?, 'bench', 'bench', '')", (ts(now),))
+            start = time.perf_counter()
+            await check(services, now)
+            runs.append(time.perf_counter() - start)
+        key = name.replace(".", "_")
+        out[f"{key}_after_unrelated_write_ms_median"] = round(statistics.median(runs) * 1000, 1)
+        out[f"{key}_after_unrelated_write_ms_all"] = [round(x * 1000, 1) for x in runs]
+    return out
+
+
 async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
     groups = max(1, n // 10)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -106,6 +137,7 @@ async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
                 start = time.perf_counter()
                 await sync(services.db, cfg, clock.now())
                 changed_sync = time.perf_counter() - start
+                unrelated = await unrelated_write_ticks(services, asks)
                 await asyncio.to_thread(charts.setup, "")  # what the first tick's warm-up does
                 trainee = sb.user(FIRST_ID + groups + 1, "学员")
                 hr = sb.user(FIRST_ID + n, "人事一")
@@ -135,7 +167,8 @@ async def run(n: int, per_group: int, asks: int) -> dict[str, Any]:
         "first_sync_seconds": round(first_sync, 2),
         "first_sync_rows_appended": appended,
         "sync_nothing_changed_ms": round(idle_sync * 1000, 1),
-        "sync_one_correction_seconds": round(changed_sync, 2),
+        "sync_one_correction_seconds": round(changed_sync, 3),
+        **unrelated,
         "credits_seconds_median": round(statistics.median(credits_s), 3),
         "credits_seconds_all": [round(x, 3) for x in credits_s],
         "credits_after_a_correction_seconds_median": round(statistics.median(after_write_s), 3),

@@ -3,10 +3,11 @@
 From the current state of the source tables — roll-call records, counted study outputs, filed
 activity reports, hosted activities, exam results — the database computes what every
 (member, source) pair SHOULD be worth and compares it with what the ledger says it IS worth (the
-sum of its rows per programme year); only the differences come back (storage.credits
-.source_diffs, all in SQL, so a large programme costs the database thread, not the event loop).
-`plan()` turns each difference into appended rows: the old value reversed by a counter-entry
-(note "reversed: <the old note>") and the new value booked. So:
+sum of its rows per programme year), and appends the rows that settle the differences
+(storage.credits.compare and book, all in SQL, so a large programme costs the database thread,
+not the event loop or the heap). `plan()` is the reference of those rows, over plain data: the
+old value reversed by a counter-entry (note "reversed: <the old note>") and the new value
+booked. So:
 
 - a corrected roll call (present -> absent) reverses +2 and books -2;
 - a returned submission (no longer counted) is reversed; resubmitted, it is booked again;
@@ -17,16 +18,25 @@ sum of its rows per programme year); only the differences come back (storage.cre
 Hand adjustments (`adjust:<n>`) are not derived from anything and are never touched.
 
 A source table that does not exist yet (its feature has not landed) is skipped. Sync runs as a
-due check on every tick and before /credits, /ranking, exports and the exit rules; it returns at
-once when nothing was written to the database since its last run (SQLite's change counter of
-our one connection, plus `PRAGMA data_version` for writes by other processes such as the CLI).
+due check on every tick and before /credits, /ranking, exports and the exit rules.
+
+What changed is tracked precisely: triggers on the source tables (migration 0010) mark the
+(source, member) pairs whose worth may have changed in `credit_dirty`, whoever writes (this
+process or another, such as the CLI). A sync with no mark returns after one small read; with
+marks it compares only those pairs (storage.credits.take_changes / compare(scoped=True)) —
+writes to other tables (outbox, audit, inbox, reminders) cost it nothing. A full comparison of
+every pair runs when the rules it was last made with differ from now: the first run, a changed
+`[credits]` value or pass mark or review mode or time zone, and any migration (the fingerprint
+in `credit_sync_state` holds the schema version); or when asked (`force=True`). Both settle the
+same rows: tests/test_credit_sync.py checks that a scoped sync after random changes leaves the
+ledger identical, row for row, to full comparisons.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import weakref
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,6 +58,9 @@ if TYPE_CHECKING:
 OWNED_PREFIXES: tuple[str, ...] = (
     "attendance:", "reading:", "report:", "recommended:", "host:", "exam:",
 )
+
+# More (source, member) pairs changed than this: compare everything (the same result).
+FULL_ABOVE = 20_000
 
 Key = tuple[int, str]
 Diff = ledger.Diff
@@ -185,31 +198,23 @@ def prices(cfg: Config) -> ledger.Prices:
     )
 
 
-async def _rows(conn: aiosqlite.Connection, actions: Iterable[Action]) -> list[ledger.NewEntry]:
-    rows: list[ledger.NewEntry] = []
-    for action in actions:
-        if isinstance(action, Book):
-            w = action.want
-            rows.append(ledger.NewEntry(w.member_pk, w.on_date, w.points, w.rule, w.source,
-                                        w.note, w.year))
-            continue
-        last = await ledger.last_entry(conn, action.member_pk, action.source, action.year)
-        on_date = last.on_date if last else f"{action.year:04d}-12-31"
-        rule = last.rule if last else action.source.split(":", 1)[0]
-        note = f"{ledger.REVERSED}{last.note if last else action.source}"
-        rows.append(ledger.NewEntry(action.member_pk, on_date, -action.amount, rule,
-                                    action.source, note, action.year))
-    return rows
-
-
 # -- running it -------------------------------------------------------------------------------
 
-# The state of the database and config the last sync saw, per open database.
-_seen: weakref.WeakKeyDictionary[Database, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+@functools.lru_cache(maxsize=8)
+def _rules_digest(p: str) -> str:
+    return hashlib.sha256(p.encode()).hexdigest()[:32]
+
+
+def rules_key(cfg: Config, schema: int) -> str:
+    """What a full comparison depends on besides the sources: the prices, how sources are
+    judged, the time zone, the owned prefixes and the schema version."""
+    return f"{schema}:{_rules_digest(repr((prices(cfg), OWNED_PREFIXES)))}"
 
 
 async def fingerprint(conn: aiosqlite.Connection, cfg: Config) -> tuple[Any, ...]:
-    """Changes whenever anything is written (here or by another process) or the rules change."""
+    """Changes whenever anything is written (here or by another process) or the rules change.
+    (The exit rules watch this; the ledger sync itself watches only its sources.)"""
     async with conn.execute("PRAGMA data_version") as cur:
         row = await cur.fetchone()
     version = int(row[0]) if row else 0
@@ -221,15 +226,27 @@ async def sync(db: Database, cfg: Config, now: dt.datetime, *, force: bool = Fal
     """Brings the ledger in line with the sources; returns how many rows it appended."""
     if not force:
         async with db.read() as conn:
-            if _seen.get(db) == await fingerprint(conn, cfg):
-                return 0
+            state = await ledger.sync_state(conn)
+        if not state.changed and state.rules == rules_key(cfg, state.schema):
+            return 0
+    at = ts(now)
+    written = 0
     async with db.tx() as conn:
-        diffs = await ledger.source_diffs(conn, prices(cfg), OWNED_PREFIXES)
-        written = await ledger.append(conn, await _rows(conn, plan(diffs)), ts(now))
-        # Taken inside the transaction: a write by someone else after the commit must not be
-        # mistaken for one this run has seen.
-        seen = await fingerprint(conn, cfg)
-    _seen[db] = seen
+        state = await ledger.sync_state(conn)
+        key = rules_key(cfg, state.schema)
+        full = force or state.rules != key
+        if not full:
+            in_scope = await ledger.take_changes(conn, OWNED_PREFIXES)
+            if not in_scope:
+                return 0
+            # After a bulk import one pass over everything is cheaper than lookups per pair.
+            full = in_scope > FULL_ABOVE
+        if full:
+            await ledger.forget_changes(conn)
+        if await ledger.compare(conn, prices(cfg), OWNED_PREFIXES, scoped=not full):
+            written = await ledger.book(conn, at)
+        if full:
+            await ledger.save_sync_state(conn, key, at)
     return written
 
 

@@ -225,11 +225,19 @@ async def ranked_members(
 
 # -- what the sources hold, compared with the ledger (all in SQL) ------------------------------
 #
-# The reconciliation fills a temporary table with what every (member, source) should be worth,
-# straight from the source tables, then compares it with the ledger's sums per programme year in
-# one grouped query: only the differences come back to Python, so a full comparison of a large
-# programme costs the database thread, not the event loop. A source table that does not exist
-# yet (its feature has not landed) contributes nothing.
+# The reconciliation fills a temporary table with what (member, source) pairs should be worth,
+# straight from the source tables, compares it with the ledger's sums per programme year into
+# a temporary table of differences, and appends the rows that settle them (book) — all in SQL.
+# Temporary tables live in SQLite's temp file, not in this process's memory, and no row comes
+# back to Python, so even the first comparison of a large programme (every pair differs) costs
+# the database thread, not the event loop or the heap.
+#
+# Two extents: every pair (`scoped=False`, the full comparison), or only the pairs in
+# temp.credit_scope — what the triggers of migration 0010 marked in `credit_dirty` since the
+# last sync (take_changes). A scope row (source, member) names one member's part of a source;
+# member 0 stands for every member of it. Pairs outside the scope were settled by an earlier
+# sync and no source of theirs changed since, so comparing them would find nothing.
+# A source table that does not exist yet (its feature has not landed) contributes nothing.
 
 REPORT_AUTHOR = ("host_pk", "member_pk", "author_pk", "filed_by")
 REPORT_FILED = ("submitted_at", "filed_at")
@@ -273,6 +281,92 @@ class Diff:
     note: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """What the last sync left behind."""
+
+    rules: str | None  # the fingerprint of the last full comparison (None: never made)
+    changed: bool  # a source changed since (credit_dirty holds a mark)
+    schema: int  # the schema version now
+
+
+async def sync_state(conn: aiosqlite.Connection) -> SyncState:
+    """One round trip: the stored fingerprint, whether anything is marked, the schema version."""
+    rows = await conn.execute_fetchall(
+        "SELECT (SELECT rules FROM credit_sync_state WHERE id = 1),"
+        " EXISTS (SELECT 1 FROM credit_dirty),"
+        " (SELECT MAX(version) FROM schema_migrations)"
+    )
+    row = next(iter(rows))
+    return SyncState(row[0], bool(row[1]), int(row[2] or 0))
+
+
+async def save_sync_state(conn: aiosqlite.Connection, rules: str, now: str) -> None:
+    await conn.execute(
+        "INSERT INTO credit_sync_state (id, rules, synced_at) VALUES (1, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, synced_at = excluded.synced_at",
+        (rules, now),
+    )
+
+
+async def temp_tables(conn: aiosqlite.Connection) -> None:
+    """The connection's temporary tables of the comparison (made once per connection)."""
+    for ddl in (
+        "CREATE TEMP TABLE IF NOT EXISTS credit_tz (utc_from TEXT PRIMARY KEY, modifier TEXT)",
+        "CREATE TEMP TABLE IF NOT EXISTS credit_want (member_pk INTEGER, source TEXT,"
+        " points REAL, on_date TEXT, rule TEXT, note TEXT, year INTEGER)",
+        "CREATE INDEX IF NOT EXISTS temp.credit_want_key ON credit_want (source, member_pk, year)",
+        "CREATE TEMP TABLE IF NOT EXISTS credit_diff (ord INTEGER PRIMARY KEY,"
+        " member_pk INTEGER, source TEXT, year INTEGER, want REAL, have REAL, on_date TEXT,"
+        " rule TEXT, note TEXT, last_id INTEGER)",
+        "CREATE TEMP TABLE IF NOT EXISTS credit_scope (source TEXT NOT NULL,"
+        " member_pk INTEGER NOT NULL, prefix TEXT NOT NULL, ref NOT NULL,"
+        " PRIMARY KEY (source, member_pk)) WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS temp.credit_scope_ref ON credit_scope (prefix, ref)",
+        # Each activity's label and local date once (not once per roll-call record).
+        "CREATE TEMP TABLE IF NOT EXISTS credit_act (id INTEGER PRIMARY KEY, label TEXT,"
+        " host_pk INTEGER, closed_at TEXT, day TEXT)",
+    ):
+        await conn.execute(ddl)
+
+
+async def _prepare(conn: aiosqlite.Connection, prices: Prices) -> None:
+    await temp_tables(conn)
+    await conn.execute("DELETE FROM temp.credit_tz")
+    await conn.executemany("INSERT INTO temp.credit_tz VALUES (?, ?)", prices.tz_spans)
+    await conn.execute("DELETE FROM temp.credit_want")
+    await conn.execute("DELETE FROM temp.credit_diff")
+
+
+async def take_changes(conn: aiosqlite.Connection, owned: Sequence[str]) -> int:
+    """Moves the marks of `credit_dirty` (of the `owned` prefixes) into the scope of the next
+    scoped comparison and empties `credit_dirty`; returns how many pairs are in scope. Call
+    inside the write transaction that appends the differences."""
+    await temp_tables(conn)
+    await conn.execute("DELETE FROM temp.credit_scope")
+    marks = ",".join("?" * len(owned))
+    await conn.execute(
+        "INSERT OR IGNORE INTO temp.credit_scope (source, member_pk, prefix, ref)"
+        " SELECT prefix || ref, member_pk, prefix, ref FROM credit_dirty"
+        f" WHERE prefix IN ({marks})",
+        tuple(owned),
+    )
+    # A member's mark is dropped where the whole source is marked: no pair twice.
+    await conn.execute(
+        "DELETE FROM temp.credit_scope WHERE member_pk <> 0 AND EXISTS (SELECT 1 FROM"
+        " temp.credit_scope z WHERE z.source = credit_scope.source AND z.member_pk = 0)"
+    )
+    await conn.execute("DELETE FROM credit_dirty")
+    async with conn.execute("SELECT COUNT(*) FROM temp.credit_scope") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def forget_changes(conn: aiosqlite.Connection) -> None:
+    """Empties `credit_dirty` (a full comparison covers every mark)."""
+    await conn.execute("DELETE FROM credit_dirty")
+
+
 _INTO = "INSERT INTO temp.credit_want (member_pk, source, points, on_date, rule, note) "
 
 
@@ -284,50 +378,52 @@ def _local_date(column: str) -> str:
     )
 
 
-async def _prepare(conn: aiosqlite.Connection, prices: Prices) -> None:
-    await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS credit_tz (utc_from TEXT PRIMARY KEY, modifier TEXT)"
-    )
-    await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS credit_want (member_pk INTEGER, source TEXT,"
-        " points REAL, on_date TEXT, rule TEXT, note TEXT, year INTEGER)"
-    )
-    await conn.execute("DELETE FROM temp.credit_tz")
-    await conn.executemany("INSERT INTO temp.credit_tz VALUES (?, ?)", prices.tz_spans)
-    await conn.execute("DELETE FROM temp.credit_want")
+def _in_scope(column: str, *prefixes: str) -> str:
+    """SQL: `column` is the ref of a scope row of one of `prefixes` (fixed, trusted text)."""
+    names = ", ".join(f"'{p}'" for p in prefixes)
+    return f"{column} IN (SELECT ref FROM temp.credit_scope WHERE prefix IN ({names}))"
 
 
-async def _want_attendance(conn: aiosqlite.Connection, p: Prices) -> None:
+async def _want_attendance(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
     if not (await table_exists(conn, "activities") and await table_exists(conn, "attendance")):
         return
-    # Each activity's local date once (not once per roll-call record).
-    await conn.execute("DROP TABLE IF EXISTS temp.credit_act")
+    await conn.execute("DELETE FROM temp.credit_act")
+    only = f" AND {_in_scope('a.id', 'attendance:', 'host:')}" if scoped else ""
     await conn.execute(
-        "CREATE TEMP TABLE credit_act AS SELECT a.id, a.activity_id || ' ' || a.title AS label,"
-        f" a.host_pk, a.closed_at, {_local_date('a.start_at')} AS day FROM activities a"
-        " WHERE a.status = 'scheduled'"
+        "INSERT INTO temp.credit_act SELECT a.id, a.activity_id || ' ' || a.title,"
+        f" a.host_pk, a.closed_at, {_local_date('a.start_at')} FROM activities a"
+        f" WHERE a.status = 'scheduled'{only}"
     )
     statuses = sorted(p.attendance)
     case = " ".join("WHEN ? THEN ?" for _ in statuses)
     params: list[object] = [v for st in statuses for v in (st, p.attendance[st])]
+    if scoped:
+        # From the marks: one activity's records (member 0), or one member's record.
+        records = (
+            "FROM temp.credit_scope d CROSS JOIN attendance r ON r.activity_pk = d.ref"
+            " AND (d.member_pk = 0 OR r.member_pk = d.member_pk)"
+            " JOIN temp.credit_act a ON a.id = r.activity_pk WHERE d.prefix = 'attendance:'"
+        )
+    else:
+        records = "FROM attendance r JOIN temp.credit_act a ON a.id = r.activity_pk WHERE 1"
     await conn.execute(
         _INTO + "SELECT r.member_pk, 'attendance:' || r.activity_pk,"
         f" CASE r.status {case} ELSE 0 END AS pts, a.day, 'attendance.' || r.status,"
-        " a.label || ': ' || r.status"
-        " FROM attendance r JOIN temp.credit_act a ON a.id = r.activity_pk WHERE pts <> 0",
+        f" a.label || ': ' || r.status {records} AND pts <> 0",
         params,
     )
     # Hosting counts once the activity's roll call has closed (it took place).
+    only = f" AND {_in_scope('a.id', 'host:')}" if scoped else ""
     await conn.execute(
         _INTO + "SELECT a.host_pk, 'host:' || a.id, ?, a.day, 'host',"
         " a.label FROM temp.credit_act a"
-        " WHERE a.host_pk IS NOT NULL AND a.closed_at IS NOT NULL AND ? <> 0",
+        f" WHERE a.host_pk IS NOT NULL AND a.closed_at IS NOT NULL AND ? <> 0{only}",
         (p.hosting, p.hosting),
     )
-    await conn.execute("DROP TABLE temp.credit_act")
+    await conn.execute("DELETE FROM temp.credit_act")
 
 
-async def _want_reading(conn: aiosqlite.Connection, p: Prices) -> None:
+async def _want_reading(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
     if not await table_exists(conn, "reading_submissions") or not p.counted_statuses:
         return
     kinds = sorted(p.outputs)
@@ -336,6 +432,7 @@ async def _want_reading(conn: aiosqlite.Connection, p: Prices) -> None:
     params: list[object] = [p.monograph, p.book]
     params += [v for k in kinds for v in (k, p.outputs[k])]
     params += list(p.counted_statuses)
+    only = f" AND {_in_scope('s.id', 'reading:')}" if scoped else ""
     await conn.execute(
         _INTO + "SELECT s.member_pk, 'reading:' || s.id,"
         " CASE WHEN s.kind = 'book' THEN (CASE WHEN s.monograph THEN ? ELSE ? END)"
@@ -343,12 +440,12 @@ async def _want_reading(conn: aiosqlite.Connection, p: Prices) -> None:
         f" COALESCE(s.finished_on, {_local_date('s.submitted_at')}),"
         " CASE WHEN s.kind = 'book' AND s.monograph THEN 'reading.monograph'"
         " ELSE 'reading.' || s.kind END, s.kind || ': ' || s.title"
-        f" FROM reading_submissions s WHERE s.status IN ({marks}) AND pts <> 0",
+        f" FROM reading_submissions s WHERE s.status IN ({marks}) AND pts <> 0{only}",
         params,
     )
 
 
-async def _want_reports(conn: aiosqlite.Connection, p: Prices) -> None:
+async def _want_reports(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
     """Filed activity reports (the host's points) and the work they recommend.
 
     Counted: a filing time (REPORT_FILED) and a state (REPORT_STATE) not in REPORT_NOT_FILED.
@@ -374,6 +471,8 @@ async def _want_reports(conn: aiosqlite.Connection, p: Prices) -> None:
     else:
         late = "0"
     where = [f"r.{filed} IS NOT NULL", f"r.{author} IS NOT NULL"]
+    if scoped:
+        where.append(_in_scope("r.id", "report:", "recommended:"))
     params: list[object] = []
     if state is not None:
         where.append(f"COALESCE(r.{state}, '') NOT IN ({','.join('?' * len(REPORT_NOT_FILED))})")
@@ -412,58 +511,106 @@ async def _want_reports(conn: aiosqlite.Connection, p: Prices) -> None:
         )
 
 
-async def _want_exams(conn: aiosqlite.Connection, p: Prices) -> None:
+async def _want_exams(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
+    only = (
+        " AND (member_pk, semester) IN (SELECT member_pk, ref FROM temp.credit_scope"
+        " WHERE prefix = 'exam:')" if scoped else ""
+    )
     await conn.execute(
         _INTO + "SELECT member_pk, 'exam:' || semester, ?,"
         f" {_local_date('imported_at')}, 'exam.passed', semester || ': ' || printf('%g', score)"
-        " FROM exam_results WHERE score >= ? AND ? <> 0",
+        f" FROM exam_results WHERE score >= ? AND ? <> 0{only}",
         (p.exam_passed, p.exam_pass_mark, p.exam_passed),
     )
 
 
-async def source_diffs(
-    conn: aiosqlite.Connection, prices: Prices, owned: Sequence[str]
-) -> list[Diff]:
-    """Every (member, source, year) of the `owned` source prefixes whose ledger sum differs
-    from what the sources say (by more than 1e-9)."""
+async def compare(
+    conn: aiosqlite.Connection, prices: Prices, owned: Sequence[str], *, scoped: bool
+) -> int:
+    """Fills the differences (book() settles them): every (member, source, year) of the
+    `owned` source prefixes — or of the scope taken by take_changes — whose ledger sum differs
+    from what the sources say (by more than 1e-9). Returns how many there are."""
     await _prepare(conn, prices)
-    await _want_attendance(conn, prices)
-    await _want_reading(conn, prices)
-    await _want_reports(conn, prices)
-    await _want_exams(conn, prices)
+    await _want_attendance(conn, prices, scoped)
+    await _want_reading(conn, prices, scoped)
+    await _want_reports(conn, prices, scoped)
+    await _want_exams(conn, prices, scoped)
     # The programme year of a local date: its calendar year, less one before year_starts.
     await conn.execute(
         "UPDATE temp.credit_want SET year = CAST(substr(on_date, 1, 4) AS INTEGER)"
         " - (substr(on_date, 6, 5) < ?)",
         (prices.year_starts,),
     )
-    await conn.execute(
-        "CREATE INDEX IF NOT EXISTS temp.credit_want_key ON credit_want (source, member_pk, year)"
-    )
-    owned_sql = " OR ".join("(l.source >= ? AND l.source < ?)" for _ in owned)
-    ranges: list[object] = []
-    for prefix in owned:
-        ranges += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    params: list[object] = []
+    if scoped:
+        held = (
+            # CROSS JOIN: from the few marks into the ledger's index, never the other way.
+            "FROM temp.credit_scope d CROSS JOIN credit_ledger l ON l.source = d.source"
+            " AND (d.member_pk = 0 OR l.member_pk = d.member_pk) WHERE"
+        )
+    else:
+        owned_sql = " OR ".join("(l.source >= ? AND l.source < ?)" for _ in owned)
+        for prefix in owned:
+            params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        held = f"FROM credit_ledger l WHERE ({owned_sql}) AND"
     # Wanted vs held (the ledger side by its covering index), then held but no longer wanted.
-    rows = list(await conn.execute_fetchall(
+    await conn.execute(
+        "INSERT INTO temp.credit_diff (member_pk, source, year, want, have, on_date, rule, note)"
+        " SELECT * FROM ("
         "SELECT w.member_pk, w.source, w.year, w.points, COALESCE((SELECT SUM(l.points)"
         " FROM credit_ledger l WHERE l.source = w.source AND l.member_pk = w.member_pk"
         " AND l.year = w.year), 0.0) AS held, w.on_date, w.rule, w.note"
         " FROM temp.credit_want w WHERE abs(w.points - held) > 1e-9"
-    ))
-    rows += await conn.execute_fetchall(
-        "SELECT l.member_pk, l.source, l.year, 0.0, SUM(l.points) AS held, NULL, NULL, NULL"
-        f" FROM credit_ledger l WHERE ({owned_sql}) AND NOT EXISTS (SELECT 1 FROM"
-        " temp.credit_want w WHERE w.source = l.source AND w.member_pk = l.member_pk"
-        " AND w.year = l.year) GROUP BY l.source, l.member_pk, l.year"
-        " HAVING abs(held) > 1e-9",
-        ranges,
+        " UNION ALL"
+        " SELECT l.member_pk, l.source, l.year, 0.0, SUM(l.points) AS held, NULL, NULL, NULL"
+        f" {held} NOT EXISTS (SELECT 1 FROM temp.credit_want w WHERE w.source = l.source"
+        " AND w.member_pk = l.member_pk AND w.year = l.year)"
+        " GROUP BY l.source, l.member_pk, l.year HAVING abs(held) > 1e-9"
+        ")",
+        params,
     )
     await conn.execute("DELETE FROM temp.credit_want")
-    return [
-        Diff(int(r[0]), str(r[1]), int(r[2]), float(r[3]), float(r[4]), r[5], r[6], r[7])
-        for r in rows
-    ]
+    # What a reversal repeats: the latest entry held there that is not itself a reversal.
+    await conn.execute(
+        "UPDATE temp.credit_diff SET last_id = (SELECT l.id FROM credit_ledger l"
+        " WHERE l.member_pk = credit_diff.member_pk AND l.source = credit_diff.source"
+        " AND l.year = credit_diff.year AND l.note NOT LIKE 'reversed: %'"
+        " ORDER BY l.id DESC LIMIT 1) WHERE abs(have) > 1e-9"
+    )
+    async with conn.execute("SELECT COUNT(*) FROM temp.credit_diff") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def book(conn: aiosqlite.Connection, now: str) -> int:
+    """Appends the rows that settle the differences compare() found; returns how many.
+
+    The same rows, in the same order, as bot.credit_sync.plan() makes of them: per (member,
+    source) in key order, what is held in each year reversed whole by a counter-entry
+    repeating the date and rule of the latest entry that is not itself a reversal (noted
+    "reversed: <its note>"; without one: the year's last day, the source's prefix, "reversed:
+    <source>"), then what is wanted booked. One statement: nothing comes back to Python.
+    """
+    cur = await conn.execute(
+        "INSERT INTO credit_ledger (member_pk, on_date, points, rule, source, note, actor_pk,"
+        " created_at, year) SELECT member_pk, on_date, points, rule, source, note, NULL, ?,"
+        " year FROM ("
+        "SELECT d.member_pk, d.source, 0 AS kind, d.year,"
+        " COALESCE(e.on_date, printf('%04d-12-31', d.year)) AS on_date, -d.have AS points,"
+        " COALESCE(e.rule, substr(d.source, 1, instr(d.source, ':') - 1)) AS rule,"
+        f" '{REVERSED}' || COALESCE(e.note, d.source) AS note"
+        " FROM temp.credit_diff d LEFT JOIN credit_ledger e ON e.id = d.last_id"
+        " WHERE abs(d.have) > 1e-9"
+        " UNION ALL"
+        " SELECT d.member_pk, d.source, 1, d.year, d.on_date, d.want, d.rule, d.note"
+        " FROM temp.credit_diff d WHERE abs(d.want) > 1e-9"
+        ") ORDER BY member_pk, source, kind, year",
+        (now,),
+    )
+    written = cur.rowcount
+    await cur.close()
+    await conn.execute("DELETE FROM temp.credit_diff")
+    return written
 
 
 async def exam_results(conn: aiosqlite.Connection) -> list[tuple[int, str, float, str]]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import credit_sync
 from bot.config import Config
 from bot.credit_sync import Book, Reverse, Want, reconcile, sync
 from storage import activities as activities_repo
@@ -373,3 +376,190 @@ def test_plan_reverses_before_booking() -> None:
         Diff(1, "a:1", 2025, 0, 2, None, None, None),
     ])
     assert [type(a).__name__ for a in actions] == ["Reverse", "Book"]
+
+
+# -- precise change tracking: a scoped sync settles exactly what a full comparison does --------
+
+_STATUSES = ("present", "late", "early_leave", "absent", "excused")
+_MEMBERS = ("L1", "T1", "T2")
+
+
+async def _pick(conn: Any, sql: str, n: int) -> Any:
+    """The (n mod count)-th row of `sql` (ordered), or None: the same row in both databases."""
+    rows = list(await conn.execute_fetchall(sql))
+    return rows[n % len(rows)] if rows else None
+
+
+async def _apply(w: World, op: tuple[Any, ...]) -> None:
+    """One random change of a source (or of an unrelated table), the same on any database."""
+    kind, a, b, c = op
+    day = NOW + dt.timedelta(days=a % 400 - 380, hours=b % 24)
+    member = w.pk[_MEMBERS[b % 3]]
+    async with w.db.tx() as conn:
+        act = await _pick(conn, "SELECT id FROM activities ORDER BY id", a)
+        if kind == "activity":
+            await activities_repo.insert(
+                conn, activity_id=f"A{a}-{b}-{c}", type="group_study", title=f"活动{c}",
+                group_id=1, start_at=ts(day), end_at=ts(day + dt.timedelta(hours=2)),
+                location="", lat=None, lon=None, radius_m=None,
+                host_pk=member if c % 3 else None, secret="s", source="import",
+                created_by=None, now=ts(NOW),
+                closed_at=ts(day + dt.timedelta(hours=2)) if c % 2 else None,
+            )
+        elif act is None:
+            return
+        elif kind == "check_in":
+            await conn.execute(
+                "INSERT OR IGNORE INTO attendance (activity_pk, member_pk, status, source,"
+                " created_at, updated_at) VALUES (?, ?, ?, 'code', ?, ?)",
+                (act[0], member, _STATUSES[c % 5], ts(NOW), ts(NOW)))
+        elif kind == "correct":
+            await conn.execute(
+                "UPDATE attendance SET status = ? WHERE id = (SELECT id FROM attendance"
+                " ORDER BY id LIMIT 1 OFFSET ?)", (_STATUSES[c % 5], a % 50))
+        elif kind == "check_out":  # no column the ledger reads
+            await conn.execute("UPDATE attendance SET checkout_at = ?, note = 'x'", (ts(NOW),))
+        elif kind == "forget_record":
+            await conn.execute("DELETE FROM attendance WHERE id = (SELECT id FROM attendance"
+                               " ORDER BY id LIMIT 1 OFFSET ?)", (a % 50,))
+        elif kind == "cancel":
+            await activities_repo.cancel(conn, act[0], ts(NOW))
+        elif kind == "move":
+            await activities_repo.move(conn, act[0], ts(day), ts(day + dt.timedelta(hours=1)),
+                                       ts(NOW))
+        elif kind == "close":
+            await activities_repo.mark_closed(conn, act[0], ts(NOW))
+        elif kind == "host":
+            await conn.execute("UPDATE activities SET host_pk = ? WHERE id = ?",
+                               (member if c % 4 else None, act[0]))
+        elif kind == "retitle":
+            await conn.execute("UPDATE activities SET title = ? WHERE id = ?", (f"改{c}", act[0]))
+        elif kind == "submit":
+            await reading_repo.insert(
+                conn, member_pk=member, year=2025, kind=("book", "paper", "reflection",
+                                                         "management_analysis")[c % 4],
+                title=f"书{a}-{c}", title_norm=f"书{a}-{c}", now=ts(day), monograph=bool(b % 2),
+                finished_on=day.date().isoformat() if c % 3 else None, body="心得")
+        elif kind == "review":
+            await conn.execute(
+                "UPDATE reading_submissions SET status = ? WHERE id = (SELECT id FROM"
+                " reading_submissions ORDER BY id LIMIT 1 OFFSET ?)",
+                (("submitted", "accepted", "returned")[c % 3], a % 20))
+        elif kind == "report" and await ledger.table_exists(conn, "reports"):
+            await conn.execute(
+                "INSERT OR IGNORE INTO reports (activity_pk, host_pk, state, submitted_at,"
+                " late, recommended_member_pk, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (act[0], member, "submitted" if c % 2 else "draft", ts(day), b % 2,
+                 w.pk[_MEMBERS[c % 3]] if c % 3 else None, ts(NOW), ts(NOW)))
+        elif kind == "amend" and await ledger.table_exists(conn, "reports"):
+            await conn.execute(
+                "UPDATE reports SET state = ?, late = ?, recommended_member_pk = ?,"
+                " highlights = ? WHERE id = (SELECT id FROM reports ORDER BY id LIMIT 1"
+                " OFFSET ?)",
+                ("submitted" if c % 3 else "draft", b % 2,
+                 w.pk[_MEMBERS[c % 3]] if c % 2 else None, f"h{c}", a % 10))
+        elif kind == "exam":
+            await exits_repo.upsert_exams(conn, [(member, f"2025S{c % 2 + 1}", 40 + a % 50)],
+                                          ts(day))
+        elif kind == "unrelated":
+            await conn.execute(
+                "INSERT INTO outbox (chat_id, kind, payload, status, not_before, attempts,"
+                " created_at) VALUES (1, 'x', '{}', 'sent', ?, 1, ?)", (ts(NOW), ts(NOW)))
+            await conn.execute("INSERT INTO audit_log (at, action, subject) VALUES (?, 'x', 'y')",
+                               (ts(NOW),))
+
+
+_OPS = ("activity", "activity", "check_in", "check_in", "check_in", "correct", "correct",
+        "check_out", "forget_record", "cancel", "move", "close", "host", "host", "retitle",
+        "submit", "submit",
+        "review", "report", "amend", "exam", "unrelated")
+
+
+async def _ledger(db: Database) -> list[tuple[Any, ...]]:
+    async with db.read() as conn:
+        return [tuple(r) for r in await conn.execute_fetchall(
+            "SELECT member_pk, on_date, points, rule, source, note, year FROM credit_ledger"
+            " ORDER BY id")]
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_scoped_sync_settles_what_a_full_comparison_does(
+    tmp_path: Path, seed: int
+) -> None:
+    """Random changes to the sources on two copies: one synced from the change marks, the
+    other by full comparisons; their ledgers stay row for row the same."""
+    rng = random.Random(seed)
+    worlds = []
+    for name in ("scoped", "full"):
+        (tmp_path / name).mkdir()
+        cfg = make_config(tmp_path / name)
+        await load_roster(cfg, _ROSTER, NOW)
+        db = await open_database(cfg.db_path)
+        async with db.read() as conn:
+            pks = {m.member_id: m.pk for m in await members_repo.all_members(conn)}
+        worlds.append(World(db, cfg, pks))
+    scoped, full = worlds
+    try:
+        cfg = scoped.cfg
+        for step in range(60):
+            for _ in range(rng.randint(1, 4)):
+                op = (rng.choice(_OPS), rng.randrange(10_000), rng.randrange(10_000),
+                      rng.randrange(10_000))
+                for w in worlds:
+                    await _apply(w, op)
+            if step == 40:  # new prices: both compare everything
+                cfg = cfg.replace(credits=dataclasses.replace(cfg.credits, present=3.0))
+            got = await sync(scoped.db, cfg, NOW)
+            assert got == await sync(full.db, cfg, NOW, force=True), step
+            assert await _ledger(scoped.db) == await _ledger(full.db), step
+        assert await sync(scoped.db, cfg, NOW, force=True) == 0
+        assert len(await _ledger(scoped.db)) > 20  # the changes did reach the ledger
+    finally:
+        for w in worlds:
+            await w.db.close()
+
+
+async def test_writes_to_other_tables_cost_the_sync_nothing(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = await _activity(w, "A1", NOW - dt.timedelta(days=1))
+    await _attend(w, a, "T1", "present")
+    assert await sync(w.db, w.cfg, NOW) == 1
+    calls: list[bool] = []
+    compare = ledger.compare
+
+    async def spy(*args: Any, scoped: bool) -> int:
+        calls.append(scoped)
+        return await compare(*args, scoped=scoped)
+
+    monkeypatch.setattr(ledger, "compare", spy)
+    await _apply(w, ("unrelated", 0, 0, 0))
+    await _apply(w, ("check_out", 0, 0, 0))
+    async with w.db.tx() as conn:
+        await conn.execute("UPDATE reports SET highlights = 'x'")
+        await conn.execute("UPDATE activities SET location = '新地点', updated_at = ?", (ts(NOW),))
+    assert await sync(w.db, w.cfg, NOW) == 0
+    assert calls == []
+    # A source change is compared in scope, and only that pair.
+    await _attend(w, a, "T2", "late")
+    async with w.db.read() as conn:
+        marks = list(await conn.execute_fetchall(
+            "SELECT prefix, ref, member_pk FROM credit_dirty"))
+    assert [tuple(m) for m in marks] == [("attendance:", a, w.pk["T2"])]
+    assert await sync(w.db, w.cfg, NOW) == 1
+    assert calls == [True]
+    # Other rules (here: a migration recorded since) make the next sync compare everything.
+    async with w.db.tx() as conn:
+        await conn.execute("UPDATE credit_sync_state SET rules = 'older'")
+    assert await sync(w.db, w.cfg, NOW) == 0
+    assert calls == [True, False]
+    async with w.db.read() as conn:
+        assert not list(await conn.execute_fetchall("SELECT * FROM credit_dirty"))
+    # Many marks (a bulk import): one pass over everything instead, with the same result.
+    monkeypatch.setattr(credit_sync, "FULL_ABOVE", 0)
+    async with w.db.tx() as conn:
+        await attendance_repo.correct(conn, a, w.pk["T1"], "absent", "没来", w.pk["L1"], ts(NOW))
+    assert await sync(w.db, w.cfg, NOW) == 2
+    assert calls == [True, False, False]
+    assert await _total(w, "T1") == -2

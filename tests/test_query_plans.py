@@ -1,5 +1,6 @@
 """Every hot lookup uses an index: `EXPLAIN QUERY PLAN` on a migrated database shows no full
-scan of members, activities, attendance, outbox or credit_ledger (issue 10, "Scale").
+scan of members, activities, attendance, outbox or credit_ledger (issue 10, "Scale"), nor of
+leave_requests and checkin_tries on the check-in path.
 
 The statements are the storage modules' own text (copied, or built from their `_SELECT`
 prefixes), so a change there that loses its index shows up here once the copy is refreshed.
@@ -19,10 +20,12 @@ from pathlib import Path
 import pytest
 
 from storage import activities as activities_repo
+from storage import credits as credits_repo
 from storage import members as members_repo
 from storage.db import open_database
 
-HOT_TABLES = frozenset({"members", "activities", "attendance", "outbox", "credit_ledger"})
+HOT_TABLES = frozenset({"members", "activities", "attendance", "outbox", "credit_ledger",
+                        "leave_requests", "checkin_tries"})
 _SCAN = re.compile(r"^SCAN (\w+)(?: AS (\w+))?(.*)$")
 _ALIAS = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
 _NOT_ALIAS = frozenset({"on", "where", "left", "join", "group", "order", "limit", "inner",
@@ -114,6 +117,19 @@ CASES = [
      "SELECT r.status FROM attendance r JOIN activities a ON a.id = r.activity_pk"
      " WHERE r.member_pk = ? AND a.status = 'scheduled' AND a.start_at >= ?"
      " AND a.start_at < ?"),
+    ("check in if the activity is unchanged",
+     "INSERT INTO attendance (activity_pk, member_pk, status, checkin_at, source, created_at,"
+     " updated_at) SELECT id, ?, ?, ?, ?, ?, ? FROM activities"
+     " WHERE id = ? AND status = 'scheduled' AND start_at = ? AND end_at = ?"
+     " ON CONFLICT (activity_pk, member_pk) DO NOTHING"),
+    ("leave void on check-in (storage/leave.py)",
+     "UPDATE leave_requests SET state = 'void', updated_at = ?"
+     " WHERE activity_pk = ? AND member_pk = ? AND state IN ('pending', 'approved') RETURNING id"),
+    ("wrong check-in codes since",
+     "SELECT at FROM checkin_tries WHERE member_pk = ? AND activity_pk = ? AND at > ?"
+     " ORDER BY at"),
+    ("wrong check-in codes pruned",
+     "DELETE FROM checkin_tries WHERE member_pk = ? AND activity_pk = ? AND at <= ?"),
     ("check out",
      "UPDATE attendance SET checkout_at = ?, status = 'early_leave', updated_at = ?"
      " WHERE activity_pk = ? AND member_pk = ? AND checkout_at IS NULL"
@@ -153,6 +169,36 @@ CASES = [
      "SELECT l.member_pk, l.source, l.year, SUM(l.points) AS held FROM credit_ledger l"
      " WHERE (l.source >= ? AND l.source < ?) GROUP BY l.source, l.member_pk, l.year"),
     ("ledger any entry in a year", "SELECT 1 FROM credit_ledger WHERE year = ? LIMIT 1"),
+    # -- the ledger sync from the change marks (storage/credits.py, scoped=True)
+    ("ledger sync: anything to do",
+     "SELECT (SELECT rules FROM credit_sync_state WHERE id = 1),"
+     " EXISTS (SELECT 1 FROM credit_dirty), (SELECT MAX(version) FROM schema_migrations)"),
+    ("ledger sync: marked activities",
+     "SELECT a.id FROM activities a WHERE a.status = 'scheduled'"
+     " AND a.id IN (SELECT ref FROM temp.credit_scope WHERE prefix IN ('attendance:', 'host:'))"),
+    ("ledger sync: marked roll-call records",
+     "SELECT r.member_pk, r.status, a.day FROM temp.credit_scope d CROSS JOIN attendance r"
+     " ON r.activity_pk = d.ref AND (d.member_pk = 0 OR r.member_pk = d.member_pk)"
+     " JOIN temp.credit_act a ON a.id = r.activity_pk WHERE d.prefix = 'attendance:'"),
+    (SCOPED_HELD := "ledger sync: held by the marked pairs",
+     "SELECT l.member_pk, l.source, l.year, SUM(l.points) AS held FROM temp.credit_scope d"
+     " CROSS JOIN credit_ledger l ON l.source = d.source"
+     " AND (d.member_pk = 0 OR l.member_pk = d.member_pk) WHERE NOT EXISTS (SELECT 1"
+     " FROM temp.credit_want w WHERE w.source = l.source AND w.member_pk = l.member_pk"
+     " AND w.year = l.year) GROUP BY l.source, l.member_pk, l.year HAVING abs(held) > 1e-9"),
+    ("ledger sync: wanted vs held",
+     "SELECT w.member_pk, w.source, w.year, w.points, COALESCE((SELECT SUM(l.points)"
+     " FROM credit_ledger l WHERE l.source = w.source AND l.member_pk = w.member_pk"
+     " AND l.year = w.year), 0.0) AS held FROM temp.credit_want w"
+     " WHERE abs(w.points - held) > 1e-9"),
+    ("ledger sync: what a reversal repeats",
+     "UPDATE temp.credit_diff SET last_id = (SELECT l.id FROM credit_ledger l"
+     " WHERE l.member_pk = credit_diff.member_pk AND l.source = credit_diff.source"
+     " AND l.year = credit_diff.year AND l.note NOT LIKE 'reversed: %'"
+     " ORDER BY l.id DESC LIMIT 1) WHERE abs(have) > 1e-9"),
+    ("ledger sync: booking",
+     "SELECT d.member_pk, e.on_date FROM temp.credit_diff d"
+     " LEFT JOIN credit_ledger e ON e.id = d.last_id WHERE abs(d.have) > 1e-9"),
 ]
 
 
@@ -163,8 +209,8 @@ def _aliases(sql: str) -> dict[str, str]:
         out[table] = table
         if alias and alias.lower() not in _NOT_ALIAS:
             out[alias] = table
-    if sql.lstrip().upper().startswith("UPDATE"):
-        table = sql.split()[1]
+    if sql.lstrip().upper().startswith(("UPDATE", "DELETE FROM")):
+        table = sql.split()[2 if sql.lstrip().upper().startswith("DELETE") else 1]
         out[table] = table
     return out
 
@@ -211,6 +257,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
         try:
             out: dict[str, list[str]] = {}
             async with db.read() as conn:
+                await credits_repo.temp_tables(conn)  # the ledger sync's work tables
                 for name, sql in CASES:
                     params = tuple("x" for _ in range(sql.count("?")))
                     rows = await conn.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
@@ -227,3 +274,11 @@ def test_hot_query_uses_an_index(plans: dict[str, list[str]], name: str, sql: st
     plan = plans[name]
     assert plan, name
     assert full_scans(sql, plan) == [], "\n".join(plan)
+
+
+def test_the_scoped_ledger_sync_reads_only_the_marked_pairs(
+    plans: dict[str, list[str]],
+) -> None:
+    # An index walk would pass the check above, but here it would read the whole ledger.
+    assert any(line.startswith("SEARCH l ") for line in plans[SCOPED_HELD]), plans[SCOPED_HELD]
+    assert not any(line.startswith("SCAN l") for line in plans[SCOPED_HELD])
