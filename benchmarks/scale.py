@@ -3,7 +3,10 @@ requests, reading submissions, reports, the credit ledger), then
 
 - HR's daily digest with its chart: `bot.digest.hr_now` (what `/digest` calls) from start to
   text + chart PNG ready; `/digest` through the sandbox from the message to the chart photo;
-  and the scheduled due check `digest.hr` once (compose, render, write the chart, queue);
+  and the scheduled due check `digest.hr` once (compose, render, write the chart, queue),
+  delivered, then `digest.charts` deleting its chart file; the size of HR's digest and of one
+  leader's weekly digest (characters, messages), with the long lists cut at `[digest]
+  max_names` (before that cap: 158k characters, 41 messages per HR chat);
 - `/credits` (a trainee) and `/ranking` (HR) through the sandbox, as benchmarks.credits;
 - peak RSS of this process (the bot, the sandbox server and the seeding all run in it).
 
@@ -208,6 +211,21 @@ async def seed_adjustments(db_path: Path, members: int) -> None:
         await db.close()
 
 
+async def _leader_digest_size(services: Any) -> tuple[int, int]:
+    """(characters, messages) of the first group's weekly leader digest over the last week."""
+    from bot import digest
+    from storage import members as members_repo
+
+    cfg = services.config
+    async with services.db.read() as conn:
+        group_id, name = (await members_repo.groups(conn))[0]
+        leader = await members_repo.group_leader(conn, group_id)
+        scope = digest.Scope("leader", cfg, "zh", NOW - dt.timedelta(days=7), NOW,
+                             NOW.astimezone(cfg.tz).date(), group_id, name, leader)
+        texts = digest.parts(await digest.compose(conn, scope))
+    return sum(len(x) for x in texts), len(texts)
+
+
 def _median(xs: list[float]) -> float:
     return round(statistics.median(xs), 3)
 
@@ -298,6 +316,7 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
                 result = await digest.hr_now(services, "zh")
                 chart_bytes = len(result.chart or b"")
                 digest_chars = sum(len(x) for x in result.texts)
+                leader_chars, leader_messages = await _leader_digest_size(services)
 
                 hr = sb.user(FIRST_ID + n, "人事一")
                 trainee = sb.user(FIRST_ID + groups + 1, "学员")
@@ -318,6 +337,9 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
                 start = time.perf_counter()
                 await services.sender.flush()
                 delivery_s = time.perf_counter() - start
+                # Sent: the chart file goes at the next tick.
+                charts_deleted = await digest.prune_charts(services, clock.now())
+                charts_left = len(list((cfg.files_dir / "digests").glob("*.png")))
             finally:
                 await stop_app(app)
         with sqlite3.connect(db_path) as sq:
@@ -344,6 +366,9 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
         "digest_window": f"{ts(LAST_DIGEST)} .. {ts(NOW)} UTC",
         "digest_text_chars": digest_chars,
         "digest_messages": len(result.texts),
+        "digest_max_names": cfg.digest.max_names,
+        "leader_digest_text_chars": leader_chars,
+        "leader_digest_messages": leader_messages,
         "digest_chart_bytes": chart_bytes,
         "digest_cold_seconds": round(digest_cold, 3),
         "digest_seconds_median": _median(digest_s),
@@ -354,6 +379,8 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
         "digest_due_check_queued": queued,
         "digest_due_check_outbox_by_status": digest_rows,
         "digest_due_check_delivery_seconds": round(delivery_s, 3),
+        "digest_chart_files_deleted_after_delivery": charts_deleted,
+        "digest_chart_files_left": charts_left,
         "credits_seconds_median": _median(credits_s),
         "credits_seconds_all": [round(x, 3) for x in credits_s],
         "ranking_seconds_median": _median(ranking_s),

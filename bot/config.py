@@ -155,6 +155,7 @@ class DigestConfig:
     hr_time: dt.time = dt.time(8, 30)
     leader_weekly: str = "MON 08:30"
     trainee_weekly: str = ""
+    max_names: int = 20
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,8 @@ def _validate_reminders(cfg: Config, src: str, problems: list[str]) -> None:
 
     if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
         problems.append(f"{src}: [reminders] minutes_before: must be between 0 (off) and 1440")
+    if not 1 <= cfg.digest.max_names <= 1000:
+        problems.append(f"{src}: [digest] max_names: must be between 1 and 1000")
     for name in ("leader_weekly", "trainee_weekly"):
         value = getattr(cfg.digest, name)
         try:

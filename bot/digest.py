@@ -20,6 +20,12 @@ goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). 
 - trainee: own attendance (10), reading pace (40), own credits and distance to the line (50).
 HR and leader digests come with a small chart (attendance per activity held in the period).
 
+A digest stays readable on a phone whatever the programme's size: every list (names of the
+absent, submissions, reports, trainees below the line, unreachable members, reading pace, what
+waits for HR) shows at most `[digest] max_names` entries; a longer one gets the counts per group
+where that helps, "… and K more" and where the full list is (/export, /reports, /ranking,
+/reading, /admin) — see `capped`. Within the cap the lists are shown whole, as before.
+
 Scheduling (the due checks `digest.hr`, `digest.leader`, `digest.trainee`): each period has one
 row in `digest_runs` (kind, scope, period) written in the transaction that queues its messages
 (outbox dedupe keys `digest:<kind>[.<scope>]:<period>:<chat>[:p2|:chart]`), so a restart at any
@@ -29,6 +35,10 @@ missed digest goes out once on start. A digest covers everything since the previ
 day after a holiday covers the holiday. A digest that falls due in the quiet hours is queued
 with `not_before` = their end. The first check after installation records a baseline and sends
 nothing for periods before the bot existed.
+
+A scheduled digest's chart is a file under files_dir/digests/ that the outbox's photo row
+names; the due check `digest.charts` deletes it once its run is recorded and no pending row
+names it (a 429 retry keeps it, across restarts too) — see `prune_charts`.
 
 HR's /digest composes the same digest from the last scheduled one until now and answers the
 asker directly; it records no run, so the next scheduled digest still covers the whole period.
@@ -41,11 +51,12 @@ import datetime as dt
 import io
 import logging
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -77,6 +88,7 @@ CHART_STATUSES_EN = {"present": "present", "late": "late", "early_leave": "left 
 CHART_COLOURS = {"present": "#4caf50", "late": "#ffb300", "early_leave": "#fb8c00",
                  "absent": "#e53935", "excused": "#90a4ae"}
 MAX_CHART_BARS = 30
+T = TypeVar("T")
 
 
 # -- the scope a section sees ----------------------------------------------------------------
@@ -350,8 +362,58 @@ def recipient_of(member: Member, cfg: Config) -> Recipient | None:
 
 
 def chart_path(cfg: Config, kind: str, scope_key: str, period: str, lang: str) -> Path:
-    """Where a scheduled digest's chart is kept until (and after) the outbox sends it."""
+    """Where a scheduled digest's chart is kept until the outbox has sent it (`prune_charts`)."""
     return cfg.files_dir / "digests" / f"{kind}-{scope_key or 'all'}-{period}-{lang}.png"
+
+
+def chart_of(name: str) -> tuple[str, str, str] | None:
+    """(kind, scope key, period) of a chart file name made by `chart_path`, or None."""
+    if not name.endswith(".png"):
+        return None
+    kind, _, rest = name.removesuffix(".png").partition("-")
+    scope_key, _, rest = rest.partition("-")
+    period, _, lang = rest.rpartition("-")
+    if kind not in KINDS or not scope_key or not period or not lang:
+        return None
+    return kind, "" if scope_key == "all" else scope_key, period
+
+
+@due_check("digest.charts")
+async def prune_charts(services: Services, now: dt.datetime) -> int:
+    """Deletes the chart files of scheduled digests that no outbox row will send any more.
+
+    A chart is written before the transaction that records its run and queues its photo rows,
+    so a file is deleted only when (a) its run is recorded — the rows exist — and no photo row
+    naming it is still pending (a 429 or 5xx retry keeps the row pending, and so the file,
+    across restarts); or (b) it has no run but a later period of the same digest has one: the
+    leftover of a run that never committed (a crash between writing and queueing) and that
+    will never be retried, since only the latest period is sent. Returns the files deleted."""
+    folder = services.config.files_dir / "digests"
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_file()]
+    except FileNotFoundError:
+        return 0
+    if not names:
+        return 0
+    doomed: list[str] = []
+    async with services.db.read() as conn:
+        pending_files = await repo.pending_chart_files(conn)
+        for name in names:
+            parsed = chart_of(name)
+            if parsed is None or name in pending_files:
+                continue
+            kind, scope_key, period = parsed
+            if await repo.run_for(conn, kind, scope_key, period) is not None:
+                doomed.append(name)
+                continue
+            latest = await repo.latest_period(conn, kind, scope_key)
+            if latest is not None and latest > period:
+                doomed.append(name)
+    for name in doomed:
+        (folder / name).unlink(missing_ok=True)
+    if doomed:
+        log.info("deleted %d digest chart file(s) already sent", len(doomed))
+    return len(doomed)
 
 
 @dataclass
@@ -622,10 +684,60 @@ def _names(names: Iterable[str]) -> str:
     return "、".join(names)
 
 
+def cut(items: Sequence[T], limit: int) -> tuple[list[T], int]:
+    """The first `limit` items and how many were left out."""
+    shown = list(items[:max(limit, 0)])
+    return shown, len(items) - len(shown)
+
+
+def _natural(text: str) -> list[Any]:
+    """A sort key that puts 第2组 before 第10组."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)]
+
+
+def group_counts(scope: Scope, groups: Iterable[str | None]) -> str:
+    """"第1组 12，第3组 9 ……": how many items each group has, the most first, at most
+    `[digest] max_names` groups."""
+    counts = Counter(g or "" for g in groups)
+    ordered = sorted(counts.items(), key=lambda x: (-x[1], not x[0], _natural(x[0])))
+    shown, more = cut(ordered, scope.cfg.digest.max_names)
+    text = scope.t("digest.list_sep").join(
+        scope.t("digest.group_count", group=g or scope.t("attendance.none"), n=n)
+        for g, n in shown)
+    return text + (scope.t("digest.more_groups", count=more) if more else "")
+
+
+def capped(scope: Scope, items: Sequence[str], where: str,
+           groups: Sequence[str | None] | None = None) -> list[str]:
+    """A list of item lines as a digest shows it: all of them up to `[digest] max_names`;
+    beyond that the counts per group first (when `groups`, one per item, are given), the first
+    items, and "… and K more" with where the full list is (`digest.where.<where>`)."""
+    shown, more = cut(items, scope.cfg.digest.max_names)
+    if not more:
+        return shown
+    head = ([scope.t("digest.by_group", count=len(items), groups=group_counts(scope, groups))]
+            if groups is not None else [])
+    return [*head, *shown, scope.t("digest.more_items", count=more,
+                                   where=scope.t(f"digest.where.{where}"))]
+
+
+def _count_text(scope: Scope, counts: Counter[str], statuses: Sequence[str] = STATUSES) -> str:
+    return scope.t("digest.list_sep").join(
+        scope.t("digest.attendance.count", status=scope.t(f"attendance.status.{s}"),
+                n=counts.get(s, 0))
+        for s in statuses
+    )
+
+
 @digest_section("attendance", order=10, kinds=("hr", "leader"))
 async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Activities that ended in the period: counts per status, names of the absent, late and
-    early-leaving (a leader's digest: the group's activities and the group's members)."""
+    early-leaving (a leader's digest: the group's activities and the group's members).
+
+    Bounded by `[digest] max_names` (N): at most N activities (with the totals of all of them
+    first when there are more), and at most N names per status in the whole section, in
+    activity order — a list cut short ends with "… and K more", and one closing line counts the
+    names left out and points to the full records."""
     if not await _has_attendance(conn):
         return []
     rows = await repo.attendance_between(conn, scope.start_ts, scope.end_ts,
@@ -636,31 +748,49 @@ async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[s
         activities.setdefault(r["activity_pk"], r)
         if r["status"] is not None:
             records[r["activity_pk"]].append(r)
+    limit = scope.cfg.digest.max_names
+    listed, more_activities = cut(list(activities.items()), limit)
     lines: list[str] = []
-    for pk, a in activities.items():
+    if more_activities:
+        total = Counter(r["status"] for recs in records.values() for r in recs)
+        lines.append(scope.t("digest.attendance.total", count=len(activities),
+                             counts=_count_text(scope, total)))
+    budget = dict.fromkeys(NAMED_STATUSES, limit)
+    unlisted: Counter[str] = Counter()
+    for pk, a in listed:
         recs = records[pk]
-        counts = Counter(r["status"] for r in recs)
-        count_text = scope.t("digest.list_sep").join(
-            scope.t("digest.attendance.count", status=scope.t(f"attendance.status.{s}"),
-                    n=counts.get(s, 0))
-            for s in STATUSES
-        )
         group = a["group_name"] or scope.t("attendance.everyone")
         lines.append(scope.t("digest.attendance.line", title=a["title"], group=group,
-                             when=_fmt(scope.local(a["start_at"])), counts=count_text))
+                             when=_fmt(scope.local(a["start_at"])),
+                             counts=_count_text(scope, Counter(r["status"] for r in recs))))
         for status in NAMED_STATUSES:
-            names = [r["member_name"] for r in recs if r["status"] == status]
+            names, left_out = cut([r["member_name"] for r in recs if r["status"] == status],
+                                  budget[status])
+            budget[status] -= len(names)
+            unlisted[status] += left_out
             if names:
+                more = scope.t("digest.more", count=left_out) if left_out else ""
                 lines.append(scope.t("digest.attendance.names",
                                      status=scope.t(f"attendance.status.{status}"),
-                                     names=_names(names)))
+                                     names=_names(names) + more))
+    for pk, _ in list(activities.items())[len(listed):]:
+        unlisted.update(r["status"] for r in records[pk] if r["status"] in NAMED_STATUSES)
+    if more_activities:
+        lines.append(scope.t("digest.attendance.more_activities", count=more_activities))
+    names_left_out = sum(unlisted.values())
+    if names_left_out:
+        lines.append(scope.t("digest.attendance.unlisted",
+                             counts=_count_text(scope, unlisted, NAMED_STATUSES)))
+    if more_activities or names_left_out:
+        lines.append(scope.t("digest.full_list", where=scope.t("digest.where.attendance")))
     return lines
 
 
 @digest_section("pending", order=20, kinds=("hr",))
 async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """What waits for HR's decision (leave requests, exit proposals...), from bot.pending."""
-    return [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
+    items = [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
+    return capped(scope, items, "pending")
 
 
 @digest_section("reading", order=40, kinds=("hr",))
@@ -672,9 +802,10 @@ async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     lines: list[str] = []
     if rows:
         lines.append(scope.t("digest.reading.new", count=len(rows)))
-        for r in rows:
-            lines.append(scope.t("digest.reading.item", name=r["member_name"],
-                                 kind=scope.t(f"reading.kind.{r['kind']}"), title=r["title"]))
+        items = [scope.t("digest.reading.item", name=r["member_name"],
+                         kind=scope.t(f"reading.kind.{r['kind']}"), title=r["title"])
+                 for r in rows]
+        lines.extend(capped(scope, items, "reading", [r["group_name"] for r in rows]))
     if scope.cfg.reading.review == "required":
         waiting = await repo.submissions_awaiting_review(conn)
         if waiting:
@@ -705,18 +836,28 @@ async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     by_member: dict[int, list[Any]] = defaultdict(list)
     for s in subs:
         by_member[s.member_pk].append(s)
-    lines = []
+    paced = []
     for m in people:
         tally = reading_rules.tally(by_member.get(m.pk, []), scope.cfg.reading.review)
-        p = reading_rules.pace(tally, scope.today, year)
+        paced.append((m, tally, reading_rules.pace(tally, scope.today, year)))
+    head: list[str] = []
+    if len(paced) > scope.cfg.digest.max_names:
+        # A big group: how many are on pace, then only those behind, furthest behind first.
+        paced = sorted((x for x in paced if not x[2].on_track), key=lambda x: -x[2].behind)
+        head.append(scope.t("digest.pace.summary", on_track=len(people) - len(paced),
+                            behind=len(paced)))
+        if paced:
+            head.append(scope.t("digest.pace.behind_first"))
+    items = []
+    for m, tally, p in paced:
         state = (scope.t("digest.pace.on_track") if p.on_track
                  else scope.t("digest.pace.behind", n=p.behind))
-        lines.append(scope.t(
+        items.append(scope.t(
             "digest.pace.line", name=m.name, books=tally.books,
             target=reading_rules.TARGET_BOOKS, monographs=tally.monographs,
             target_monographs=reading_rules.TARGET_MONOGRAPHS, state=state,
         ))
-    return lines
+    return head + capped(scope, items, "pace")
 
 
 @digest_section("my_attendance", order=10, kinds=("trainee",))
@@ -736,13 +877,14 @@ async def my_attendance_section(conn: aiosqlite.Connection, scope: Scope) -> lis
 @digest_section("unreachable", order=90, kinds=("hr",))
 async def unreachable_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Active members the bot cannot reach: blocked it, or never registered."""
-    lines = []
-    for m in await members_repo.unreachable(conn):
+    people = await members_repo.unreachable(conn)
+    items = []
+    for m in people:
         key = "digest.unreachable.not_started" if m.telegram_id is None else (
             "digest.unreachable.blocked")
-        lines.append(scope.t(key, name=m.name, member_id=m.member_id,
+        items.append(scope.t(key, name=m.name, member_id=m.member_id,
                              group=m.group_name or scope.t("attendance.none")))
-    return lines
+    return capped(scope, items, "unreachable", [m.group_name for m in people])
 
 
 # How far back the reports section looks for reports still missing.
@@ -787,7 +929,7 @@ async def reports_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     for key, items in (("due_today", due_today), ("filed", filed), ("overdue", overdue)):
         if items:
             lines.append(scope.t(f"digest.reports.{key}", count=len(items)))
-            lines.extend(items)
+            lines.extend(capped(scope, items, "reports"))
     return lines
 
 
@@ -832,12 +974,14 @@ async def credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     if not below:
         return []
     below.sort(key=lambda x: (x[1].total, x[0].member_id))
-    return [scope.t("digest.credits.header", line=_points(line), count=len(below))] + [
+    items = [
         scope.t("digest.credits.line", name=m.name,
                 group=m.group_name or scope.t("attendance.none"), total=_points(s.total),
                 need=_points(s.needed))
         for m, s in below
     ]
+    return [scope.t("digest.credits.header", line=_points(line), count=len(below)),
+            *capped(scope, items, "credits", [m.group_name for m, _ in below])]
 
 
 @digest_section("my_credits", order=50, kinds=("trainee",))

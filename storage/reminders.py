@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import aiosqlite
 
@@ -286,7 +287,8 @@ async def submissions_between(
     """Reading logs and study outputs submitted in [since, until), oldest first."""
     rows = await conn.execute_fetchall(
         "SELECT s.id, s.kind, s.title, s.status, s.submitted_at, m.name AS member_name,"
-        " m.member_id FROM reading_submissions s JOIN members m ON m.id = s.member_pk"
+        " m.member_id, g.name AS group_name FROM reading_submissions s"
+        " JOIN members m ON m.id = s.member_pk LEFT JOIN groups g ON g.id = m.group_id"
         " WHERE s.submitted_at >= ? AND s.submitted_at < ? ORDER BY s.submitted_at, s.id",
         (since, until),
     )
@@ -321,3 +323,25 @@ async def reportable_between(
         tuple(params),
     )
     return list(rows)
+
+
+# -- digest chart files -----------------------------------------------------------------------
+
+
+async def pending_chart_files(conn: aiosqlite.Connection) -> set[str]:
+    """The file names of digest charts that an outbox row still has to send (pending rows,
+    429 retries included)."""
+    rows = await conn.execute_fetchall(
+        "SELECT json_extract(payload, '$.photo') FROM outbox"
+        " WHERE status = 'pending' AND kind LIKE 'digest.%.chart'"
+    )
+    return {PurePath(str(r[0])).name for r in rows if r[0]}
+
+
+async def latest_period(conn: aiosqlite.Connection, kind: str, scope: str) -> str | None:
+    """The latest period (any status) of (kind, scope); periods of one kind sort as text."""
+    async with conn.execute(
+        "SELECT MAX(period) FROM digest_runs WHERE kind = ? AND scope = ?", (kind, scope)
+    ) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row and row[0] is not None else None

@@ -4,6 +4,7 @@ characters at section and line boundaries, and the chart."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -293,3 +294,85 @@ async def test_credits_sections(seeded: tuple[Database, Config]) -> None:
     assert "【我的学分】\n· 本年度学分 10 分，当前线 33.6 分，还需" in mine[0]
     assert "· 本年度学分 100 分，当前线 33.6 分，高出线 66.4 分" in mine[1]
 
+
+
+def capped_cfg(cfg: Config, max_names: int) -> Config:
+    return dataclasses.replace(cfg, digest=dataclasses.replace(cfg.digest, max_names=max_names))
+
+
+@pytest.mark.parametrize(("items", "limit", "shown", "more"), [
+    ([], 3, [], 0),
+    ([1, 2], 3, [1, 2], 0),
+    ([1, 2, 3], 3, [1, 2, 3], 0),
+    ([1, 2, 3, 4], 3, [1, 2, 3], 1),
+    ([1, 2], 0, [], 2),
+])
+def test_cut(items: list[int], limit: int, shown: list[int], more: int) -> None:
+    assert digest.cut(items, limit) == (shown, more)
+
+
+@pytest.mark.parametrize(("name", "parsed"), [
+    ("hr-all-2026-03-03-zh.png", ("hr", "", "2026-03-03")),
+    ("leader-12-2026-W10-en.png", ("leader", "12", "2026-W10")),
+    ("hr-all-2026-03-03-zh.txt", None),
+    ("credits-all-2026-03-03-zh.png", None),
+    ("hr.png", None),
+])
+def test_chart_file_names(name: str, parsed: tuple[str, str, str] | None) -> None:
+    assert digest.chart_of(name) == parsed
+    if parsed is not None:
+        kind, scope, period = parsed
+        path = digest.chart_path(make_config(Path("/tmp")), kind, scope, period, name[-6:-4])
+        assert path.name == name
+
+
+async def test_long_lists_are_capped(seeded: tuple[Database, Config]) -> None:
+    """With `[digest] max_names` below a list's length: the first names, "… and K more", the
+    counts per group and where the full list is; lists within the cap are shown whole."""
+    db, cfg = seeded
+    async with db.read() as conn:
+        two = (await digest.compose(conn, hr_scope(capped_cfg(cfg, 2)))).text
+        one = (await digest.compose(conn, hr_scope(capped_cfg(cfg, 1)))).text
+        en = (await digest.compose(conn, hr_scope(capped_cfg(cfg, 1), "en"))).text
+    # Two names per status in the section: 邹立新 (G1) and 黄志强 (C1) of the three absent.
+    assert "  缺勤：邹立新\n  迟到：黄志强" in two
+    assert "  缺勤：黄志强……另 1 人\n  早退：罗宏伟" in two
+    assert "  未列出姓名：缺勤 1，迟到 0，早退 0\n  完整名单：/export（attendance 工作表）" in two
+    assert "共 2 场活动" not in two
+    assert "新提交 2 项：\n· 黄志强：读书心得《给教师的建议》\n· 陈静" in two  # not cut
+    # One: a single activity listed after the totals of both, one name per list.
+    assert ("【活动与考勤】\n共 2 场活动：出勤 2，迟到 1，早退 1，缺勤 3，请假 1\n"
+            "· 国庆读书会（第一组，10-03 09:00）") in one
+    assert "集中培训" not in one
+    assert ("……另有 1 场活动（已计入上面的合计）\n  未列出姓名：缺勤 2，迟到 0，早退 1\n"
+            "  完整名单：/export（attendance 工作表）") in one
+    # The counts per group are a list too: one group, then how many more.
+    assert ("新提交 2 项：\n按组统计（共 2）：第一组 1……另 1 个组\n"
+            "· 黄志强：读书心得《给教师的建议》\n"
+            "……另有 1 条，完整名单：/export（reading 工作表）") in one
+    assert ("【无法联系的成员】\n按组统计（共 2）：第一组 1……另 1 个组\n"
+            "· 邹立新（T2，第一组）：尚未注册\n"
+            "……另有 1 条，完整名单：/export（roster 工作表，unreachable 列）") in one
+    assert "… and 1 more; full list: /export (sheet “reading”)" in en
+    assert "By group (2 in all): 第一组 1, … and 1 more group(s)" in en
+
+
+async def test_leader_pace_of_a_big_group_lists_those_behind_first(
+    seeded: tuple[Database, Config]
+) -> None:
+    db, cfg = seeded
+    async with db.read() as conn:
+        l1 = next(m for m in await members_repo.all_members(conn) if m.member_id == "L1")
+        scope = digest.Scope("leader", capped_cfg(cfg, 1), "zh", SINCE.astimezone(dt.UTC),
+                             NOW.astimezone(dt.UTC), NOW.date(), l1.group_id, "第一组", l1)
+        text = (await digest.compose(conn, scope)).text
+    block = text.split("【读书进度】\n")[1].split("\n\n")[0].splitlines()
+    assert block[:2] == ["进度正常 0 人，落后 3 人。", "落后的成员（落后最多的在前）："]
+    assert block[2].endswith("落后 4 本") and len(block) == 4
+    assert block[3] == "……另有 2 条，完整名单：/reading"
+
+
+def test_group_counts_most_first_in_natural_order(tmp_path: Path) -> None:
+    scope = hr_scope(capped_cfg(make_config(tmp_path), 3))
+    groups = ["第10组", "第2组", "第2组", "第1组", None, "第3组"]
+    assert digest.group_counts(scope, groups) == "第2组 2，第1组 1，第3组 1……另 2 个组"

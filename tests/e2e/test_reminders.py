@@ -317,8 +317,9 @@ async def test_long_digest_is_split_cleanly(tmp_path: Path) -> None:
         f"第{i % 9 + 1}组,第{i}小学,小学\n"
         for i in range(260)
     )
+    # A cap above the list's length, so the whole list is shown and has to be split.
     async with running_bot(tmp_path, roster=roster, start_sender=False,
-                           program={"hr_chat_id": -100777}) as h:
+                           program={"hr_chat_id": -100777}, digest={"max_names": 300}) as h:
         group = h.sandbox.group(-100777, "人事处")
         await h.tick()  # baseline
         await h.tick(days=1)  # Tuesday 09:00: Tuesday's digest (to the HR chat)
@@ -368,3 +369,37 @@ async def test_after_downtime_a_started_activity_is_announced_as_started(tmp_pat
         assert "读书交流" in reminders[0]
         await h.tick(minutes=30)
         assert sum(e.text.startswith("⏰") for e in t1.messages()) == 1
+
+
+async def test_digest_charts_are_deleted_once_sent_never_before(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, start_sender=False) as h:  # Monday 09:00
+        hr = await h.register("H1")
+        await h.tick()  # baseline: Monday's 08:30 digest was before the bot existed
+        await add_activity(h, "G1", "group_study", "读书交流", "第一组", at(3, 2, 10), 60)
+        folder = h.config.files_dir / "digests"
+        chart = folder / "hr-all-2026-03-03-zh.png"
+        # Telegram answers the chart's photo with 429: the row waits a minute to be retried.
+        h.sandbox.fail_next("sendPhoto", status=429, retry_after=60, chat_id=hr.chat_id)
+        await h.tick(hours=23, minutes=30)  # Tuesday 08:30: the digest, its chart refused
+        assert [e.media_type for e in hr.messages() if e.media_type == "photo"] == []
+        assert chart.is_file()
+        # Leftovers: a chart whose run never committed and was superseded (deleted); one of a
+        # run in progress, later than the latest run (kept); a file that is not a chart (kept).
+        folder.joinpath("hr-all-2026-02-27-zh.png").write_bytes(b"x")
+        folder.joinpath("hr-all-2026-03-04-zh.png").write_bytes(b"x")
+        folder.joinpath("notes.txt").write_text("x")
+        done = await h.tick(seconds=30)  # the retry is not due yet
+        assert done["digest.charts"] == 1
+        assert chart.is_file() and not folder.joinpath("hr-all-2026-02-27-zh.png").exists()
+        await restart(h)
+        await h.tick(seconds=10)
+        assert chart.is_file()  # still pending after the restart
+        await h.tick(seconds=30)  # the retry is due: the checks run, then the photo is sent
+        photos = [e for e in hr.messages() if e.media_type == "photo"]
+        assert len(photos) == 1
+        await h.tick(seconds=20)
+        assert not chart.exists()
+        assert sorted(p.name for p in folder.iterdir()) == ["hr-all-2026-03-04-zh.png",
+                                                            "notes.txt"]
+        await h.tick(minutes=30)
+        assert len([e for e in hr.messages() if e.media_type == "photo"]) == 1
