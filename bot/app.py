@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,6 +30,7 @@ from telegram.request import HTTPXRequest
 from bot import commands
 from bot.clock import Clock, SystemClock
 from bot.config import Config, require_token
+from bot.inbox import Inbox, InboxApplication, Poller
 from bot.outbox import OutboxSender
 from bot.services import Services, StudyContext
 from storage.db import open_database
@@ -66,6 +68,22 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
+class StudyBot(ExtBot[None]):
+    """The bot handlers answer with. A button press Telegram no longer takes an answer for
+    ("query is too old": pressed before a restart and replayed from the inbox, or answered
+    already) is not an error: the handler goes on, does what the press asked (or finds it
+    done) and shows the result in the chat, instead of dropping the press on the spinner."""
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except BadRequest as exc:
+            if "query is too old" not in exc.message.lower():
+                raise
+            log.info("a button press is too old to answer; handling it anyway")
+            return False
+
+
 @dataclass
 class AppOptions:
     """Knobs tests and the demo turn; production uses the defaults."""
@@ -82,18 +100,21 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
     """The Application with every handler registered; services start in post_init."""
     opts = options or AppOptions()
     token = require_token(cfg)
+    bot = StudyBot(
+        token,
+        base_url=cfg.telegram.base_url,
+        base_file_url=cfg.telegram.base_file_url,
+        request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+        get_updates_request=HTTPXRequest(connection_pool_size=2),
+    )
     builder = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(cfg.telegram.base_url)
-        .base_file_url(cfg.telegram.base_file_url)
+        .bot(bot)
         .context_types(ContextTypes(context=StudyContext))
         .concurrent_updates(PerUserUpdateProcessor(256))
-        .connection_pool_size(64)
-        .pool_timeout(10.0)
-        .get_updates_connection_pool_size(2)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .application_class(InboxApplication)
     )
     app: StudyApp = builder.build()
     app.bot_data["config"] = cfg
@@ -176,15 +197,22 @@ def services_of(app: StudyApp) -> Services:
 
 
 async def start_app(app: StudyApp) -> None:
-    """Initialises and starts the app and its update source (polling or webhook)."""
+    """Initialises and starts the app, replays what the inbox holds from an earlier run, then
+    starts the update source (polling or webhook); see bot/inbox.py."""
     cfg: Config = app.bot_data["config"]
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
     await app.start()
+    inbox = Inbox(app, services_of(app).db)
+    app.bot_data["inbox"] = inbox
+    await inbox.replay()
     assert app.updater is not None
     if cfg.telegram.mode == "webhook":
         wh = cfg.telegram.webhook
+        # PTB's webhook handler puts each update into the updater's queue before answering
+        # 200: this queue stores it in the inbox first.
+        app.updater.update_queue = inbox.webhook_queue()
         await app.updater.start_webhook(
             listen=wh.listen,
             port=wh.port,
@@ -196,17 +224,23 @@ async def start_app(app: StudyApp) -> None:
         )
     else:
         await app.bot.delete_webhook()
-        await app.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, timeout=10, poll_interval=0.0
-        )
+        poller = Poller(app, inbox)
+        app.bot_data["poller"] = poller
+        poller.start(await inbox.first_offset())
 
 
 async def stop_app(app: StudyApp) -> None:
     """Stops taking updates, lets in-flight ones finish, then closes services."""
+    poller: Poller | None = app.bot_data.pop("poller", None)
+    if poller is not None:
+        await poller.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:
         await app.stop()  # waits for in-flight updates
+    inbox: Inbox | None = app.bot_data.pop("inbox", None)
+    if inbox is not None:
+        await inbox.flush()  # the last finished rows' delete
     if app.post_stop:
         await app.post_stop(app)
     with contextlib.suppress(Exception):

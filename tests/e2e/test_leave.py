@@ -18,6 +18,7 @@ from bot.activities import rules_of
 from bot.attendance import current_code
 from bot.cli import main
 from bot.exports import ExportFilter, exporters, write_csv
+from bot.inbox import Inbox
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
 from bot.tabular import TableRow
@@ -223,6 +224,35 @@ async def test_approve(h: Harness) -> None:
     await h.tick()
     assert await record(h, "T1", "G1") == "excused"
     assert await record(h, "T2", "G1") == "absent"
+
+
+async def test_a_press_replayed_after_telegram_forgot_it_still_decides(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leader's press the inbox had stored when the process died, replayed after Telegram's
+    answer window closed: answering it fails ("query is too old"), the decision is made all
+    the same and the card and the trainee show it."""
+    leader = await h.register("L1")
+    user = await h.register("T1")
+    await request(h, user, "G1", "家中有事")
+    got = await card(leader, 1)
+    stored = asyncio.Event()
+    monkeypatch.setattr(Inbox, "dispatch", lambda self, update: stored.set())
+    data = next(value for text, value in got.buttons if text == "批准")
+    entry, _ = h.sandbox.inject_callback(leader, got, data, "批准")
+    await asyncio.wait_for(stored.wait(), 10)
+    monkeypatch.undo()
+    assert await state(h) == ("pending", None, 0)
+    assert entry.callback_query_id is not None
+    h.sandbox.forget_query(entry.callback_query_id)  # Telegram's answer window has passed
+    await restart(h)
+    shown = await edited(h, got)
+    assert "✅ 罗宏伟 已于 03-02 09:00 批准" in shown.text and shown.buttons == []
+    assert await state(h) == ("approved", "L1", 0)
+    await h.flush()
+    notice = await user.next_message(predicate=lambda e: "已获批准" in e.text)
+    assert "#1" in notice.text
+    assert not any("抱歉" in e.text for e in leader.messages())
 
 
 async def test_reject_with_a_reason(h: Harness) -> None:

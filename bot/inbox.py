@@ -1,0 +1,339 @@
+"""Durable inbound: an update is written to the `inbox` table before Telegram is told it arrived,
+and deleted once it has been handled, so a crash loses no update the bot had fetched.
+
+PTB's own polling confirms a batch (the next getUpdates offset) as soon as it is queued, so the
+updates a killed process had fetched but not handled were gone. Here `Poller` stores each
+getUpdates batch (the JSON as Telegram sent it) in ONE transaction together with the offset that
+confirms it, and only then hands the updates to the application's queue (the per-user processor
+keeps each user's order and the concurrency) and asks for the next batch, which confirms this
+one. The stored offset is what the first getUpdates after a restart sends, so a batch stored but
+not yet confirmed when the process died is not fetched (and handled) a second time.
+`InboxApplication.process_update` marks an update finished once every handler (and, for a
+handler that raised, the error handler) has run; one background task deletes the finished rows,
+taking everything that finished while it waited for the database in one DELETE (a group commit:
+at most one delete is pending at any time, so it costs little under load).
+
+At the next start the rows still there are replayed, oldest first, before polling starts (so a
+user's replayed updates come before anything newer from them).
+
+The replay window: an update whose handling finished (its answer sent) but whose row was not yet
+deleted when the process died is handled again: from the answer to the commit of the delete,
+normally one database round trip; the crash test (350 updates, 40 in flight, SIGKILL) sees 6-18
+such updates. The handlers are idempotent where it matters: a second /checkin answers "already
+checked in" and records nothing, a replayed /start of a registered user answers "already
+registered"; a replayed leave decision finds the request decided and changes nothing. Telegram
+takes no answer to a press it has forgotten (answered already, or pressed longer ago than its
+answer window): bot.app.StudyBot lets the handler go on without one, so a press that was never
+handled still does its work after a restart. A dialog step
+replayed without the earlier steps (dialogs live in memory) gets the answer a stray message
+gets; one replayed with them (the whole dialog was unhandled) works. A row replayed MAX_REPLAYS
+times without finishing (an update that keeps killing the process) is dropped with an error in
+the log; an update whose handler raises is answered by the error handler and deleted like any
+other, so nothing is replayed forever.
+
+In webhook mode each update is stored before the webhook answers 200 (Telegram delivers again
+whatever did not get a 200) and finishes the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
+from telegram.ext import Application, ExtBot
+
+from bot.services import StudyContext
+from storage import inbox as inbox_repo
+from storage.db import Database, parse_ts, ts
+
+log = logging.getLogger(__name__)
+
+MAX_REPLAYS = 3
+LONG_POLL_SECONDS = 10
+# Telegram keeps an unconfirmed update for 24 hours: an offset stored longer ago than that
+# confirms nothing still there (and after a week without updates Telegram may restart the
+# update_id sequence anywhere, so an old offset must not be sent).
+OFFSET_KEPT = dt.timedelta(hours=24)
+READ_TIMEOUT_MARGIN = 5.0  # seconds beyond the long poll's own timeout
+_RETRY_FIRST, _RETRY_MAX = 0.5, 30.0
+
+
+def _wall_now() -> dt.datetime:
+    # Telegram's retention runs on real time, not on the programme clock tests move.
+    return dt.datetime.now(dt.UTC)
+
+
+class Inbox:
+    """The rows of updates received and not yet handled, and their hand-over to the app."""
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], db: Database) -> None:
+        self._app = app
+        self._db = db
+        self._open: set[int] = set()  # stored, handed to the app, not finished
+        self._done: list[int] = []  # finished, row not yet deleted
+        self._deleter: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()  # set while no stored update is being handled
+        self._idle.set()
+
+    # -- receiving
+
+    async def store_batch(self, rows: list[tuple[int, str]], next_offset: int) -> None:
+        """One transaction for the batch's (update_id, JSON) rows and the offset that will
+        confirm it."""
+        now = ts(_wall_now())
+        async with self._db.tx() as conn:
+            await inbox_repo.add(conn, rows, now)
+            await inbox_repo.set_offset(conn, next_offset, now)
+
+    async def store_one(self, update: Update) -> bool:
+        """Stores a webhook delivery; False if it is already stored (Telegram sent it again)."""
+        if update.update_id in self._open:
+            return False
+        async with self._db.tx() as conn:
+            return await inbox_repo.add_one(
+                conn, update.update_id, update.to_json(), ts(_wall_now()))
+
+    def dispatch(self, update: Update) -> None:
+        """Hands a stored update to the application (its queue keeps the order)."""
+        self._open.add(update.update_id)
+        self._idle.clear()
+        self._app.update_queue.put_nowait(update)
+
+    async def first_offset(self) -> int:
+        """The offset for the first getUpdates: confirms what an earlier run stored."""
+        async with self._db.read() as conn:
+            stored = await inbox_repo.offset(conn)
+        if stored is None or _wall_now() - parse_ts(stored[1]) > OFFSET_KEPT:
+            return 0
+        return stored[0]
+
+    # -- replay at start
+
+    async def replay(self) -> int:
+        """Hands the rows an earlier run left to the application, oldest first; returns how
+        many. A row replayed MAX_REPLAYS times already is dropped."""
+        async with self._db.tx() as conn:
+            rows = await inbox_repo.unfinished(conn)
+            dropped = [r for r in rows if r.attempts >= MAX_REPLAYS]
+            rows = [r for r in rows if r.attempts < MAX_REPLAYS]
+            await inbox_repo.delete(conn, [r.update_id for r in dropped])
+            await inbox_repo.count_attempt(conn, [r.update_id for r in rows])
+        for r in dropped:
+            log.error("dropping update %s: replayed %d times without finishing",
+                      r.update_id, r.attempts)
+        replayed = 0
+        for r in rows:
+            try:
+                update = Update.de_json(json.loads(r.payload), self._app.bot)
+            except Exception:
+                log.exception("dropping update %s: its stored JSON does not parse", r.update_id)
+                self._open.add(r.update_id)
+                self.finished(r.update_id)
+                continue
+            self.dispatch(update)
+            replayed += 1
+        if replayed or dropped:
+            log.warning("replayed %d unfinished updates from the inbox (%d dropped)",
+                        replayed, len(dropped))
+        return replayed
+
+    # -- finishing
+
+    def finished(self, update_id: int) -> None:
+        """The update's handling is over: its row goes with the next group delete."""
+        if update_id not in self._open:
+            return  # not from the inbox (a test calling process_update directly)
+        self._open.discard(update_id)
+        if not self._open:
+            self._idle.set()
+        self._done.append(update_id)
+        if self._deleter is None or self._deleter.done():
+            self._deleter = asyncio.create_task(self._delete_finished(), name="inbox-delete")
+
+    async def _delete_finished(self) -> None:
+        while self._done:
+            ids: list[int] = []
+            try:
+                async with self._db.read() as conn:
+                    # Taken once the connection is ours: what finished while this task waited
+                    # for it goes in the same statement (a group commit, without a delay that
+                    # would widen the replay window). A lone DELETE is its own transaction
+                    # (autocommit): one round trip to the database thread instead of three.
+                    ids, self._done = self._done, []
+                    await inbox_repo.delete(conn, ids)
+            except Exception:
+                # The rows stay and are replayed at the next start (handled again).
+                log.exception("could not delete %d finished updates from the inbox", len(ids))
+                return
+
+    async def settled(self) -> None:
+        """Waits until every update handed to the application has finished and its row is
+        deleted (tests; the app's stop waits for handling by itself)."""
+        await self._idle.wait()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Waits until the rows of every update finished so far are deleted."""
+        if self._deleter is not None:
+            with contextlib.suppress(Exception):
+                await self._deleter
+        if self._done:
+            await self._delete_finished()
+
+    def webhook_queue(self) -> _WebhookQueue:
+        return _WebhookQueue(self)
+
+
+class _WebhookQueue(asyncio.Queue[object]):
+    """What PTB's webhook handler puts updates into: stores each one before the handler
+    answers Telegram 200, then hands it to the application."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__()
+        self._inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            if await self._inbox.store_one(item):
+                self._inbox.dispatch(item)
+        else:
+            await self._inbox._app.update_queue.put(item)
+
+
+class InboxApplication(Application[Any, StudyContext, Any, Any, Any, Any]):
+    """The Application that tells the inbox when an update's handling is over."""
+
+    async def process_update(self, update: object) -> None:
+        try:
+            await super().process_update(update)  # a handler's error goes to the error handler
+        except Exception:
+            self._finished(update)
+            raise
+        self._finished(update)
+
+    def _finished(self, update: object) -> None:
+        inbox = self.bot_data.get("inbox")
+        if isinstance(inbox, Inbox) and isinstance(update, Update):
+            inbox.finished(update.update_id)
+
+
+class Poller:
+    """Long polling: fetch a batch, store it with its offset, hand it to the application, and
+    only then ask for the next batch (which confirms this one to Telegram)."""
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], inbox: Inbox,
+                 timeout: int = LONG_POLL_SECONDS) -> None:
+        self._app = app
+        self._inbox = inbox
+        self._timeout = timeout
+        self._offset = 0
+        self._running = False
+        self._interruptible = False  # waiting on Telegram or pausing: safe to cancel
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self, offset: int) -> None:
+        self._offset = offset
+        self._running = True
+        self._task = asyncio.create_task(self._loop(), name="inbox-polling")
+
+    async def stop(self) -> None:
+        """Stops after the batch in hand is stored and dispatched, then confirms it."""
+        self._running = False
+        if self._task is None:
+            return
+        if self._interruptible:
+            self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the polling loop failed")
+        self._task = None
+        # Confirm what was stored, as PTB does on stop (the stored offset does it too; this
+        # keeps Telegram's queue short if the database is ever replaced).
+        with contextlib.suppress(Exception):
+            await self._app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+
+    async def _pause(self, seconds: float) -> None:
+        self._interruptible = True
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._interruptible = False
+
+    async def _fetch(self) -> list[dict[str, Any]] | None:
+        """One long poll: the updates as Telegram sent them (stored as they are); None after a
+        failure (already logged)."""
+        self._interruptible = True
+        try:
+            # Bot.get_updates would parse the updates into objects only for the inbox to
+            # serialise them again (to_json costs ten times json.dumps of the raw data).
+            result = await self._app.bot._post(
+                "getUpdates",
+                {"offset": self._offset, "timeout": self._timeout,
+                 "allowed_updates": Update.ALL_TYPES},
+                read_timeout=self._timeout + READ_TIMEOUT_MARGIN,
+            )
+        except (TimedOut, NetworkError, Conflict, InvalidToken) as exc:
+            # NetworkError includes Telegram's 5xx; Conflict: another instance is polling.
+            log.warning("getUpdates failed (%s)", exc)
+            return None
+        except Exception:
+            log.exception("getUpdates failed")
+            return None
+        finally:
+            self._interruptible = False
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+
+    def _parse(self, raw: list[dict[str, Any]]) -> list[tuple[Update, str]]:
+        """Each update with its JSON; one that does not parse is logged and left out."""
+        parsed = []
+        for data in raw:
+            try:
+                update = Update.de_json(data, self._app.bot)
+            except Exception:
+                log.critical("an update does not parse and is skipped: %r", data, exc_info=True)
+                continue
+            if isinstance(self._app.bot, ExtBot):
+                self._app.bot.insert_callback_data(update)
+            parsed.append((update, json.dumps(data, ensure_ascii=False)))
+        return parsed
+
+    async def _loop(self) -> None:
+        retry = _RETRY_FIRST
+        while self._running:
+            raw = await self._fetch()
+            if raw is None:
+                await self._pause(retry)
+                retry = min(retry * 2, _RETRY_MAX)
+                continue
+            retry = _RETRY_FIRST
+            if self._offset:
+                raw = [u for u in raw if int(u.get("update_id", -1)) >= self._offset]
+            if not raw:
+                continue
+            next_offset = max(int(u.get("update_id", -1)) for u in raw) + 1
+            updates = self._parse(raw)
+            try:
+                await self._inbox.store_batch(
+                    [(u.update_id, payload) for u, payload in updates], next_offset)
+            except Exception:
+                # Not confirmed: the next getUpdates returns the same batch.
+                log.exception("could not store %d updates in the inbox", len(updates))
+                await self._pause(retry)
+                retry = min(retry * 2, _RETRY_MAX)
+                continue
+            for update, _ in updates:
+                self._inbox.dispatch(update)
+            self._offset = next_offset  # the next getUpdates confirms the batch
