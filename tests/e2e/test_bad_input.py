@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.reports import document_suffix
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
-from tests.e2e.test_authorization import APOLOGY, all_commands, counts
+from tests.e2e.test_authorization import APOLOGY, all_commands, snapshot
 from tests.e2e.test_leave import add
 from tests.e2e.test_reports import (
     G1,
@@ -94,10 +94,10 @@ def check(text: str, reply: str) -> None:
 
 
 async def refused(h: Harness, user: SandboxUser, text: str) -> str:
-    before = await counts(h)
+    before = await snapshot(h)
     reply = await answer_to(user, text)
     check(text, reply)
-    assert await counts(h) == before, f"data changed for {text!r}"
+    assert await snapshot(h) == before, f"data changed for {text!r}"
     return reply
 
 
@@ -121,14 +121,14 @@ def test_free_text_photo_captions_and_file_names(tmp_path: Path) -> None:
                                             media_group_id=f"a{album[0]}"),
                 ]
                 for send in sends:
-                    before = await counts(h)
+                    before = await snapshot(h)
                     user.skip_pending()
                     sent = await send()
                     reply = await user.next_message(timeout=5)
                     assert reply.message_id > sent.message_id
                     check(caption, reply.text)
                     assert IDLE in reply.text, reply.text
-                    assert await counts(h) == before
+                    assert await snapshot(h) == before
                 # The album's second photo: no second answer.
                 second = await user.send_photo(b"\xff\xd82", media_group_id=f"a{album[0]}")
                 marker = await user.ask("/cancel", timeout=5)
@@ -160,11 +160,11 @@ def test_mute_date_ranges(tmp_path: Path) -> None:
         @given(args=TEXT)
         def case(args: str) -> None:
             async def go() -> None:
-                before = await counts(h)
+                before = await snapshot(h)
                 reply = await answer_to(user, f"/mute {args}")
                 check(args, reply)
                 if "不再发送活动提醒" not in reply:  # refused: nothing may change
-                    assert await counts(h) == before, f"data changed for {args!r}"
+                    assert await snapshot(h) == before, f"data changed for {args!r}"
             run(go())
 
         case()
@@ -218,10 +218,10 @@ def test_forged_callback_data(tmp_path: Path) -> None:
         @given(data=CALLBACK)
         def case(data: str) -> None:
             async def go() -> None:
-                before = await counts(h)
+                before = await snapshot(h)
                 answer = await user.press_data(message, data, timeout=5)
                 assert APOLOGY not in (answer.text or ""), (data, answer.text)
-                assert await counts(h) == before, f"data changed for {data!r}"
+                assert await snapshot(h) == before, f"data changed for {data!r}"
             run(go())
 
         case()
@@ -280,11 +280,11 @@ def test_leave_reason_step(tmp_path: Path) -> None:
                 await answer_to(user, "/cancel")
                 prompt = await answer_to(user, f"/leave {activity_id}")
                 assert "请写下请假理由" in prompt, prompt
-                before = await counts(h)
+                before = await snapshot(h)
                 user.skip_pending()
                 confirm = await user.ask(reason, timeout=5)
                 check(reason, confirm.text)
-                assert await counts(h) == before, f"saved before confirming: {reason!r}"
+                assert await snapshot(h) == before, f"saved before confirming: {reason!r}"
                 typed = reason.strip()
                 if len(typed) > limit:
                     assert f"最多 {limit} 字" in confirm.text, confirm.text
@@ -374,14 +374,14 @@ def test_submitted_document_names(tmp_path: Path) -> None:
                 await user.press(kinds, "论文", timeout=5)
                 await user.next_message(timeout=5)
                 await refused(h, user, f"论文{made[0]}")  # asks for the body; nothing saved
-                before = await counts(h)
+                before = await snapshot(h)
                 user.skip_pending()
                 sent = await user.send_document(TXT_BODY, name, mime_type="text/plain")
                 reply = await user.next_message(timeout=5)
                 assert reply.message_id > sent.message_id
                 check(name, reply.text)
                 last = await _last_file(h)
-                if await counts(h) == before:  # refused: not a kind the bot takes
+                if await snapshot(h) == before:  # refused: not a kind the bot takes
                     assert "已提交" not in reply.text, reply.text
                     return
                 assert "已提交" in reply.text, reply.text
@@ -513,13 +513,13 @@ def test_report_photo_caption_and_document_names(tmp_path: Path) -> None:
         @given(name=REFUSED_NAME)
         def case(name: str) -> None:
             async def go() -> None:
-                before = await counts(h)
+                before = await snapshot(h)
                 host.skip_pending()
                 await host.send_document(b"MZ\x90\x00", name)
                 reply = await host.next_message(timeout=5)
                 check(name, reply.text)
                 assert "不支持这种文件" in reply.text, reply.text
-                assert await counts(h) == before
+                assert await snapshot(h) == before
             run(go())
 
         case()
