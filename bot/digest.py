@@ -60,16 +60,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
-from bot import pending
+from bot import notify, pending
 from bot import reading as reading_rules
 from bot import reminders as rules
 from bot.config import Config
 from bot.i18n import normalize, t
 from bot.scheduler import due_check
-from bot.text import MAX_CAPTION, MAX_MESSAGE, split_message
+from bot.text import MAX_CAPTION, MAX_MESSAGE, split_message, utf16_len
 from bot.workdays import WorkCalendar
 from storage import members as members_repo
-from storage import outbox as outbox_repo
 from storage import reminders as repo
 from storage.db import Database, parse_ts, ts
 from storage.models import Member
@@ -226,14 +225,15 @@ async def compose(conn: aiosqlite.Connection, scope: Scope, *, manual: bool = Fa
 
 
 def parts(composed: Composed, limit: int = MAX_MESSAGE) -> list[str]:
-    """The digest as messages of at most `limit` characters: whole sections packed together
-    where they fit, a section longer than a message split at line breaks."""
+    """The digest as messages of at most `limit` UTF-16 units (as Telegram counts): whole
+    sections packed together where they fit, a section longer than a message split at line
+    breaks."""
     out: list[str] = []
     current = ""
     for block in composed.blocks:
-        pieces = [block] if len(block) <= limit else split_message(block, limit)
+        pieces = [block] if utf16_len(block) <= limit else split_message(block, limit)
         for piece in pieces:
-            if current and len(current) + 2 + len(piece) <= limit:
+            if current and utf16_len(current) + 2 + utf16_len(piece) <= limit:
                 current += "\n\n" + piece
                 continue
             if current:
@@ -458,14 +458,14 @@ async def enqueue(
     for i, text in enumerate(prepared.texts, start=1):
         key = rules.dedupe_key("digest", subject, period, recipient.chat_id,
                                None if i == 1 else f"p{i}")
-        row = await outbox_repo.enqueue(
+        row = await notify.enqueue(
             conn, chat_id=recipient.chat_id, member_pk=recipient.member_pk, kind=outbox_kind,
             payload={"text": text}, now=now, not_before=not_before, dedupe_key=key,
         )
         queued += row is not None
     if prepared.chart is not None:
         key = rules.dedupe_key("digest", subject, period, recipient.chat_id, "chart")
-        row = await outbox_repo.enqueue(
+        row = await notify.enqueue(
             conn, chat_id=recipient.chat_id, member_pk=recipient.member_pk,
             kind=f"{outbox_kind}.chart",
             payload={"photo": str(prepared.chart), "text": prepared.caption}, now=now,

@@ -30,7 +30,6 @@ from storage import audit as audit_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo
-from storage import outbox as outbox_repo
 from storage.db import Database, ts
 from storage.exits import Proposal
 from storage.models import Member
@@ -145,7 +144,7 @@ async def _edit_notices(
         reader = people.get(member_pk) if member_pk is not None else None
         lang = normalize(reader.language if reader else None, cfg.program.language)
         text = f"{card(lang, p, member)}\n\n{t(lang, outcome_key, **params)}"
-        await outbox_repo.enqueue(
+        await notify.enqueue(
             conn, chat_id=chat_id, member_pk=member_pk, kind="credits.exit.decided",
             payload={"text": text, "edit_of": outbox_id}, now=now,
         )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot import callbacks, pending
+from bot import callbacks, notify, pending
 from bot import leave as rules
 from bot.activities import activity_card, activity_when, local
 from bot.attendance import ATTENDED
@@ -28,7 +28,6 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo
 from storage import members as members_repo
-from storage import outbox as outbox_repo
 from storage.activities import Activity, takes_part
 from storage.db import Database, parse_ts, ts
 from storage.leave import LeaveRequest
@@ -136,7 +135,7 @@ async def _enqueue(
         payload["buttons"] = buttons_
     if edit_of is not None:
         payload["edit_of"] = edit_of
-    return await outbox_repo.enqueue(
+    return await notify.enqueue(
         conn, chat_id=chat_id, member_pk=member_pk, kind=kind, payload=payload, now=now,
         dedupe_key=dedupe_key,
     )

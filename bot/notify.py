@@ -11,11 +11,34 @@ import aiosqlite
 
 from bot.config import Config
 from bot.i18n import normalize, t
+from bot.text import split_payload
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from storage.models import Member
 
 Buttons = list[list[list[str]]]
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    now: str,
+    member_pk: int | None = None,
+    not_before: str | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Queues `payload` for `chat_id`, cut to Telegram's limits first (bot.text.split_payload:
+    a text over 4,096 UTF-16 units becomes several messages, a long caption keeps its file and
+    the rest follows as text, the buttons ride on the last part); see
+    storage.outbox.enqueue_parts for order, dedupe keys per part and the id returned. Every
+    notification the bot queues goes through here."""
+    return await outbox_repo.enqueue_parts(
+        conn, chat_id=chat_id, kind=kind, parts=split_payload(payload), now=now,
+        member_pk=member_pk, not_before=not_before, dedupe_key=dedupe_key,
+    )
 
 
 async def to_member(
@@ -41,7 +64,7 @@ async def to_member(
         payload["buttons"] = buttons
     if extra:
         payload.update(extra)
-    return await outbox_repo.enqueue(
+    return await enqueue(
         conn,
         chat_id=member.telegram_id,
         member_pk=member.pk,
@@ -73,7 +96,7 @@ async def to_hr(
             payload["buttons"] = buttons
         if extra:
             payload.update(extra)
-        row = await outbox_repo.enqueue(
+        row = await enqueue(
             conn, chat_id=cfg.program.hr_chat_id, kind=kind or key, payload=payload, now=now,
             dedupe_key=dedupe_key,
         )

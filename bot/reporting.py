@@ -45,7 +45,6 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import audit
 from storage import members as members_repo
-from storage import outbox as outbox_repo
 from storage import reports as reports_repo
 from storage.activities import Activity
 from storage.db import Database, parse_ts, ts
@@ -312,7 +311,7 @@ async def _queue_report(
             payloads.append({"document": str(document), "filename":
                              content.recommended_file_name or document.name, "text": caption})
         for payload in payloads:
-            row = await outbox_repo.enqueue(
+            row = await notify.enqueue(
                 conn, chat_id=r.chat_id, member_pk=r.member_pk, kind=kind, payload=payload,
                 now=now,
             )

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import callbacks, commands, dialog, notify
 from bot.scheduler import due_check
 from bot.services import Services, StudyContext
+from bot.text import utf16_len
 from storage import announcements as ann_repo
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,12 @@ async def on_text(update: Update, context: StudyContext, state: dict[str, Any]) 
     if not text:
         await message.reply_text(context.t("announce.text_only"))
         return
-    if len(text) > MAX_TEXT:
-        await message.reply_text(context.t("announce.too_long", limit=MAX_TEXT, length=len(text)))
+    # Measured as Telegram does (UTF-16 units: an emoji counts twice), so the preview below
+    # (text + a few lines) always fits in one message.
+    if utf16_len(text) > MAX_TEXT:
+        await message.reply_text(
+            context.t("announce.too_long", limit=MAX_TEXT, length=utf16_len(text))
+        )
         return
     services = context.services
     async with services.db.read() as conn:

@@ -57,11 +57,18 @@ async def set_progress_message(
 
 
 async def progress(conn: aiosqlite.Connection, ann_id: int) -> Progress:
+    # Counted per recipient, not per row: a text over Telegram's limit is several outbox rows
+    # (bot.notify.enqueue splits it); a recipient is pending while any part is.
     rows = await conn.execute_fetchall(
-        "SELECT status, COUNT(*) FROM outbox WHERE kind = ? GROUP BY status",
+        "SELECT CASE WHEN SUM(status = 'pending') > 0 THEN 'pending'"
+        " WHEN SUM(status = 'unreachable') > 0 THEN 'unreachable'"
+        " WHEN SUM(status = 'failed') > 0 THEN 'failed' ELSE 'sent' END"
+        " FROM outbox WHERE kind = ? GROUP BY chat_id",
         (f"announce:{ann_id}",),
     )
-    counts = {r[0]: r[1] for r in rows}
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[0]] = counts.get(r[0], 0) + 1
     return Progress(
         sent=counts.get("sent", 0), pending=counts.get("pending", 0),
         unreachable=counts.get("unreachable", 0), failed=counts.get("failed", 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,21 +47,55 @@ async def enqueue(
     not_before: str | None = None,
     dedupe_key: str | None = None,
 ) -> int | None:
-    """Adds a notification; with a dedupe_key already present, adds nothing and returns None."""
-    cur = await conn.execute(
-        "INSERT INTO outbox (chat_id, member_pk, kind, payload, dedupe_key, not_before, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-        (
-            chat_id,
-            member_pk,
-            kind,
-            json.dumps(payload, ensure_ascii=False),
-            dedupe_key,
-            not_before or now,
-            now,
-        ),
+    """Adds a notification; with a dedupe_key already present, adds nothing and returns None.
+    The payload goes as it is: the bot queues through bot.notify.enqueue, which cuts what is
+    over Telegram's limits into parts first."""
+    return await enqueue_parts(
+        conn, chat_id=chat_id, kind=kind, parts=[payload], now=now, member_pk=member_pk,
+        not_before=not_before, dedupe_key=dedupe_key,
     )
-    return cur.lastrowid if cur.rowcount else None
+
+
+async def enqueue_parts(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    kind: str,
+    parts: Sequence[dict[str, Any]],
+    now: str,
+    member_pk: int | None = None,
+    not_before: str | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Adds one notification sent as several messages (`parts`, in order): one row each,
+    inserted one after the other with the same not_before, so the sender (a chat's rows in
+    (not_before, id) order) delivers them in order. Part 1 keeps `dedupe_key`, part n gets
+    f"{dedupe_key}#{n}"; when part 1 is already there nothing is added (None). Returns the id
+    of the last part: the message carrying the buttons, which a later `edit_of` must target.
+    """
+    last: int | None = None
+    for n, part in enumerate(parts, start=1):
+        key = dedupe_key if dedupe_key is None or n == 1 else f"{dedupe_key}#{n}"
+        cur = await conn.execute(
+            "INSERT INTO outbox"
+            " (chat_id, member_pk, kind, payload, dedupe_key, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (
+                chat_id,
+                member_pk,
+                kind,
+                json.dumps(part, ensure_ascii=False),
+                key,
+                not_before or now,
+                now,
+            ),
+        )
+        if not cur.rowcount:
+            if n == 1:
+                return None
+            continue
+        last = cur.lastrowid
+    return last
 
 
 async def due(conn: aiosqlite.Connection, now: str, limit: int = 200) -> list[OutboxRow]:
@@ -93,6 +128,16 @@ async def mark_sent(
 async def reschedule(
     conn: aiosqlite.Connection, row_id: int, not_before: str, error: str, *, count: bool = True
 ) -> None:
+    """Tries the row again at `not_before`. The chat's later pending rows (in the sender's
+    (not_before, id) order) due before then wait with it, so a retried row is not overtaken by
+    the next message to the same chat (e.g. part 2 of a split text by part 3)."""
+    await conn.execute(
+        "UPDATE outbox SET not_before = ?"
+        " WHERE status = 'pending' AND not_before < ?"
+        " AND chat_id = (SELECT chat_id FROM outbox WHERE id = ?)"
+        " AND (not_before, id) > (SELECT not_before, id FROM outbox WHERE id = ?)",
+        (not_before, not_before, row_id, row_id),
+    )
     await conn.execute(
         "UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ?"
         " WHERE id = ? AND status = 'pending'",

@@ -145,6 +145,16 @@ CASES = [
      "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1"
      " WHERE id = ? AND status = 'pending'"),
     ("outbox by dedupe key", "SELECT id FROM outbox WHERE dedupe_key = ?"),
+    ("announcement progress per recipient",
+     "SELECT CASE WHEN SUM(status = 'pending') > 0 THEN 'pending'"
+     " WHEN SUM(status = 'unreachable') > 0 THEN 'unreachable'"
+     " WHEN SUM(status = 'failed') > 0 THEN 'failed' ELSE 'sent' END"
+     " FROM outbox WHERE kind = ? GROUP BY chat_id"),
+    ("outbox later rows of a chat wait with a retried row",
+     "UPDATE outbox SET not_before = ?"
+     " WHERE status = 'pending' AND not_before < ?"
+     " AND chat_id = (SELECT chat_id FROM outbox WHERE id = ?)"
+     " AND (not_before, id) > (SELECT not_before, id FROM outbox WHERE id = ?)"),
     # -- credit ledger (storage/credits.py)
     ("ledger total of a member in a year",
      "SELECT COALESCE(SUM(points), 0) FROM credit_ledger WHERE member_pk = ? AND year = ?"),

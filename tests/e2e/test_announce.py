@@ -120,3 +120,26 @@ async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) ->
         got = [sum("中期推进会" in m.text for m in u.messages()) for u in users.values()]
         assert got == [1] * 199
         assert sum("中期推进会" in m.text for m in hr.messages()) == 1
+
+
+async def test_emoji_count_twice_against_the_limit_so_the_preview_fits(tmp_path: Path) -> None:
+    """2,500 emoji are 2,500 characters but 5,000 UTF-16 units: the preview (text + a few lines)
+    would be refused by Telegram, so the text is refused first; 1,500 emoji (3,000 units) go."""
+    async with running_bot(tmp_path, start_sender=False) as h:
+        hr = await h.register("H1")
+        l2 = await h.register("L2")
+        menu = await hr.ask("/announce")
+        await hr.press(menu, "某个小组")
+        await wait_edit(h, hr.chat_id, menu.message_id, "请选择小组")
+        await hr.press(hr.messages()[-1], "第二组")
+        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        refused = await hr.ask("😀" * 2500)
+        assert "通知太长了（5000 字）" in refused.text
+        preview = await hr.ask("😀" * 1500)
+        assert "将发送给" in preview.text
+        await hr.press(preview, "✅ 发送")
+        await h.tick()
+        await h.tick()
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
+        assert "已送达 1" in text
+        assert any("😀" * 1500 in m.text for m in l2.messages())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from bot import notify
+from bot.i18n import t
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from tests.helpers import Harness, restart, running_bot
@@ -131,3 +133,115 @@ async def test_stop_waits_for_the_pass_in_progress(tmp_path: Path) -> None:
         await sender.stop()
         # stop() returned only after the pass marked its row: the database can close now.
         assert await statuses(h) == {"sent": 1}
+
+
+# -- texts over Telegram's limits are split at enqueue (bot.notify.enqueue) -------------------
+
+# ~10,000 UTF-16 units (6,400 characters) in 60 lines: three messages.
+LONG_BODY = "\n".join(f"第{i:03d}段 " + "学习😀" * 40 for i in range(60))
+BUTTONS = [[["好的", "x:ok"]]]
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def queue_long(h: Harness, member_id: str, body: str = LONG_BODY,
+                     dedupe_key: str | None = "long") -> int | None:
+    async with h.services.db.tx() as conn:
+        member = await members_repo.by_member_id(conn, member_id)
+        assert member is not None
+        return await notify.to_member(
+            conn, h.config, member, "announce.message", now=h.services.now_ts(),
+            buttons=BUTTONS, dedupe_key=dedupe_key, author="人事", text=body,
+        )
+
+
+async def test_a_notification_over_4096_arrives_whole_in_order_with_buttons_last(
+    h: Harness,
+) -> None:
+    user = await h.register("L1")
+    before = len(user.messages())
+    assert _units(LONG_BODY) > 4096
+    assert await queue_long(h, "L1") is not None
+    assert await queue_long(h, "L1") is None  # a repeated enqueue dedupes every part
+    assert await h.flush() == 3
+    got = user.messages()[before:]
+    assert len(got) == 3
+    assert all(_units(m.text) <= 4096 for m in got)
+    expected = t("zh", "announce.message", author="人事", text=LONG_BODY)
+    assert "".join(m.text for m in got).replace("\n", "") == expected.replace("\n", "")
+    assert [bool(m.buttons) for m in got] == [False, False, True]
+    assert await statuses(h) == {"sent": 3}
+
+
+async def test_a_split_text_keeps_its_order_when_a_part_is_retried(h: Harness) -> None:
+    user = await h.register("L1")
+    before = len(user.messages())
+    body = "\n".join(f"行{i:04d} " + "字" * 90 for i in range(150))  # ~14,000 units: 4 parts
+    await queue_long(h, "L1", body)
+    await queue(h, "L1")  # then another notification to the same chat
+    # Part 1 goes through, part 2 gets a 429: parts 3, 4 and the notice must wait for it.
+    h.sandbox.fail_next("sendMessage", status=429, retry_after=5, chat_id=user.chat_id)
+    assert await h.flush() == 0  # the first send hit the 429
+    h.clock.advance(seconds=6)
+    assert await h.flush() == 5
+    got = user.messages()[before:]
+    assert len(got) == 5
+    numbers = [int(line[1:5]) for m in got[:4] for line in m.text.split("\n") if
+               line.startswith("行")]
+    assert numbers == list(range(150))
+    assert "新成员已注册" in got[4].text
+    assert [bool(m.buttons) for m in got] == [False, False, False, True, False]
+
+
+async def test_a_photo_with_a_caption_over_1024_keeps_the_rest_as_text(
+    h: Harness, tmp_path: Path
+) -> None:
+    user = await h.register("L1")
+    before = len(user.messages())
+    photo = tmp_path / "p.png"
+    photo.write_bytes(_PNG)
+    caption = "\n".join(f"说明{i:02d} " + "图" * 50 for i in range(40))  # ~2,300 units
+    async with h.services.db.tx() as conn:
+        await notify.enqueue(
+            conn, chat_id=user.chat_id, kind="k", now=h.services.now_ts(),
+            payload={"photo": str(photo), "text": caption, "buttons": BUTTONS},
+        )
+    assert await h.flush() == 2
+    got = user.messages()[before:]
+    assert [m.media_type for m in got] == ["photo", None]
+    assert _units(got[0].text) <= 1024
+    assert (got[0].text + got[1].text).replace("\n", "") == caption.replace("\n", "")
+    assert [bool(m.buttons) for m in got] == [False, True]
+
+
+async def test_a_row_telegram_refuses_with_400_fails_once_with_its_reason(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await h.register("L1")
+    ids = await queue(h, "L1", n=2)
+    h.sandbox.fail_next("sendMessage", status=400, chat_id=user.chat_id,
+                        description="Bad Request: message is too long")
+    calls = h.sandbox.stats.requests.get("sendMessage", 0)
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        assert await h.flush() == 1  # the next row of the chat is not held back
+    assert f"outbox row {ids[0]} rejected" in caplog.text and "too long" in caplog.text
+    async with h.services.db.read() as conn:
+        row = await (await conn.execute(
+            "SELECT status, attempts, last_error FROM outbox WHERE id = ?", (ids[0],)
+        )).fetchone()
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "message is too long" in row["last_error"].lower()
+    assert await statuses(h) == {"failed": 1, "sent": 1}
+    # Not retried: later passes leave it alone.
+    h.clock.advance(hours=1)
+    assert await h.flush() == 0
+    assert h.sandbox.stats.requests.get("sendMessage", 0) == calls + 2
+
+
+# A 1x1 PNG.
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
