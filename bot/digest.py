@@ -66,7 +66,7 @@ from bot import reminders as rules
 from bot.config import Config
 from bot.i18n import normalize, t
 from bot.scheduler import due_check
-from bot.text import MAX_CAPTION, MAX_MESSAGE, split_message, utf16_len
+from bot.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
 from bot.workdays import WorkCalendar
 from storage import members as members_repo
 from storage import reminders as repo
@@ -443,7 +443,7 @@ async def prepare(
             path = chart_path(cfg, kind, scope_key, period, lang)
             path.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(path.write_bytes, png)
-        caption = t(lang, "digest.chart_caption", title=c.title)[:MAX_CAPTION]
+        caption = clip(t(lang, "digest.chart_caption", title=c.title), MAX_CAPTION)
         out[lang] = Prepared(parts(c), path, caption)
     return out
 
@@ -669,7 +669,7 @@ async def hr_now(services: Services, lang: str) -> OnDemand:
     png = await render_chart_async(
         composed.chart, ChartText.of(lang, composed.chart_title), cfg.credits.chart_font
     ) if composed.chart else None
-    caption = t(lang, "digest.chart_caption", title=composed.title)[:MAX_CAPTION]
+    caption = clip(t(lang, "digest.chart_caption", title=composed.title), MAX_CAPTION)
     return OnDemand(parts(composed), png, caption)
 
 

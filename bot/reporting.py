@@ -36,11 +36,10 @@ from bot.reports import (
     headcount_difference,
     is_late,
     reminder_due,
-    short,
     state_of,
 )
 from bot.scheduler import due_check
-from bot.text import MAX_CAPTION, split_message
+from bot.text import MAX_CAPTION, clip, split_message
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import audit
@@ -298,7 +297,7 @@ async def _queue_report(
         text = render(r.lang, cfg, header, info, content)
         payloads: list[dict[str, Any]] = [{"text": part} for part in split_message(text)]
         if photo_paths:
-            caption = short(t(r.lang, "reports.hr.album", title=info.activity.title,
+            caption = clip(t(r.lang, "reports.hr.album", title=info.activity.title,
                               host=info.host_name, count=len(photo_paths)), MAX_CAPTION)
             paths = [str(p) for p in photo_paths]
             payloads.append(
@@ -306,7 +305,7 @@ async def _queue_report(
                 else {"photo": paths[0], "text": caption}
             )
         if document is not None:
-            caption = short(t(r.lang, "reports.hr.document", title=content.recommended_title
+            caption = clip(t(r.lang, "reports.hr.document", title=content.recommended_title
                               or "", name=info.recommended_name or ""), MAX_CAPTION)
             payloads.append({"document": str(document), "filename":
                              content.recommended_file_name or document.name, "text": caption})

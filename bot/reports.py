@@ -207,8 +207,3 @@ def attendance_of(people: Iterable[tuple[str, str | None]]) -> Attendance:
 def document_suffix(file_name: str | None) -> str | None:
     """The lower-case suffix of an accepted document, or None."""
     return suffix_of(file_name, DOCUMENT_SUFFIXES)
-
-
-def short(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters with an ellipsis when it is longer."""
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

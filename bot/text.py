@@ -107,9 +107,18 @@ ECHO_CHARS = 60
 
 
 def clip(text: str, limit: int = ECHO_CHARS) -> str:
-    """User text quoted back in an answer ("no group named …"), cut to `limit` characters so the
-    answer always fits in one message. Answers are sent as plain text (no parse_mode), so the
-    text needs no escaping; a caller that sends HTML must still pass it through html.escape."""
+    """`text` cut to `limit` UTF-16 units (as Telegram counts) with an ellipsis when longer:
+    user text quoted back in an answer ("no group named …"), a caption, an excerpt, a button
+    label. Answers are sent as plain text (no parse_mode), so the text needs no escaping; a
+    caller that sends HTML must still pass it through html.escape."""
     if limit < 1:
         raise ValueError("limit must be positive")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if utf16_len(text) <= limit:
+        return text
+    used = end = 0
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit - 1:  # room for the ellipsis (one unit)
+            break
+        end += 1
+    return text[:end] + "…"

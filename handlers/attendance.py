@@ -460,10 +460,10 @@ async def _send_code(message: Message, context: StudyContext, activity: Activity
     buffer = io.BytesIO()
     segno.make_qr(link, error="m").save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
     buffer.seek(0)
-    caption = context.t(
+    caption = clip(context.t(
         "attendance.code.caption", card=_card(context, activity), code=code,
         until=f"{until:%H:%M:%S}", link=link,
-    )[:MAX_CAPTION]
+    ), MAX_CAPTION)
     await message.reply_photo(buffer, caption=caption)
     refresh = markup([[(context.t("attendance.code.refresh"),
                          callbacks.encode(PREFIX, "code", activity.pk))]])

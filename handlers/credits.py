@@ -74,7 +74,7 @@ async def credits_command(update: Update, context: StudyContext) -> None:
         return
     chart = credit_views.progress_chart(context.lang, progress)
     png = await asyncio.to_thread(charts.render_progress, chart, services.config.credits.chart_font)
-    caption = credit_views.progress_caption(context.lang, progress)[:MAX_CAPTION]
+    caption = clip(credit_views.progress_caption(context.lang, progress), MAX_CAPTION)
     markup = InlineKeyboardMarkup([[_b(context.t("credits.detail_button"), PREFIX, "det")]])
     await message.reply_photo(_png(png, "credits.png"), caption=caption, reply_markup=markup)
 
@@ -157,7 +157,7 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
         line=num(board.line), top_n=board.averaged_over, average=num(board.average),
         ratio=num(board.ratio * 100), below=len(below),
     )
-    await message.reply_photo(_png(png, "ranking.png"), caption=caption[:MAX_CAPTION])
+    await message.reply_photo(_png(png, "ranking.png"), caption=clip(caption, MAX_CAPTION))
     lines = credit_views.at_risk_lines(lang, board, standings)
     text = "\n".join([context.t("credits.at_risk_header", line=num(board.line)), *lines]) \
         if lines else context.t("credits.at_risk_none")
@@ -341,7 +341,7 @@ async def _send_heatmap(
     year = credit_rules.credit_year(today, services.config.credits.year_starts).label
     caption = context.t("credits.heatmap.caption", scope=scope, year=year,
                         count=len(chart.activities))
-    await message.reply_photo(_png(png, "heatmap.png"), caption=caption[:MAX_CAPTION])
+    await message.reply_photo(_png(png, "heatmap.png"), caption=clip(caption, MAX_CAPTION))
     return True
 
 

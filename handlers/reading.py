@@ -33,7 +33,7 @@ from bot import reading as rules
 from bot.config import Config
 from bot.i18n import normalize, t
 from bot.services import Services, StudyContext
-from bot.text import MAX_CAPTION, split_message
+from bot.text import MAX_CAPTION, clip, split_message
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
@@ -92,10 +92,6 @@ def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
 
 def _chunks(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def _say(
@@ -217,7 +213,7 @@ def _excerpt(lang: str, sub: Submission) -> str:
     if sub.file is not None:
         return t(lang, "reading.review.document", name=sub.file.name,
                  size=_size_text(sub.file.size))
-    return _short(sub.body or "", EXCERPT_CHARS)
+    return clip(sub.body or "", EXCERPT_CHARS)
 
 
 def _size_text(size: int) -> str:
@@ -373,7 +369,7 @@ async def _search(
     shown = found[: rules.SEARCH_LIMIT]
     state["offered"] = [b.pk for b in shown]
     rows = [
-        [(_short(context.t("reading.read.result", title=b.title, author=b.author), 60),
+        [(clip(context.t("reading.read.result", title=b.title, author=b.author), 60),
           _cb("pick", b.pk))]
         for b in shown
     ]
@@ -943,7 +939,7 @@ async def _open(update: Update, context: StudyContext, sub_id: int | None) -> No
         return
     await context.bot.send_document(
         chat_id, document=path, filename=sub.file.name,
-        caption=_short(header, MAX_CAPTION), reply_markup=_markup([buttons]),
+        caption=clip(header, MAX_CAPTION), reply_markup=_markup([buttons]),
     )
 
 

@@ -25,6 +25,9 @@ from bot.text import (
         ("x" * 61, 60, "x" * 59 + "…"),
         ("<b>&amp;", 4, "<b>…"),
         ("", 5, ""),
+        ("😀" * 3, 6, "😀" * 3),  # 6 units
+        ("😀" * 4, 6, "😀" * 2 + "…"),  # an emoji is 2 units, never cut in half
+        ("a😀b", 3, "a…"),
     ],
 )
 def test_clip(text: str, limit: int, expected: str) -> None:
