@@ -15,7 +15,6 @@ reads the new inputs at its next tick (credits re-booked, exit rules evaluated).
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 from bot.config import Config
 from bot.i18n import t
 from bot.imports import ImportSession, TableImport, run_table_import
-from bot.tabular import TableRow
+from bot.tabular import TableRow, finite_number
 from storage import audit as audit_repo
 from storage import exits as exits_repo
 from storage import members as members_repo
@@ -55,14 +54,6 @@ class Checked:
         return [m for _, m in sorted(self.problems, key=lambda p: p[0])]
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 # Each checker takes (row, lang, checked) and returns the key part and the values (or None).
 Checker = Callable[[TableRow, str, Checked], tuple[str, tuple[Any, ...]] | None]
 
@@ -71,7 +62,7 @@ def _exam(row: TableRow, lang: str, c: Checked) -> tuple[str, tuple[Any, ...]] |
     semester = row.values["semester"]
     score_text = row.values["score"]
     ok = _text(row, "semester", lang, c)
-    score = _number(score_text)
+    score = finite_number(score_text)
     if score is None or not 0 <= score <= MAX_SCORE:
         c.fail(lang, row.line, "credits.import.bad_score", value=score_text)
         ok = False
@@ -86,7 +77,7 @@ def _satisfaction(row: TableRow, lang: str, c: Checked) -> tuple[str, tuple[Any,
         c.fail(lang, row.line, "credits.import.bad_year", value=year_text)
         ok = False
     stripped = text.rstrip("%％").strip()
-    value = _number(stripped)
+    value = finite_number(stripped)
     if value is None or not 0 <= value <= 100:
         c.fail(lang, row.line, "credits.import.bad_percent", value=text)
         ok = False

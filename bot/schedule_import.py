@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from bot.attendance import ACTIVITY_TYPES, valid_coordinates
 from bot.config import Config
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.imports import ImportSession, TableImport, headed, run_table_import
-from bot.tabular import TableRow
+from bot.tabular import TableRow, finite_number
 from storage import activities as activities_repo
 from storage.activities import Activity
 from storage.db import Database, ts
@@ -123,14 +122,6 @@ def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _collector(found: list[str], lang: str) -> Callable[..., None]:
@@ -212,14 +203,14 @@ def validate_schedule(
         lat = lon = None
         radius: int | None = None
         if lat_text or lon_text:
-            lat, lon = _number(lat_text), _number(lon_text)
+            lat, lon = finite_number(lat_text), finite_number(lon_text)
             if lat is None or lon is None or not valid_coordinates(lat, lon):
                 bad("bad_coordinates", lat=lat_text, lon=lon_text)
                 lat = lon = None
             elif kind == "online":
                 bad("online_coordinates")
         if radius_text:
-            number = _number(radius_text)
+            number = finite_number(radius_text)
             if number is None or not number.is_integer() or not 1 <= number <= RADIUS_MAX:
                 bad("bad_radius", value=radius_text, limit=RADIUS_MAX)
             elif not (lat_text or lon_text):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,15 @@ def cell_text(value: Any, number_format: str | None = None) -> str:
             return str(int(value))
         return repr(value)
     return str(value).strip()
+
+
+def finite_number(text: str) -> float | None:
+    """A cell's text as a finite number, or None (empty, not a number, inf, nan)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def read_table(

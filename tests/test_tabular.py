@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.tabular import TableError, TableRow, cell_text, read_table
+from bot.tabular import TableError, TableRow, cell_text, finite_number, read_table
 
 COLS = ["member_id", "name", "role"]
 
@@ -254,3 +254,12 @@ def test_csv_round_trip(records: list[tuple[str, str, str]], bom: bool) -> None:
         rows = read_table(path, COLS)
     expected = [r for r in records if any(r)]
     assert [(r.values["member_id"], r.values["name"], r.values["role"]) for r in rows] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("85", 85.0), ("59.5", 59.5), (" 7 ", 7.0), ("-3", -3.0), ("", None), ("八十", None),
+     ("inf", None), ("nan", None), ("1e400", None)],
+)
+def test_finite_number(text: str, expected: float | None) -> None:
+    assert finite_number(text) == expected
