@@ -14,7 +14,7 @@ goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). 
 
 - HR: attendance (10), waiting for HR (20: bot.pending, i.e. leave requests routed to HR and
   exit proposals), reports (30), reading (40), credits at risk (50), members the bot cannot
-  reach (90);
+  reach (90), notifications Telegram refused for good in the period (95);
 - leader: the group's attendance (10), reports (30), reading pace (40) — and the leave feature's
   own section (pending leave for the leader, bot.leave_flow);
 - trainee: own attendance (10), reading pace (40), own credits and distance to the line (50).
@@ -49,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import logging
 import math
 import re
@@ -885,6 +886,30 @@ async def unreachable_section(conn: aiosqlite.Connection, scope: Scope) -> list[
         items.append(scope.t(key, name=m.name, member_id=m.member_id,
                              group=m.group_name or scope.t("attendance.none")))
     return capped(scope, items, "unreachable", [m.group_name for m in people])
+
+
+@digest_section("undelivered", order=95, kinds=("hr",))
+async def undelivered_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """Notifications Telegram refused for good in the period (not a blocked bot: those members
+    are in "unreachable"), so HR can tell the person another way."""
+    rows = await repo.failed_between(conn, scope.start_ts, scope.end_ts)
+    items = []
+    for r in rows:
+        try:
+            text = str(json.loads(r["payload"]).get("text") or "")
+        except (ValueError, AttributeError):
+            text = ""
+        who = (scope.t("digest.undelivered.member", name=r["member_name"],
+                       member_id=r["member_id"])
+               if r["member_id"] else scope.t("digest.undelivered.chat", chat_id=r["chat_id"]))
+        items.append(scope.t("digest.undelivered.item", who=who,
+                             text=clip(" ".join(text.split()), UNDELIVERED_EXCERPT),
+                             error=clip(r["last_error"] or "", UNDELIVERED_EXCERPT)))
+    return capped(scope, items, "undelivered", [r["group_name"] for r in rows])
+
+
+# How much of a refused notification's text (and of Telegram's reason) the digest quotes.
+UNDELIVERED_EXCERPT = 40
 
 
 # How far back the reports section looks for reports still missing.

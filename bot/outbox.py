@@ -5,8 +5,8 @@ the per-private-chat spacing, keeps each chat's messages in order, and turns eve
 a decision about the row: 429 -> retry after `retry_after`; 5xx and timeouts -> retry with
 exponential backoff; 403 (blocked, never started) -> `unreachable`, and the member is flagged
 for HR; other 400s -> `failed` at once (never retried; the reason is logged at ERROR and kept
-in `last_error`; nobody is messaged about it), and the chat's next rows go on. One pass at a time
-(a lock), so no row is sent twice by two passes; a row is marked sent right after Telegram
+in `last_error`; HR's next daily digest lists it), and the chat's next rows go on. One pass
+at a time (a lock), so no row is sent twice by two passes; a row is marked sent right after Telegram
 accepts it. A chat's rows go in (not_before, id) order; a retried row holds back the chat's
 later rows (storage.outbox.reschedule). Rows never exceed Telegram's limits: a longer text or
 caption was split into several rows at enqueue (bot.notify.enqueue, bot.text.split_payload).

@@ -295,6 +295,22 @@ async def submissions_between(
     return list(rows)
 
 
+async def failed_between(
+    conn: aiosqlite.Connection, since: str, until: str
+) -> list[sqlite3.Row]:
+    """Notifications Telegram refused for good (status 'failed', e.g. 400 Bad Request) whose
+    last try was in [since, until), oldest first, with the recipient when it is a member."""
+    rows = await conn.execute_fetchall(
+        "SELECT o.chat_id, o.payload, o.last_error, m.name AS member_name, m.member_id,"
+        " g.name AS group_name FROM outbox o"
+        " LEFT JOIN members m ON m.id = o.member_pk LEFT JOIN groups g ON g.id = m.group_id"
+        " WHERE o.status = 'failed' AND o.not_before >= ? AND o.not_before < ?"
+        " ORDER BY o.not_before, o.id",
+        (since, until),
+    )
+    return list(rows)
+
+
 async def submissions_awaiting_review(conn: aiosqlite.Connection) -> int:
     async with conn.execute(
         "SELECT COUNT(*) FROM reading_submissions WHERE status = 'submitted'"

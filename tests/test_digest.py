@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -120,6 +121,44 @@ async def test_hr_digest_sections(seeded: tuple[Database, Config]) -> None:
     assert [label for label, _ in composed.chart] == ["10-03 09:00", "10-06 14:00"]
     assert composed.chart[1][1] == Counter(
         {"absent": 2, "early_leave": 1, "present": 1, "excused": 1})
+
+
+async def test_notifications_telegram_refused_are_listed_for_hr(
+    seeded: tuple[Database, Config],
+) -> None:
+    db, cfg = seeded
+    inside, outside = ts(NOW - dt.timedelta(hours=3)), ts(SINCE - dt.timedelta(hours=1))
+    async with db.tx() as conn:
+        t1 = await members_repo.by_member_id(conn, "T1")
+        assert t1 is not None
+        for chat_id, member_pk, text, when in (
+            (9002, t1.pk, "您的请假申请 #3 已获批准\n" + "说明" * 40, inside),
+            (-100123, None, "新成员已注册：王五", inside),
+            (9002, t1.pk, "上个周期的通知", outside),
+        ):
+            await conn.execute(
+                "INSERT INTO outbox (chat_id, member_pk, kind, payload, status, not_before,"
+                " created_at, last_error) VALUES (?, ?, 'k', ?, 'failed', ?, ?,"
+                " 'Bad Request: chat not found')",
+                (chat_id, member_pk, json.dumps({"text": text}), when, when),
+            )
+        await conn.execute(
+            "INSERT INTO outbox (chat_id, member_pk, kind, payload, status, not_before,"
+            " created_at) VALUES (9002, ?, 'k', '{\"text\": \"已送达\"}', 'sent', ?, ?)",
+            (t1.pk, inside, inside),
+        )
+    async with db.read() as conn:
+        zh = (await digest.compose(conn, hr_scope(cfg))).text
+        en = (await digest.compose(conn, hr_scope(cfg, "en"))).text
+    section = zh[zh.index("未能送达的通知"):]
+    lines = [line for line in section.splitlines() if line.startswith("· ")]
+    assert lines == [
+        "· 黄志强（T1）：“您的请假申请 #3 已获批准 " + "说明" * 12 + "…”"
+        "（Bad Request: chat not found）",
+        "· 聊天 -100123：“新成员已注册：王五”（Bad Request: chat not found）",
+    ]
+    assert "上个周期的通知" not in zh and "已送达" not in zh
+    assert "Notifications Telegram refused" in en and "· 黄志强 (T1): “" in en
 
 
 async def test_english(seeded: tuple[Database, Config]) -> None:

@@ -139,6 +139,12 @@ CASES = [
      "SELECT id, chat_id, member_pk, kind, payload, attempts FROM outbox"
      " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?"),
     ("outbox next due", "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"),
+    ("outbox refused in a digest period (storage/reminders.py)",
+     "SELECT o.chat_id, o.payload, o.last_error, m.name AS member_name, m.member_id,"
+     " g.name AS group_name FROM outbox o"
+     " LEFT JOIN members m ON m.id = o.member_pk LEFT JOIN groups g ON g.id = m.group_id"
+     " WHERE o.status = 'failed' AND o.not_before >= ? AND o.not_before < ?"
+     " ORDER BY o.not_before, o.id"),
     ("outbox counts by kind",
      "SELECT status, COUNT(*) FROM outbox WHERE kind = ? GROUP BY status"),
     ("outbox mark sent",
