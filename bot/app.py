@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -72,7 +72,27 @@ class StudyBot(ExtBot[None]):
     """The bot handlers answer with. A button press Telegram no longer takes an answer for
     ("query is too old": pressed before a restart and replayed from the inbox, or answered
     already) is not an error: the handler goes on, does what the press asked (or finds it
-    done) and shows the result in the chat, instead of dropping the press on the spinner."""
+    done) and shows the result in the chat, instead of dropping the press on the spinner.
+
+    A dialog ended by another command may leave the reply keyboard one of its steps showed (the
+    check-in's location button): `remove_keyboard_with_next` has the next message to that chat
+    without a keyboard of its own (the command's answer, normally) take it away."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drop_keyboard: set[int] = set()
+
+    def remove_keyboard_with_next(self, chat_id: int) -> None:
+        self._drop_keyboard.add(chat_id)
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Any:
+        if self._drop_keyboard:
+            chat = kwargs.get("chat_id", args[0] if args else None)
+            # reply_markup is send_message's 7th parameter (PTB's reply_text passes keywords).
+            if chat in self._drop_keyboard and len(args) < 7 and kwargs.get("reply_markup") is None:
+                self._drop_keyboard.discard(chat)
+                kwargs["reply_markup"] = ReplyKeyboardRemove()
+        return await super().send_message(*args, **kwargs)
 
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         try:
@@ -197,14 +217,18 @@ def services_of(app: StudyApp) -> Services:
 
 
 async def start_app(app: StudyApp) -> None:
-    """Initialises and starts the app, replays what the inbox holds from an earlier run, then
-    starts the update source (polling or webhook); see bot/inbox.py."""
+    """Initialises and starts the app, resumes saved dialogs, replays what the inbox holds
+    from an earlier run, then starts the update source (polling or webhook); see bot/inbox.py."""
     cfg: Config = app.bot_data["config"]
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
     await app.start()
-    inbox = Inbox(app, services_of(app).db)
+    services = services_of(app)
+    inbox = Inbox(app, services.db)
+    # Half-finished dialogs first: a replayed step finds the state it was first handled with.
+    await inbox.dialogs.restore(services.db, app._user_data, services.clock.now(),
+                                cfg.dialog.resume_hours)
     app.bot_data["inbox"] = inbox
     await inbox.replay()
     assert app.updater is not None

@@ -174,6 +174,11 @@ class LeaveConfig:
 
 
 @dataclass(frozen=True)
+class DialogConfig:
+    resume_hours: int = 24
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -189,6 +194,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     leave: LeaveConfig = field(default_factory=LeaveConfig)
+    dialog: DialogConfig = field(default_factory=DialogConfig)
     source: str = field(default="<defaults>", compare=False)
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
 
@@ -363,6 +369,8 @@ def _validate(cfg: Config, src: str, problems: list[str]) -> None:
     problems.extend(f"{src}: {p}" for p in validate_credits(cfg.credits, cfg.exit))
     _validate_reminders(cfg, src, problems)
     _validate_leave(cfg.leave, src, problems)
+    if cfg.dialog.resume_hours < 0:
+        problems.append(f"{src}: [dialog] resume_hours: must be 0 (resume none) or more")
 
 
 def _validate_leave(lv: LeaveConfig, src: str, problems: list[str]) -> None:

@@ -24,9 +24,10 @@ checked in" and records nothing, a replayed /start of a registered user answers 
 registered"; a replayed leave decision finds the request decided and changes nothing. Telegram
 takes no answer to a press it has forgotten (answered already, or pressed longer ago than its
 answer window): bot.app.StudyBot lets the handler go on without one, so a press that was never
-handled still does its work after a restart. A dialog step
-replayed without the earlier steps (dialogs live in memory) gets the answer a stray message
-gets; one replayed with them (the whole dialog was unhandled) works. A row replayed MAX_REPLAYS
+handled still does its work after a restart. A dialog's state
+(bot/dialog.py) is saved in the transaction that deletes the rows of the updates that changed
+it, so a replayed dialog step meets the state it was first handled with (restored before the
+replay) and works. A row replayed MAX_REPLAYS
 times without finishing (an update that keeps killing the process) is dropped with an error in
 the log; an update whose handler raises is answered by the error handler and deleted like any
 other, so nothing is replayed forever.
@@ -48,7 +49,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ExtBot
 
+from bot.dialog import SavedDialogs
 from bot.services import StudyContext
+from storage import dialogs as dialogs_repo
 from storage import inbox as inbox_repo
 from storage.db import Database, parse_ts, ts
 
@@ -72,9 +75,11 @@ def _wall_now() -> dt.datetime:
 class Inbox:
     """The rows of updates received and not yet handled, and their hand-over to the app."""
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], db: Database) -> None:
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], db: Database,
+                 dialogs: SavedDialogs | None = None) -> None:
         self._app = app
         self._db = db
+        self.dialogs = dialogs or SavedDialogs()
         self._open: set[int] = set()  # stored, handed to the app, not finished
         self._done: list[int] = []  # finished, row not yet deleted
         self._deleter: asyncio.Task[None] | None = None
@@ -146,19 +151,28 @@ class Inbox:
     # -- finishing
 
     def finished(self, update_id: int) -> None:
-        """The update's handling is over: its row goes with the next group delete."""
+        """The update's handling is over: its row goes with the next group delete (in one
+        transaction with the dialog writes waiting, see `SavedDialogs.after_update`)."""
         if update_id not in self._open:
             return  # not from the inbox (a test calling process_update directly)
         self._open.discard(update_id)
         if not self._open:
             self._idle.set()
         self._done.append(update_id)
+        self._start_deleter()
+
+    def _start_deleter(self) -> None:
         if self._deleter is None or self._deleter.done():
             self._deleter = asyncio.create_task(self._delete_finished(), name="inbox-delete")
 
+    def dialog_changed(self) -> None:
+        """A dialog write is waiting (for an update from the inbox, already started)."""
+        self._start_deleter()
+
     async def _delete_finished(self) -> None:
-        while self._done:
+        while self._done or self.dialogs.pending:
             ids: list[int] = []
+            writes: list[dialogs_repo.Write] = []
             try:
                 async with self._db.read() as conn:
                     # Taken once the connection is ours: what finished while this task waited
@@ -166,9 +180,24 @@ class Inbox:
                     # would widen the replay window). A lone DELETE is its own transaction
                     # (autocommit): one round trip to the database thread instead of three.
                     ids, self._done = self._done, []
-                    await inbox_repo.delete(conn, ids)
+                    writes = self.dialogs.take()
+                    if not writes:
+                        await inbox_repo.delete(conn, ids)
+                        continue
+                    # A changed dialog commits with the rows of the updates that changed it:
+                    # after a crash both are there (the updates are replayed on the old state)
+                    # or neither.
+                    await conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        await dialogs_repo.save(conn, writes)
+                        await inbox_repo.delete(conn, ids)
+                    except BaseException:
+                        await conn.rollback()
+                        raise
+                    await conn.commit()
             except Exception:
                 # The rows stay and are replayed at the next start (handled again).
+                self.dialogs.failed(writes)
                 log.exception("could not delete %d finished updates from the inbox", len(ids))
                 return
 
@@ -183,7 +212,7 @@ class Inbox:
         if self._deleter is not None:
             with contextlib.suppress(Exception):
                 await self._deleter
-        if self._done:
+        if self._done or self.dialogs.pending:
             await self._delete_finished()
 
     def webhook_queue(self) -> _WebhookQueue:
@@ -220,7 +249,17 @@ class InboxApplication(Application[Any, StudyContext, Any, Any, Any, Any]):
     def _finished(self, update: object) -> None:
         inbox = self.bot_data.get("inbox")
         if isinstance(inbox, Inbox) and isinstance(update, Update):
+            user = update.effective_user
+            # The dialog write waits for the update's own row: both go in one transaction.
+            changed = user is not None and inbox.dialogs.after_update(
+                user.id, self.user_data.get(user.id), self._now)
             inbox.finished(update.update_id)
+            if changed:
+                inbox.dialog_changed()
+
+    def _now(self) -> dt.datetime:
+        services = self.bot_data.get("services")
+        return services.clock.now() if services is not None else _wall_now()
 
 
 class Poller:

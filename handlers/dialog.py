@@ -7,6 +7,7 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import commands, dialog
+from bot.app import StudyBot
 from bot.services import StudyContext
 
 IDLE_ALBUM_KEY = "dialog_idle_album"
@@ -43,14 +44,19 @@ async def _idle(update: Update, context: StudyContext) -> None:
 
 
 async def end_on_command(update: Update, context: StudyContext) -> None:
-    """Any command abandons a half-finished dialog (the command itself then runs); /cancel
-    ends it itself, to say so and take away a reply keyboard the dialog showed."""
+    """Any command abandons a half-finished dialog (the command itself then runs, and its
+    answer takes away a reply keyboard the dialog may have shown); /cancel ends it itself, to
+    say so and take the keyboard away."""
     message = update.effective_message
     command = (message.text or "").split(maxsplit=1)[0] if message is not None else ""
     if command.split("@", 1)[0].lower() == "/cancel":
         return
     if dialog.current(context) is not None:
         dialog.end(context)
+        # Removing a keyboard that is not shown changes nothing, so no need to know whether
+        # one is (after a restart nobody would).
+        if isinstance(context.bot, StudyBot) and message is not None:
+            context.bot.remove_keyboard_with_next(message.chat_id)
 
 
 async def cancel(update: Update, context: StudyContext) -> None:

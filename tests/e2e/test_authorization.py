@@ -49,6 +49,7 @@ VOLATILE = {
     "credit_dirty": "change marks written by triggers, emptied by the credit sync",
     "credit_sync_state": "when and with which rules the credit sync last ran (a view runs it)",
     "sqlite_sequence": "SQLite's AUTOINCREMENT counters (none today; here should one come)",
+    "dialogs": "the saved question a user is answering (a leader's /schedule button opens one)",
 }
 APOLOGY = "抱歉"
 ROLE_OF = {"T1": "trainee", "L2": "leader", "L1": "leader", "H1": "hr", "T2": "trainee"}
