@@ -216,6 +216,22 @@ async def create_group_activity(
     return "ok", activity
 
 
+async def _changeable(
+    conn: aiosqlite.Connection, actor: Member, activity_pk: int, now: dt.datetime
+) -> tuple[Outcome | None, Activity | None]:
+    """The activity, and why `actor` may not move or cancel it now (None: they may)."""
+    activity = await activities_repo.by_pk(conn, activity_pk)
+    if activity is None:
+        return "not_found", None
+    if not can_manage(actor, activity):
+        return "forbidden", activity
+    if activity.status != "scheduled":
+        return "cancelled", activity
+    if parse_ts(activity.start_at) <= now:
+        return "started", activity
+    return None, activity
+
+
 async def move_activity(
     db: Database, cfg: Config, actor: Member, activity_pk: int, new_start: dt.datetime,
     now: dt.datetime,
@@ -223,15 +239,10 @@ async def move_activity(
     """Moves an activity that has not started, keeping its duration; notifies the group."""
     now_s = ts(now)
     async with db.tx() as conn:
-        activity = await activities_repo.by_pk(conn, activity_pk)
-        if activity is None:
-            return "not_found", None
-        if not can_manage(actor, activity):
-            return "forbidden", activity
-        if activity.status != "scheduled":
-            return "cancelled", activity
-        if parse_ts(activity.start_at) <= now:
-            return "started", activity
+        refused, activity = await _changeable(conn, actor, activity_pk, now)
+        if refused is not None:
+            return refused, activity
+        assert activity is not None
         if new_start <= now:
             return "past", activity
         duration = parse_ts(activity.end_at) - parse_ts(activity.start_at)
@@ -253,15 +264,10 @@ async def cancel_activity(
     """Cancels an activity that has not started; notifies the group."""
     now_s = ts(now)
     async with db.tx() as conn:
-        activity = await activities_repo.by_pk(conn, activity_pk)
-        if activity is None:
-            return "not_found", None
-        if not can_manage(actor, activity):
-            return "forbidden", activity
-        if activity.status != "scheduled":
-            return "cancelled", activity
-        if parse_ts(activity.start_at) <= now:
-            return "started", activity
+        refused, activity = await _changeable(conn, actor, activity_pk, now)
+        if refused is not None:
+            return refused, activity
+        assert activity is not None
         await activities_repo.cancel(conn, activity.pk, now_s)
         await notify_participants(conn, cfg, activity, "cancelled", now_s, exclude=[actor.pk])
     return "ok", activity
