@@ -525,6 +525,25 @@ async def submit(
                      headcount_difference(content.stated_headcount, att.counts))
 
 
+async def _amendable(
+    conn: aiosqlite.Connection, cfg: Config, member: Member, report_pk: int, now: dt.datetime
+) -> Submitted | tuple[Report, Activity, dt.datetime]:
+    """The submitted report, its activity and deadline if `member` (its host) may still amend
+    it now; otherwise the refusal."""
+    report = await reports_repo.get(conn, report_pk)
+    activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
+    if report is None or activity is None:
+        return Submitted("not_found")
+    if activity.host_pk != member.pk or report.host_pk != member.pk:
+        return Submitted("not_host")
+    if not report.submitted or report.due_at is None:
+        return Submitted("not_submitted", report)
+    due = parse_ts(report.due_at).astimezone(cfg.tz)
+    if not can_amend(now, due):
+        return Submitted("deadline_passed", report, due)
+    return report, activity, due
+
+
 async def amend(
     db: Database, cfg: Config, member: Member, report_pk: int, overrides: Mapping[str, Any],
     photos_replaced: bool, now: dt.datetime,
@@ -534,17 +553,10 @@ async def amend(
     gone: list[str] = []
     before: Report | None = None
     async with db.tx() as conn:
-        report = await reports_repo.get(conn, report_pk)
-        activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
-        if report is None or activity is None:
-            return Submitted("not_found")
-        if activity.host_pk != member.pk or report.host_pk != member.pk:
-            return Submitted("not_host")
-        if not report.submitted or report.due_at is None:
-            return Submitted("not_submitted", report)
-        due = parse_ts(report.due_at).astimezone(cfg.tz)
-        if not can_amend(now, due):
-            return Submitted("deadline_passed", report, due)
+        checked = await _amendable(conn, cfg, member, report_pk, now)
+        if isinstance(checked, Submitted):
+            return checked
+        report, activity, due = checked
         count = await reports_repo.photo_count(conn, report.pk, staged=photos_replaced)
         content = content_of(report, count, overrides)
         missing = content.missing()
@@ -556,8 +568,9 @@ async def amend(
         await reports_repo.amend(conn, report.pk, now=at, values=changed, roll=att.counts)
         if photos_replaced:
             gone = await reports_repo.promote_staged(conn, report.pk)
-        report = await reports_repo.get(conn, report.pk)
-        assert report is not None
+        amended = await reports_repo.get(conn, report.pk)
+        assert amended is not None
+        report = amended
         photos = await reports_repo.photos(conn, report.pk)
         info = await rendered_info(conn, cfg, activity, report, content, live=False)
         new_document = "recommended_file" in changed and content.recommended_file
@@ -582,17 +595,10 @@ async def start_amendment(
 ) -> Submitted:
     """Checks an amendment may begin and drops photos staged by an abandoned one."""
     async with db.tx() as conn:
-        report = await reports_repo.get(conn, report_pk)
-        activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
-        if report is None or activity is None:
-            return Submitted("not_found")
-        if activity.host_pk != member.pk or report.host_pk != member.pk:
-            return Submitted("not_host")
-        if not report.submitted or report.due_at is None:
-            return Submitted("not_submitted", report)
-        due = parse_ts(report.due_at).astimezone(cfg.tz)
-        if not can_amend(now, due):
-            return Submitted("deadline_passed", report, due)
+        checked = await _amendable(conn, cfg, member, report_pk, now)
+        if isinstance(checked, Submitted):
+            return checked
+        report, _, due = checked
         gone = await reports_repo.clear_photos(conn, report.pk, staged=True)
     remove_files(cfg, gone)
     return Submitted(None, report, due, report.late)
