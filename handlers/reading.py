@@ -435,17 +435,29 @@ async def _choose_book(
     await _ask_date(context, chat_id, state)
 
 
+async def _typed_title(
+    message: Message, context: StudyContext, text: str
+) -> tuple[str, str] | None:
+    """A typed title, cleaned, and its normalised form; None (the user told) if it is empty
+    or too long."""
+    title = rules.clean_title(text)
+    norm = rules.normalize_title(title)
+    if not norm or len(title) > rules.MAX_TITLE_CHARS:
+        await message.reply_text(context.t("reading.read.bad_title", max=rules.MAX_TITLE_CHARS))
+        return None
+    return title, norm
+
+
 async def _own_title(
     update: Update, context: StudyContext, state: dict[str, Any], text: str
 ) -> None:
     message = update.effective_message
     member = context.member
     assert message is not None and member is not None
-    title = rules.clean_title(text)
-    norm = rules.normalize_title(title)
-    if not norm or len(title) > rules.MAX_TITLE_CHARS:
-        await message.reply_text(context.t("reading.read.bad_title", max=rules.MAX_TITLE_CHARS))
+    typed = await _typed_title(message, context, text)
+    if typed is None:
         return
+    title, norm = typed
     async with context.services.db.read() as conn:
         book = await books_repo.by_title(conn, state["year"], norm)
     if book is not None:
@@ -723,11 +735,10 @@ async def _output_title(
     message = update.effective_message
     member = context.member
     assert message is not None and member is not None
-    title = rules.clean_title(text)
-    norm = rules.normalize_title(title)
-    if not norm or len(title) > rules.MAX_TITLE_CHARS:
-        await message.reply_text(context.t("reading.read.bad_title", max=rules.MAX_TITLE_CHARS))
+    typed = await _typed_title(message, context, text)
+    if typed is None:
         return
+    title, norm = typed
     async with context.services.db.read() as conn:
         dup = await reading_repo.find_duplicate(conn, member.pk, state["year"], state["kind"],
                                                 norm)
