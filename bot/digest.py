@@ -337,29 +337,11 @@ async def render_chart_async(data: Sequence[tuple[str, Counter[str]]], text: Cha
 # -- recipients and delivery -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    chat_id: int
-    member_pk: int | None
-    lang: str
-
-
-async def hr_recipients(conn: aiosqlite.Connection, cfg: Config) -> list[Recipient]:
-    """The HR chat when configured, else every registered HR member (as bot.notify.to_hr)."""
-    if cfg.program.hr_chat_id is not None:
-        return [Recipient(cfg.program.hr_chat_id, None, cfg.program.language)]
-    return [
-        Recipient(m.telegram_id, m.pk, normalize(m.language, cfg.program.language))
-        for m in await members_repo.hr_members(conn)
-        if m.telegram_id is not None and m.active
-    ]
-
-
-def recipient_of(member: Member, cfg: Config) -> Recipient | None:
+def recipient_of(member: Member, cfg: Config) -> notify.Recipient | None:
     if member.telegram_id is None or not member.active:
         return None
     lang = normalize(member.language, cfg.program.language)
-    return Recipient(member.telegram_id, member.pk, lang)
+    return notify.Recipient(member.telegram_id, member.pk, lang)
 
 
 def chart_path(cfg: Config, kind: str, scope_key: str, period: str, lang: str) -> Path:
@@ -450,7 +432,7 @@ async def prepare(
 
 
 async def enqueue(
-    conn: aiosqlite.Connection, recipient: Recipient, prepared: Prepared, *, kind: str,
+    conn: aiosqlite.Connection, recipient: notify.Recipient, prepared: Prepared, *, kind: str,
     subject: str, period: str, now: str, not_before: str,
 ) -> int:
     """Queues one recipient's messages in order (text parts, then the chart)."""
@@ -501,7 +483,7 @@ class Job:
 
     kind: DigestKind
     scope_key: str
-    recipients: list[Recipient]
+    recipients: list[notify.Recipient]
     group_id: int | None = None
     group_name: str | None = None
     member: Member | None = None
@@ -581,7 +563,7 @@ async def hr_due(services: Services, now: dt.datetime) -> int:
     async with services.db.read() as conn:
         if await repo.run_for(conn, "hr", "", slot.period) is not None:
             return 0
-        recipients = await hr_recipients(conn, cfg)
+        recipients = await notify.hr_recipients(conn, cfg)
     previous = rules.previous_daily(slot, cfg.digest.hr_time, cal.is_workday)
     return await run_slot(services, now, slot, Job("hr", "", recipients), previous)
 

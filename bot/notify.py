@@ -5,6 +5,7 @@ Call these inside the transaction that makes the change; the sender delivers aft
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -109,3 +110,23 @@ async def to_hr(
         if row:
             ids.append(row)
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where one copy of a message goes, and in which language."""
+
+    chat_id: int
+    member_pk: int | None
+    lang: str
+
+
+async def hr_recipients(conn: aiosqlite.Connection, cfg: Config) -> list[Recipient]:
+    """The HR chat when configured, else every registered HR member (as `to_hr`)."""
+    if cfg.program.hr_chat_id is not None:
+        return [Recipient(cfg.program.hr_chat_id, None, cfg.program.language)]
+    return [
+        Recipient(m.telegram_id, m.pk, normalize(m.language, cfg.program.language))
+        for m in await members_repo.hr_members(conn)
+        if m.telegram_id is not None and m.active
+    ]

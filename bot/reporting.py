@@ -21,7 +21,7 @@ import aiosqlite
 from bot import notify
 from bot.activities import activity_card, can_manage, lang_of
 from bot.config import Config
-from bot.i18n import normalize, t
+from bot.i18n import t
 from bot.reports import (
     MAX_PHOTOS,
     STATUSES,
@@ -267,26 +267,8 @@ async def rendered_info(
 # -- HR's copy ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    chat_id: int
-    member_pk: int | None
-    lang: str
-
-
-async def hr_recipients(conn: aiosqlite.Connection, cfg: Config) -> list[Recipient]:
-    """The HR chat when configured, else every registered HR member (as bot.notify.to_hr)."""
-    if cfg.program.hr_chat_id is not None:
-        return [Recipient(cfg.program.hr_chat_id, None, cfg.program.language)]
-    return [
-        Recipient(m.telegram_id, m.pk, normalize(m.language, cfg.program.language))
-        for m in await members_repo.hr_members(conn)
-        if m.telegram_id is not None and m.active
-    ]
-
-
 async def _queue_report(
-    conn: aiosqlite.Connection, cfg: Config, recipients: Sequence[Recipient], *, kind: str,
+    conn: aiosqlite.Connection, cfg: Config, recipients: Sequence[notify.Recipient], *, kind: str,
     header_key: str, info: Rendered, content: Content, photo_paths: Sequence[Path] | None,
     document: Path | None, now: str,
 ) -> int:
@@ -513,7 +495,7 @@ async def submit(
         assert report is not None
         info = await rendered_info(conn, cfg, activity, report, content, live=False)
         await _queue_report(
-            conn, cfg, await hr_recipients(conn, cfg), kind="reports.submitted",
+            conn, cfg, await notify.hr_recipients(conn, cfg), kind="reports.submitted",
             header_key="reports.hr.header_late" if late else "reports.hr.header",
             info=info, content=content,
             photo_paths=[files_path(cfg, p.file_path) for p in photos],
@@ -575,7 +557,7 @@ async def amend(
         info = await rendered_info(conn, cfg, activity, report, content, live=False)
         new_document = "recommended_file" in changed and content.recommended_file
         await _queue_report(
-            conn, cfg, await hr_recipients(conn, cfg), kind="reports.amended",
+            conn, cfg, await notify.hr_recipients(conn, cfg), kind="reports.amended",
             header_key="reports.hr.header_amended", info=info, content=content,
             photo_paths=[files_path(cfg, p.file_path) for p in photos]
             if photos_replaced else None,
