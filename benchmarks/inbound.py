@@ -35,8 +35,8 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from benchmarks.common import NOW, machine, seed_members
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
-from bot.clock import ManualClock
-from bot.config import parse_config
+from bot.core.clock import ManualClock
+from bot.core.config import parse_config
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.server import Sandbox
 from storage import activities as activities_repo

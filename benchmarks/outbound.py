@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import count, machine, seed_members
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
-from bot.config import parse_config
+from bot.core.config import parse_config
 from bot.sandbox.server import Sandbox
 from storage import outbox as outbox_repo
 

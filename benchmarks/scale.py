@@ -41,8 +41,8 @@ from typing import Any
 
 from benchmarks.common import NOW, count, machine, peak_rss_mb, seed_members, timed
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
-from bot.clock import ManualClock
-from bot.config import Config, parse_config
+from bot.core.clock import ManualClock
+from bot.core.config import Config, parse_config
 from bot.credit_sync import sync
 from bot.sandbox.server import Sandbox
 from storage.db import open_database, ts

@@ -17,8 +17,8 @@ import aiosqlite
 
 from bot import notify
 from bot.attendance import Candidate, Rules, host_order
-from bot.config import CheckinConfig, Config
-from bot.i18n import normalize, t
+from bot.core.config import CheckinConfig, Config
+from bot.core.i18n import normalize, t
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity

@@ -27,12 +27,12 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import commands
-from bot.clock import Clock, SystemClock
-from bot.config import Config, require_token
+from bot.core import commands
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Config, require_token
+from bot.core.services import Services, StudyContext
 from bot.inbox import Inbox, InboxApplication, Poller
 from bot.outbox import OutboxSender
-from bot.services import Services, StudyContext
 from storage.db import open_database
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
 
     register_all(app)
     if opts.tick_interval:
-        from bot import scheduler
+        from bot.core import scheduler
 
         scheduler.install(app, opts.tick_interval)
     return app

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import Config
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.core.config import Config
+from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.imports import ImportSession, TableImport, run_table_import
 from bot.reading import MAX_TITLE_CHARS, normalize_title
 from bot.tabular import TableRow

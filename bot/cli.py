@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, ConfigError, load_config, parse_config
+from bot.core.config import Config, ConfigError, load_config, parse_config
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

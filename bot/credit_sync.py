@@ -45,15 +45,15 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot import credits as rules
-from bot.config import Config
+from bot.core.config import Config
+from bot.core.scheduler import due_check
 from bot.reading import counts as reading_counts
 from bot.reading import parse_year_starts
-from bot.scheduler import due_check
 from storage import credits as ledger
 from storage.db import Database, ts
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 OWNED_PREFIXES: tuple[str, ...] = (
     "attendance:", "reading:", "report:", "recommended:", "host:", "exam:",

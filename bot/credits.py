@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bot.reading import ProgrammeYear, parse_year_starts, programme_year, year_by_label
 
 if TYPE_CHECKING:
-    from bot.config import CreditsConfig, ExitConfig
+    from bot.core.config import CreditsConfig, ExitConfig
 
 __all__ = [
     "ATTENDANCE_STATUSES",

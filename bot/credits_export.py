@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.config import Config
+from bot.core.config import Config
 from bot.credit_sync import sync
 from bot.exports import ExportFilter, Sheet, exporter
 from storage import credits as ledger

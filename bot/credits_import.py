@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config
-from bot.i18n import t
+from bot.core.config import Config
+from bot.core.i18n import t
 from bot.imports import ImportSession, TableImport, run_table_import
 from bot.tabular import TableRow, finite_number
 from storage import audit as audit_repo
@@ -224,7 +224,7 @@ async def cli_evaluations(args: argparse.Namespace, cfg: Config) -> int:
 
 async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
     """`studybot credits adjust --member ID --points N --reason TEXT`."""
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
     from bot.credit_views import MAX_ADJUST, REASON_MAX, adjust, num, parse_points, signed
 
     lang = cfg.program.language

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, parse_config
+from bot.core.config import Config, parse_config
 
 if TYPE_CHECKING:
     from bot.app import StudyApp
-    from bot.clock import ManualClock
+    from bot.core.clock import ManualClock
     from bot.sandbox.client import SandboxUser
     from bot.sandbox.server import Sandbox
 
@@ -87,8 +87,8 @@ class Demo:
 
     async def tick(self, **advance: float) -> None:
         """Moves the demo clock, runs what fell due, delivers it."""
-        from bot import scheduler
         from bot.app import services_of
+        from bot.core import scheduler
 
         if advance:
             self.clock.advance(**advance)
@@ -103,7 +103,7 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     if root.level < logging.WARNING and not root.isEnabledFor(logging.DEBUG):
         root.setLevel(logging.WARNING)
     from bot.app import AppOptions, build_application, start_app, stop_app
-    from bot.clock import ManualClock
+    from bot.core.clock import ManualClock
     from bot.invites import ensure_invites
     from bot.roster import import_roster, validate_roster
     from bot.sandbox.client import render_transcript

@@ -12,7 +12,7 @@ feature whose tables are not there yet returns [] (`storage.reminders.has_table`
 works whatever has landed; a section that raises is logged and noted in the digest, which still
 goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). Sections here:
 
-- HR: attendance (10), waiting for HR (20: bot.pending, i.e. leave requests routed to HR and
+- HR: attendance (10), waiting for HR (20: bot.core.pending, i.e. leave requests routed to HR and
   exit proposals), reports (30), reading (40), credits at risk (50), members the bot cannot
   reach (90), notifications Telegram refused for good in the period (95);
 - leader: the group's attendance (10), reports (30), reading pace (40) — and the leave feature's
@@ -61,21 +61,22 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
-from bot import notify, pending
+from bot import notify
 from bot import reading as reading_rules
 from bot import reminders as rules
-from bot.config import Config
-from bot.i18n import normalize, t
-from bot.scheduler import due_check
-from bot.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
-from bot.workdays import WorkCalendar
+from bot.core import pending
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
+from bot.core.scheduler import due_check
+from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
+from bot.core.workdays import WorkCalendar
 from storage import members as members_repo
 from storage import reminders as repo
 from storage.db import Database, parse_ts, ts
 from storage.models import Member
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -771,7 +772,7 @@ async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[s
 
 @digest_section("pending", order=20, kinds=("hr",))
 async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
-    """What waits for HR's decision (leave requests, exit proposals...), from bot.pending."""
+    """What waits for HR's decision (leave requests, exit proposals...), from bot.core.pending."""
     items = [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
     return capped(scope, items, "pending")
 

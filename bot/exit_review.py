@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from bot import callbacks, notify, pending
 from bot import credits as credit_rules
 from bot import exit_rules as rules
-from bot.config import Config
+from bot import notify
+from bot.core import callbacks, pending
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
+from bot.core.scheduler import due_check
 from bot.credit_sync import fingerprint, sync
 from bot.credit_views import num
-from bot.i18n import normalize, t
-from bot.scheduler import due_check
 from storage import audit as audit_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
@@ -35,7 +36,7 @@ from storage.exits import Proposal
 from storage.models import Member
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 PREFIX = "exit"
 CONTINUOUS_RULES: tuple[str, ...] = ("exams", "satisfaction", "supervision")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from bot.config import Config
-from bot.i18n import t
+from bot.core.config import Config
+from bot.core.i18n import t
 from storage.db import Database, open_database
 
 

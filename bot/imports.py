@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from bot.config import Config
-from bot.i18n import t
+from bot.core.config import Config
+from bot.core.i18n import t
 from bot.tabular import TableError, TableRow, read_table
 from storage.db import Database, open_database
 
@@ -43,7 +43,7 @@ class ImportSession:
         return self.path.name
 
     def now(self) -> dt.datetime:
-        from bot.clock import SystemClock
+        from bot.core.clock import SystemClock
 
         return SystemClock(self.cfg.tz).now()
 

@@ -25,7 +25,7 @@ registered"; a replayed leave decision finds the request decided and changes not
 takes no answer to a press it has forgotten (answered already, or pressed longer ago than its
 answer window): bot.app.StudyBot lets the handler go on without one, so a press that was never
 handled still does its work after a restart. A dialog's state
-(bot/dialog.py) is saved in the transaction that deletes the rows of the updates that changed
+(bot/core/dialog.py) is saved in the transaction that deletes the rows of the updates that changed
 it, so a replayed dialog step meets the state it was first handled with (restored before the
 replay) and works. A row replayed MAX_REPLAYS
 times without finishing (an update that keeps killing the process) is dropped with an error in
@@ -49,8 +49,8 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ExtBot
 
-from bot.dialog import SavedDialogs
-from bot.services import StudyContext
+from bot.core.dialog import SavedDialogs
+from bot.core.services import StudyContext
 from storage import dialogs as dialogs_repo
 from storage import inbox as inbox_repo
 from storage.db import Database, parse_ts, ts

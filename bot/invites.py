@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.config import Config
-from bot.i18n import t
+from bot.core.config import Config
+from bot.core.i18n import t
 from storage.db import Database, open_database, ts
 from storage.models import Role
 
@@ -160,7 +160,7 @@ async def cli_invites(args: argparse.Namespace, cfg: Config) -> int:
     """`studybot invites --out DIR [--rotate]`: codes for every unregistered member, printed."""
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
 
     lang = cfg.program.language
     username = cfg.telegram.username.strip().lstrip("@")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.config import Config
+from bot.core.config import Config
 from bot.exports import ExportFilter, Sheet, exporter
 from storage import leave as leave_repo
 from storage.db import Database, parse_ts, ts

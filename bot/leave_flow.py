@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot import callbacks, notify, pending
 from bot import leave as rules
+from bot import notify
 from bot.activities import activity_card, activity_when, local
 from bot.attendance import ATTENDED
-from bot.config import Config
+from bot.core import callbacks, pending
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
+from bot.core.scheduler import due_check
 from bot.digest import Scope, digest_section
-from bot.i18n import normalize, t
-from bot.scheduler import due_check
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo
@@ -34,7 +35,7 @@ from storage.leave import LeaveRequest
 from storage.models import Member
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 PREFIX = "leave"
 Buttons = list[list[list[str]]]
@@ -617,7 +618,7 @@ async def pending_leave(conn: aiosqlite.Connection, lang: str) -> list[str]:
 @digest_section("leave", order=25, kinds=("leader",), title_key="leave.digest.title")
 async def leave_digest_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """The group's leave requests waiting for the leader's decision. (HR's digest lists those
-    waiting for HR through bot.pending, in its "pending" section.)"""
+    waiting for HR through bot.core.pending, in its "pending" section.)"""
     if scope.group_id is None:
         return []
     return [

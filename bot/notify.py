@@ -10,9 +10,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import Config
-from bot.i18n import normalize, t
-from bot.text import split_payload
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
+from bot.core.text import split_payload
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from storage.models import Member
@@ -31,7 +31,7 @@ async def enqueue(
     not_before: str | None = None,
     dedupe_key: str | None = None,
 ) -> int | None:
-    """Queues `payload` for `chat_id`, cut to Telegram's limits first (bot.text.split_payload:
+    """Queues `payload` for `chat_id`, cut to Telegram's limits first (bot.core.text.split_payload:
     a text over 4,096 UTF-16 units becomes several messages, a long caption keeps its file and
     the rest follows as text, the buttons ride on the last part); see
     storage.outbox.enqueue_parts for order, dedupe keys per part and the id returned. Every

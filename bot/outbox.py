@@ -9,7 +9,7 @@ in `last_error`; HR's next daily digest lists it), and the chat's next rows go o
 at a time (a lock), so no row is sent twice by two passes; a row is marked sent right after Telegram
 accepts it. A chat's rows go in (not_before, id) order; a retried row holds back the chat's
 later rows (storage.outbox.reschedule). Rows never exceed Telegram's limits: a longer text or
-caption was split into several rows at enqueue (bot.notify.enqueue, bot.text.split_payload).
+caption was split into several rows at enqueue (bot.notify.enqueue, bot.core.text.split_payload).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from bot.clock import Clock
-from bot.config import OutboxConfig
+from bot.core.clock import Clock
+from bot.core.config import OutboxConfig
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from storage.db import Database, ts

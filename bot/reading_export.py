@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.config import Config
+from bot.core.config import Config
 from bot.exports import ExportFilter, Sheet, exporter
 from bot.reading import counts
 from storage import reading as reading_repo

@@ -20,8 +20,10 @@ import aiosqlite
 
 from bot import notify
 from bot.activities import activity_card, can_manage, lang_of
-from bot.config import Config
-from bot.i18n import t
+from bot.core.config import Config
+from bot.core.i18n import t
+from bot.core.scheduler import due_check
+from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.reports import (
     MAX_PHOTOS,
     STATUSES,
@@ -38,8 +40,6 @@ from bot.reports import (
     reminder_due,
     state_of,
 )
-from bot.scheduler import due_check
-from bot.text import MAX_CAPTION, clip, split_message
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import audit
@@ -51,7 +51,7 @@ from storage.models import Member
 from storage.reports import Report, Reportable
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Pure functions (no Telegram, no SQL), so every rule is a row in a unit-test tabl
 
 - The deadline is `[reports] due_time` on the first working day after the activity's local date
   (the date it ends on, which is its date for every activity that does not run past midnight).
-  Working days come from bot.workdays.WorkCalendar built from `[calendar]`: the `holidays`
+  Working days come from bot.core.workdays.WorkCalendar built from `[calendar]`: the `holidays`
   package with China's make-up working days, the config's overrides, and Monday–Friday for a
   year the library does not know (logged once).
 - Reminders while the report is missing, in time order: at the end of the activity ("ended":
@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.config import CalendarConfig, ReportsConfig
+from bot.core.config import CalendarConfig, ReportsConfig
+from bot.core.i18n import t
+from bot.core.workdays import WorkCalendar
 from bot.files import suffix_of
-from bot.i18n import t
-from bot.workdays import WorkCalendar
 
 MAX_PHOTOS = 10
 MIN_PHOTOS = 1

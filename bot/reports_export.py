@@ -25,9 +25,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.config import Config
+from bot.core.config import Config
+from bot.core.i18n import t
 from bot.exports import ExportFilter, Sheet, exporter
-from bot.i18n import t
 from bot.reporting import deadline_of
 from storage import reports as reports_repo
 from storage.db import Database, parse_ts, ts

@@ -33,9 +33,9 @@ from bot.attendance import (
     is_open,
     status_on_close,
 )
-from bot.config import Config
-from bot.i18n import t
-from bot.scheduler import due_check
+from bot.core.config import Config
+from bot.core.i18n import t
+from bot.core.scheduler import due_check
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo
@@ -46,7 +46,7 @@ from storage.db import Database, parse_ts, ts
 from storage.models import Member
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import Config
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.core.config import Config
+from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.imports import ImportSession, TableImport, headed, run_table_import
 from bot.tabular import TableRow
 from storage import audit as audit_repo

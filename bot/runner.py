@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.config import Config
+from bot.core.config import Config
 from storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
         from bot.demo import run_demo
 
         return await run_demo(keep=None)
-    from bot import logsafe
+    from bot.core import logsafe
 
     logsafe.install([cfg.telegram.token])
     app = build_application(cfg)

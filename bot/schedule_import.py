@@ -41,8 +41,8 @@ from bot.activities import (
     notify_participants,
 )
 from bot.attendance import ACTIVITY_TYPES, valid_coordinates
-from bot.config import Config
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.core.config import Config
+from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.imports import ImportSession, TableImport, headed, run_table_import
 from bot.tabular import TableRow, finite_number
 from storage import activities as activities_repo

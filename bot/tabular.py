@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.core.i18n import DEFAULT_LANGUAGE, t
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx")
 

@@ -13,10 +13,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import callbacks, commands, dialog, notify
-from bot.scheduler import due_check
-from bot.services import Services, StudyContext
-from bot.text import utf16_len
+from bot import notify
+from bot.core import callbacks, commands, dialog
+from bot.core.scheduler import due_check
+from bot.core.services import Services, StudyContext
+from bot.core.text import utf16_len
 from storage import announcements as ann_repo
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ async def update_progress(services: Services, ann_id: int) -> bool:
         if row is None:
             return True
         progress = await ann_repo.progress(conn, ann_id)
-    from bot.i18n import normalize, t
+    from bot.core.i18n import normalize, t
 
     lang = normalize(row["language"], services.default_language)
     key = "announce.done" if progress.done else "announce.progress"

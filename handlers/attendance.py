@@ -25,7 +25,7 @@ from telegram import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, roll_call
+from bot import roll_call
 from bot.activities import activity_card, local, rules_of
 from bot.attendance import (
     STATUSES,
@@ -42,8 +42,9 @@ from bot.attendance import (
     parse_token,
     qr_token,
 )
-from bot.services import StudyContext
-from bot.text import MAX_CAPTION, clip, split_message
+from bot.core import callbacks, commands, dialog
+from bot.core.services import StudyContext
+from bot.core.text import MAX_CAPTION, clip, split_message
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo

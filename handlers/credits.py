@@ -15,12 +15,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import callbacks, charts, commands, credit_views, exit_review
+from bot import charts, credit_views, exit_review
 from bot import credit_sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
 from bot import credits as credit_rules
+from bot.core import callbacks, commands
+from bot.core.services import StudyContext
+from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.credit_views import num, signed
-from bot.services import StudyContext
-from bot.text import MAX_CAPTION, clip, split_message
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo

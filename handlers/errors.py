@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.i18n import t
-from bot.services import Services, StudyContext, member_language
-from bot.text import split_message
+from bot.core.i18n import t
+from bot.core.services import Services, StudyContext, member_language
+from bot.core.text import split_message
 from storage import members as members_repo
 
 log = logging.getLogger(__name__)

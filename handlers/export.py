@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CommandHandler
 
-from bot import commands
+from bot.core import commands
+from bot.core.services import StudyContext
 from bot.exports import ExportFilter, collect, xlsx_bytes
-from bot.services import StudyContext
 
 
 async def export(update: Update, context: StudyContext) -> None:

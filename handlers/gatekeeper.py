@@ -9,8 +9,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
+from bot.core.services import StudyContext, member_language
 from bot.registration import looks_like_code
-from bot.services import StudyContext, member_language
 from storage import members as members_repo
 
 

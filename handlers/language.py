@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import callbacks, commands
-from bot.i18n import LANGUAGES, t
-from bot.services import StudyContext
+from bot.core import callbacks, commands
+from bot.core.i18n import LANGUAGES, t
+from bot.core.services import StudyContext
 from handlers.start import set_commands
 from storage import members as members_repo
 

@@ -17,12 +17,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, leave_flow
 from bot import leave as rules
+from bot import leave_flow
 from bot.activities import activity_card, local
+from bot.core import callbacks, commands, dialog
+from bot.core.services import StudyContext
+from bot.core.text import split_message
 from bot.leave_flow import PREFIX, AskResult, DecideResult
-from bot.services import StudyContext
-from bot.text import split_message
 from storage.db import parse_ts
 from storage.leave import LeaveRequest
 from storage.models import Member

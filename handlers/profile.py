@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import commands
-from bot.services import StudyContext
+from bot.core import commands
+from bot.core.services import StudyContext
 from handlers.start import group_name, role_name
 from storage import members as members_repo
 

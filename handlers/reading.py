@@ -28,12 +28,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, files, notify, scheduler
+from bot import files, notify
 from bot import reading as rules
-from bot.config import Config
-from bot.i18n import normalize, t
-from bot.services import Services, StudyContext
-from bot.text import MAX_CAPTION, clip, split_message
+from bot.core import callbacks, commands, dialog, scheduler
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
+from bot.core.services import Services, StudyContext
+from bot.core.text import MAX_CAPTION, clip, split_message
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo

@@ -29,8 +29,11 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import callbacks, commands, dialog, files, reporting
+from bot import files, reporting
 from bot.activities import activity_card, can_manage, local
+from bot.core import callbacks, commands, dialog
+from bot.core.services import StudyContext
+from bot.core.text import split_message
 from bot.reports import (
     MAX_PHOTOS,
     STATES,
@@ -40,8 +43,6 @@ from bot.reports import (
     document_suffix,
     parse_headcount,
 )
-from bot.services import StudyContext
-from bot.text import split_message
 from storage import activities as activities_repo
 from storage.db import parse_ts
 from storage.models import Member, Role

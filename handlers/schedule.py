@@ -14,10 +14,11 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import activities, callbacks, commands, dialog
+from bot import activities
 from bot.activities import activity_card, hosts_in_order, local
 from bot.attendance import parse_duration, parse_local_datetime
-from bot.services import StudyContext
+from bot.core import callbacks, commands, dialog
+from bot.core.services import StudyContext
 from handlers.attendance import markup, reply_long
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

@@ -8,10 +8,10 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import commands
-from bot.i18n import t
+from bot.core import commands
+from bot.core.i18n import t
+from bot.core.services import StudyContext
 from bot.registration import Redemption, looks_like_code, redeem
-from bot.services import StudyContext
 from storage.models import Member
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Saved dialog states: a user's half-finished multi-step input (see
-storage/migrations/0012_dialogs.sql and bot/dialog.py)."""
+storage/migrations/0012_dialogs.sql and bot/core/dialog.py)."""
 
 from __future__ import annotations
 

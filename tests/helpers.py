@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import scheduler
 from bot.app import AppOptions, StudyApp, build_application, services_of, start_app, stop_app
-from bot.clock import ManualClock
-from bot.config import Config, parse_config
+from bot.core import scheduler
+from bot.core.clock import ManualClock
+from bot.core.config import Config, parse_config
+from bot.core.services import Services
 from bot.invites import ensure_invites
 from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_roster, validate_roster
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.server import Sandbox
-from bot.services import Services
 from bot.tabular import read_table
 from storage.db import open_database
 

@@ -13,7 +13,7 @@ import pytest
 from bot import roll_call
 from bot.attendance_export import COLUMNS
 from bot.cli import main
-from bot.config import Config
+from bot.core.config import Config
 from bot.schedule_import import run_import
 from bot.tabular import TableRow
 from storage import activities as activities_repo

@@ -326,7 +326,7 @@ def test_every_outcome_has_a_message_in_both_languages() -> None:
 
     from bot.activities import Outcome
     from bot.attendance import ACTIVITY_TYPES, STATUSES
-    from bot.i18n import catalog
+    from bot.core.i18n import catalog
     from bot.roll_call import CorrectionOutcome
 
     keys = [f"attendance.schedule.refused_{o}" for o in get_args(Outcome) if o != "ok"]

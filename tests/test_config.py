@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import ConfigError, load_config, parse_config
+from bot.core.config import ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -22,7 +22,7 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
     text = EXAMPLE.read_text("utf-8")
     import dataclasses
 
-    from bot.config import Config
+    from bot.core.config import Config
 
     for section in dataclasses.fields(Config):
         if section.name in ("source", "base_dir"):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import credits as rules
-from bot.config import CreditsConfig, ExitConfig
+from bot.core.config import CreditsConfig, ExitConfig
 
 
 @pytest.mark.parametrize(
@@ -192,7 +192,7 @@ def test_parse_fraction(value: float | str, expected: tuple[int, int]) -> None:
     ("value", "ok"), [("1/3", True), (0.25, True), (1, False), ("a third", False)]
 )
 def test_config_file_supervision_fraction(value: object, ok: bool) -> None:
-    from bot.config import ConfigError, parse_config
+    from bot.core.config import ConfigError, parse_config
 
     data = {"exit": {"supervision_fraction": value}}
     if ok:

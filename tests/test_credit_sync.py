@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot import credit_sync
-from bot.config import Config
+from bot.core.config import Config
 from bot.credit_sync import Book, Reverse, Want, reconcile, sync
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

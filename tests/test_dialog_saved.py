@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.dialog import KEY, SavedDialogs
+from bot.core.dialog import KEY, SavedDialogs
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

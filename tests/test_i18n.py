@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands
-from bot.i18n import catalog, normalize, t
+from bot.core import commands
+from bot.core.i18n import catalog, normalize, t
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from bot.logsafe import RedactFilter
+from bot.core.logsafe import RedactFilter
 
 TOKEN = "987654321:AAH-secret-token-value"
 

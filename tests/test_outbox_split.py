@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot import notify
-from bot.text import MAX_CAPTION, MAX_MESSAGE, utf16_len
+from bot.core.text import MAX_CAPTION, MAX_MESSAGE, utf16_len
 from storage import outbox as outbox_repo
 from storage.db import open_database
 

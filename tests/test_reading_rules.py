@@ -392,7 +392,7 @@ def test_transitions(status: str, accept: bool, return_: bool) -> None:
 
 
 def test_reading_config_defaults_and_values() -> None:
-    from bot.config import parse_config
+    from bot.core.config import parse_config
 
     assert parse_config({}, env={}).reading.min_reflection_chars == 300
     cfg = parse_config(
@@ -419,7 +419,7 @@ def test_reading_config_defaults_and_values() -> None:
     ],
 )
 def test_reading_config_errors(section: dict[str, object], expected: str) -> None:
-    from bot.config import ConfigError, parse_config
+    from bot.core.config import ConfigError, parse_config
 
     with pytest.raises(ConfigError) as info:
         parse_config({"reading": section}, source="x.toml", env={})

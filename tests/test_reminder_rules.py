@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import reminders as r
-from bot.workdays import WorkCalendar
+from bot.core.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -279,7 +279,7 @@ def test_dedupe_key() -> None:
     ],
 )
 def test_config_is_checked(section: str, values: dict[str, object], expected: str) -> None:
-    from bot.config import ConfigError, parse_config
+    from bot.core.config import ConfigError, parse_config
 
     with pytest.raises(ConfigError) as info:
         parse_config({section: values}, env={})
@@ -287,7 +287,7 @@ def test_config_is_checked(section: str, values: dict[str, object], expected: st
 
 
 def test_config_defaults() -> None:
-    from bot.config import parse_config
+    from bot.core.config import parse_config
 
     cfg = parse_config({"digest": {"trainee_weekly": "fri 17:00"}}, env={})
     assert cfg.reminders.day_before_at == dt.time(19) and cfg.reminders.minutes_before == 60

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import CalendarConfig, ReportsConfig
+from bot.core.config import CalendarConfig, ReportsConfig
+from bot.core.workdays import WorkCalendar
 from bot.reports import (
     Rules,
     attendance_of,
@@ -26,7 +27,6 @@ from bot.reports import (
     roll_headcount,
     state_of,
 )
-from bot.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -93,7 +93,7 @@ def test_calendar_from_config_overrides_and_logs_an_uncovered_year_once(
     cfg = CalendarConfig(extra_holidays=(D(2031, 3, 10),), extra_workdays=(D(2031, 3, 8),))
     cal = calendar_of(cfg)
     assert calendar_of(cfg) is cal  # one per config: the log line is not repeated per tick
-    with caplog.at_level(logging.WARNING, logger="bot.workdays"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.workdays"):
         assert due_at(local(2031, 3, 7), cal, RULES, TZ) == local(2031, 3, 8, 18, 0)
         assert due_at(local(2031, 3, 8), cal, RULES, TZ) == local(2031, 3, 11, 18, 0)
         assert due_at(local(2031, 3, 12), calendar_of(cfg), RULES, TZ) == local(2031, 3, 13,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
-from bot.config import Config
+from bot.core.config import Config
 from bot.schedule_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import sys
 from bot.app import build_application
-from bot.config import parse_config
+from bot.core.config import parse_config
 build_application(parse_config({"telegram": {"token": "1:x"}}, env={}))
 heavy = sorted(m for m in ("matplotlib", "openpyxl", "segno") if m in sys.modules)
 print(",".join(heavy))

@@ -1,4 +1,4 @@
-"""bot.text: quoting user text back (clip) and splitting under Telegram's message limit."""
+"""bot.core.text: quoting user text back (clip) and splitting under Telegram's message limit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.text import (
+from bot.core.text import (
     ECHO_CHARS,
     MAX_CAPTION,
     MAX_MESSAGE,

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.workdays import WorkCalendar
+from bot.core.workdays import WorkCalendar
 
 D = dt.date
 
@@ -55,7 +55,7 @@ def test_overrides_win() -> None:
 
 def test_uncovered_year_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     cal = WorkCalendar("CN")
-    with caplog.at_level(logging.WARNING, logger="bot.workdays"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.workdays"):
         cal.is_workday(D(2030, 1, 7))
         cal.is_workday(D(2030, 1, 8))
     assert sum("2030" in r.getMessage() for r in caplog.records) == 1

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands
 from bot.books import COLUMNS as BOOK_COLUMNS
 from bot.books import import_books, validate_books
+from bot.core import commands
 from bot.credits_import import import_file
 from bot.inbox import Inbox
 from bot.sandbox.client import Entry, SandboxUser

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import charts, pending
+from bot import charts
+from bot.core import pending
 from bot.credits_import import import_file
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry

@@ -12,8 +12,8 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.core.services import StudyContext
 from bot.sandbox.server import Sandbox
-from bot.services import StudyContext
 from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config, running_bot
 
 

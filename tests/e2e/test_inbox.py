@@ -17,8 +17,8 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.core.services import StudyContext
 from bot.inbox import MAX_REPLAYS, Inbox
-from bot.services import StudyContext
 from storage import activities as activities_repo
 from storage.db import ts
 from tests.helpers import T0, Harness, restart, running_bot

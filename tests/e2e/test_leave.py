@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import pending
 from bot.activities import rules_of
 from bot.attendance import current_code
 from bot.cli import main
+from bot.core import pending
 from bot.exports import ExportFilter, exporters, write_csv
 from bot.inbox import Inbox
 from bot.sandbox.client import Entry, SandboxUser

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import notify
-from bot.i18n import t
+from bot.core.i18n import t
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from tests.helpers import Harness, restart, running_bot

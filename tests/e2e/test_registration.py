@@ -112,7 +112,7 @@ async def test_me_per_role(
 
 @pytest.mark.parametrize("member_id", ["T1", "L1", "H1"])
 async def test_help_lists_the_role_commands(h: Harness, member_id: str) -> None:
-    from bot import commands
+    from bot.core import commands
 
     user = await h.register(member_id)
     reply = await user.ask("/help")

@@ -9,9 +9,9 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
-from bot import scheduler
 from bot.activities import new_secret
-from bot.clock import ManualClock
+from bot.core import scheduler
+from bot.core.clock import ManualClock
 from bot.sandbox.client import SandboxUser
 from storage import activities as activities_repo
 from storage import members as members_repo

@@ -33,7 +33,7 @@ from storage import dialogs as dialogs_repo
 from storage.db import Database, ts
 
 if TYPE_CHECKING:
-    from bot.services import StudyContext
+    from bot.core.services import StudyContext
 
 log = logging.getLogger(__name__)
 

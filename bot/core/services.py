@@ -9,9 +9,9 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.clock import Clock
-from bot.config import Config
-from bot.i18n import normalize, t
+from bot.core.clock import Clock
+from bot.core.config import Config
+from bot.core.i18n import normalize, t
 from bot.outbox import OutboxSender
 from storage.db import Database, ts
 from storage.models import Member

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, ContextTypes
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 

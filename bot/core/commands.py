@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.i18n import t
+from bot.core.i18n import t
 from storage.models import Role
 
 ALL_ROLES: frozenset[Role] = frozenset({"trainee", "leader", "hr"})
