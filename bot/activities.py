@@ -15,10 +15,10 @@ from typing import Literal
 
 import aiosqlite
 
-from bot import notify
 from bot.attendance import Candidate, Rules, host_order
 from bot.core.config import CheckinConfig, Config
 from bot.core.i18n import normalize, t
+from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot import notify
 from bot.core.config import Config
+from bot.delivery import notify
 from bot.invites import deep_link, reissue_invite
 from storage import audit as audit_repo
 from storage import members as members_repo

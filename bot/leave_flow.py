@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from bot import leave as rules
-from bot import notify
 from bot.activities import activity_card, activity_when, local
 from bot.attendance import ATTENDED
 from bot.core import callbacks, pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
+from bot.delivery import notify
 from bot.digest import Scope, digest_section
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

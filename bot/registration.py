@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot import notify
 from bot.core.config import Config
+from bot.delivery import notify
 from storage import members as members_repo
 from storage import registration as reg_repo
 from storage.db import Database, parse_ts, ts

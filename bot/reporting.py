@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot import notify
 from bot.activities import activity_card, can_manage, lang_of
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.scheduler import due_check
 from bot.core.text import MAX_CAPTION, clip, split_message
+from bot.delivery import notify
 from bot.reports import (
     MAX_PHOTOS,
     STATUSES,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from bot import attendance as attendance_rules
-from bot import notify
 from bot.activities import activity_card, activity_when, lang_of, rules_of
 from bot.attendance import (
     ATTENDED,
@@ -36,6 +35,7 @@ from bot.attendance import (
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.scheduler import due_check
+from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo

@@ -30,7 +30,6 @@ from typing import Any
 
 import aiosqlite
 
-from bot import notify
 from bot.activities import (
     LOCATION_MAX,
     TITLE_MAX,
@@ -43,6 +42,7 @@ from bot.activities import (
 from bot.attendance import ACTIVITY_TYPES, valid_coordinates
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
+from bot.delivery import notify
 from bot.imports import ImportSession, TableImport, headed, run_table_import
 from bot.tabular import TableRow, finite_number
 from storage import activities as activities_repo

@@ -13,11 +13,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import notify
 from bot.core import callbacks, commands, dialog
 from bot.core.scheduler import due_check
 from bot.core.services import Services, StudyContext
 from bot.core.text import utf16_len
+from bot.delivery import notify
 from storage import announcements as ann_repo
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.app import StudyBot
 from bot.core import commands, dialog
 from bot.core.services import StudyContext
+from bot.delivery.telegram import StudyBot
 
 IDLE_ALBUM_KEY = "dialog_idle_album"
 

@@ -28,13 +28,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import files, notify
+from bot import files
 from bot import reading as rules
 from bot.core import callbacks, commands, dialog, scheduler
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.services import Services, StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
+from bot.delivery import notify
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo

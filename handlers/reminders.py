@@ -13,12 +13,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import digest as digest_mod
-from bot import notify
 from bot import reminders as rules
 from bot.activities import activity_card, lang_of
 from bot.core import callbacks, commands, scheduler
 from bot.core.i18n import t
 from bot.core.services import Services, StudyContext
+from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import reminders as repo

@@ -58,7 +58,7 @@ async def set_progress_message(
 
 async def progress(conn: aiosqlite.Connection, ann_id: int) -> Progress:
     # Counted per recipient, not per row: a text over Telegram's limit is several outbox rows
-    # (bot.notify.enqueue splits it); a recipient is pending while any part is.
+    # (bot.delivery.notify.enqueue splits it); a recipient is pending while any part is.
     rows = await conn.execute_fetchall(
         "SELECT CASE WHEN SUM(status = 'pending') > 0 THEN 'pending'"
         " WHEN SUM(status = 'unreachable') > 0 THEN 'unreachable'"

@@ -48,8 +48,8 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> int | None:
     """Adds a notification; with a dedupe_key already present, adds nothing and returns None.
-    The payload goes as it is: the bot queues through bot.notify.enqueue, which cuts what is
-    over Telegram's limits into parts first."""
+    The payload goes as it is: the bot queues through bot.delivery.notify.enqueue, which cuts what
+    is over Telegram's limits into parts first."""
     return await enqueue_parts(
         conn, chat_id=chat_id, kind=kind, parts=[payload], now=now, member_pk=member_pk,
         not_before=not_before, dedupe_key=dedupe_key,

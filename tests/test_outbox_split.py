@@ -1,4 +1,4 @@
-"""bot.notify.enqueue splits a row over Telegram's limits into rows that fit, in order,
+"""bot.delivery.notify.enqueue splits a row over Telegram's limits into rows that fit, in order,
 the buttons on the last, each part deduplicated; a retried row keeps its chat's order."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot import notify
 from bot.core.text import MAX_CAPTION, MAX_MESSAGE, utf16_len
+from bot.delivery import notify
 from storage import outbox as outbox_repo
 from storage.db import open_database
 

@@ -10,8 +10,8 @@ says so.
 State lives in `user_data` and is saved in the `dialogs` table, so a restart (a deploy, a
 crash) resumes a half-filled form: `SavedDialogs` compares, after each update, the user's state
 (as JSON) with what was last saved, and a change is written in the transaction that deletes the
-update's inbox row (bot/inbox.py), so the saved state and the handled updates always agree (an
-update replayed after a crash meets the state it was first handled with). An update that does
+update's inbox row (bot/delivery/inbox.py), so the saved state and the handled updates always agree
+(an update replayed after a crash meets the state it was first handled with). An update that does
 not touch a dialog costs a dictionary lookup, no database work. At start, `restore` loads the
 rows younger than `[dialog] resume_hours` back into `user_data` before the inbox is replayed.
 Handlers keep plain JSON values in a state (str, int, float, bool, None, lists, dicts with str

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
-from bot.outbox import OutboxSender
+from bot.delivery.outbox import OutboxSender
 from storage.db import Database, ts
 from storage.models import Member
 

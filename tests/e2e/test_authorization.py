@@ -25,7 +25,7 @@ from bot.books import COLUMNS as BOOK_COLUMNS
 from bot.books import import_books, validate_books
 from bot.core import commands
 from bot.credits_import import import_file
-from bot.inbox import Inbox
+from bot.delivery.inbox import Inbox
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
 from bot.tabular import TableRow, read_table

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, start_app, stop_app
-from bot.inbox import Inbox
+from bot.delivery.inbox import Inbox
 from bot.sandbox.client import SandboxUser
 from storage.db import open_database
 from tests.e2e.test_attendance import VENUE, code

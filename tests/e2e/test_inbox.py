@@ -1,5 +1,5 @@
-"""The inbox (bot/inbox.py): an update stored but not handled when the process stopped is handled
-after the restart, in order; a handled update is not handled again; a poison update is not
+"""The inbox (bot/delivery/inbox.py): an update stored but not handled when the process stopped is
+handled after the restart, in order; a handled update is not handled again; a poison update is not
 replayed forever."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.core.services import StudyContext
-from bot.inbox import MAX_REPLAYS, Inbox
+from bot.delivery.inbox import MAX_REPLAYS, Inbox
 from storage import activities as activities_repo
 from storage.db import ts
 from tests.helpers import T0, Harness, restart, running_bot
@@ -170,7 +170,7 @@ async def test_an_update_that_never_finishes_is_dropped_after_max_replays(
             assert crash.stored[-1] == update_id
             assert await inbox_rows(h) == [(update_id, replay)]
         crash.end()
-        with caplog.at_level(logging.ERROR, logger="bot.inbox"):
+        with caplog.at_level(logging.ERROR, logger="bot.delivery.inbox"):
             await restart(h)
         assert await inbox_rows(h) == []
         assert f"dropping update {update_id}" in caplog.text
@@ -191,7 +191,7 @@ async def test_a_row_that_does_not_parse_is_dropped(
                 "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
                 (999_999, bad, "2026-03-02 01:00:00"),
             )
-        with caplog.at_level(logging.ERROR, logger="bot.inbox"):
+        with caplog.at_level(logging.ERROR, logger="bot.delivery.inbox"):
             await restart(h)
         assert await inbox_rows(h) == []
         assert "dropping update 999999" in caplog.text

@@ -17,8 +17,8 @@ from bot.activities import rules_of
 from bot.attendance import current_code
 from bot.cli import main
 from bot.core import pending
+from bot.delivery.inbox import Inbox
 from bot.exports import ExportFilter, exporters, write_csv
-from bot.inbox import Inbox
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
 from bot.tabular import TableRow

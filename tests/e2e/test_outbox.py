@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import notify
 from bot.core.i18n import t
+from bot.delivery import notify
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from tests.helpers import Harness, restart, running_bot
@@ -135,7 +135,8 @@ async def test_stop_waits_for_the_pass_in_progress(tmp_path: Path) -> None:
         assert await statuses(h) == {"sent": 1}
 
 
-# -- texts over Telegram's limits are split at enqueue (bot.notify.enqueue) -------------------
+# -- texts over Telegram's limits are split at enqueue (bot.delivery.notify.enqueue)
+# -------------------
 
 # ~10,000 UTF-16 units (6,400 characters) in 60 lines: three messages.
 LONG_BODY = "\n".join(f"第{i:03d}段 " + "学习😀" * 40 for i in range(60))
@@ -224,7 +225,7 @@ async def test_a_row_telegram_refuses_with_400_fails_once_with_its_reason(
     h.sandbox.fail_next("sendMessage", status=400, chat_id=user.chat_id,
                         description="Bad Request: message is too long")
     calls = h.sandbox.stats.requests.get("sendMessage", 0)
-    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.outbox"):
         assert await h.flush() == 1  # the next row of the chat is not held back
     assert f"outbox row {ids[0]} rejected" in caplog.text and "too long" in caplog.text
     async with h.services.db.read() as conn:

@@ -9,7 +9,8 @@ in `last_error`; HR's next daily digest lists it), and the chat's next rows go o
 at a time (a lock), so no row is sent twice by two passes; a row is marked sent right after Telegram
 accepts it. A chat's rows go in (not_before, id) order; a retried row holds back the chat's
 later rows (storage.outbox.reschedule). Rows never exceed Telegram's limits: a longer text or
-caption was split into several rows at enqueue (bot.notify.enqueue, bot.core.text.split_payload).
+caption was split into several rows at enqueue (bot.delivery.notify.enqueue,
+bot.core.text.split_payload).
 """
 
 from __future__ import annotations
