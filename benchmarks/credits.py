@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import NOW, count, machine, seed_members, timed
-from bot import charts
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
 from bot.core import scheduler
 from bot.core.clock import ManualClock
 from bot.core.config import parse_config
 from bot.core.services import Services
 from bot.credit_sync import sync
+from bot.documents import charts
 from bot.sandbox.server import Sandbox
 from storage.db import open_database, ts
 

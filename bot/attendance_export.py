@@ -1,6 +1,6 @@
 """The attendance sheet of an export (`studybot export attendance`, `export all`, in-chat
-exports): every roll-call record, through the shared writer in bot/exports.py (CSV with BOM,
-or .xlsx with real dates).
+exports): every roll-call record, through the shared writer in bot/documents/exports.py (CSV with
+BOM, or .xlsx with real dates).
 
 Columns `member_id,name,group,activity_id,title,start,status,checkin_at,checkout_at,note`;
 times are local to the programme's time zone; `--from/--to` select activities by the local
@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from storage import attendance as attendance_repo
 from storage.db import Database, parse_ts, ts
 

@@ -38,13 +38,13 @@ def _lazy(target: str) -> CommandFn:
 
 # `studybot export <kind>`: each kind's exporter lives with its feature.
 EXPORTS: dict[str, str] = {
-    "all": "bot.exports:cli_export",
-    "roster": "bot.exports:cli_export",
-    "attendance": "bot.exports:cli_export",
-    "leave": "bot.exports:cli_export",
-    "reading": "bot.exports:cli_export",
-    "reports": "bot.exports:cli_export",
-    "credits": "bot.exports:cli_export",
+    "all": "bot.documents.exports:cli_export",
+    "roster": "bot.documents.exports:cli_export",
+    "attendance": "bot.documents.exports:cli_export",
+    "leave": "bot.documents.exports:cli_export",
+    "reading": "bot.documents.exports:cli_export",
+    "reports": "bot.documents.exports:cli_export",
+    "credits": "bot.documents.exports:cli_export",
 }
 
 

@@ -253,7 +253,7 @@ async def sync(db: Database, cfg: Config, now: dt.datetime, *, force: bool = Fal
 @due_check("credits.sync")
 async def sync_check(services: Services, now: dt.datetime) -> int:
     """Every tick: reconcile the ledger (a no-op when nothing changed)."""
-    from bot import charts
+    from bot.documents import charts
 
     # matplotlib and the 8 MB CJK font load in a background thread after start-up (the first
     # tick), so start-up stays fast and the first /credits is as quick as the others.

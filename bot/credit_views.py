@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot import charts
 from bot import credits as rules
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.credit_sync import sync
 from bot.delivery import notify
+from bot.documents import charts
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import audit as audit_repo

@@ -8,7 +8,7 @@ import datetime as dt
 
 from bot.core.config import Config
 from bot.credit_sync import sync
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from storage import credits as ledger
 from storage.db import Database, parse_ts
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.imports import ImportSession, TableImport, run_table_import
-from bot.tabular import TableRow, finite_number
+from bot.documents.imports import ImportSession, TableImport, run_table_import
+from bot.documents.tables import TableRow, finite_number
 from storage import audit as audit_repo
 from storage import exits as exits_repo
 from storage import members as members_repo

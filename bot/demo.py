@@ -104,12 +104,12 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
         root.setLevel(logging.WARNING)
     from bot.app import AppOptions, build_application, start_app, stop_app
     from bot.core.clock import ManualClock
+    from bot.documents.tables import read_table
     from bot.invites import ensure_invites
     from bot.roster import import_roster, validate_roster
     from bot.sandbox.client import render_transcript
     from bot.sandbox.server import Sandbox
     from bot.scenes import all_scenes
-    from bot.tabular import read_table
     from storage.db import open_database
 
     out = out or sys.stdout

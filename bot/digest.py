@@ -284,7 +284,7 @@ ASCII_TEXT = ChartText("Attendance", dict(CHART_STATUSES_EN), "people")
 
 
 def chart_size_in(bars: int) -> tuple[float, float]:
-    """Whole quarter inches (bot.charts draws at 96 dpi, so pixels are exact)."""
+    """Whole quarter inches (bot.documents.charts draws at 96 dpi, so pixels are exact)."""
     width = min(10.0, max(5.0, math.ceil((0.45 * bars + 3.0) * 4) / 4))
     return width, 3.75
 
@@ -292,12 +292,12 @@ def chart_size_in(bars: int) -> tuple[float, float]:
 def render_chart(data: Sequence[tuple[str, Counter[str]]], text: ChartText,
                  font_file: str = "") -> bytes:
     """A small stacked bar chart (PNG) of attendance per activity. Blocking: call it through
-    `render_chart_async`. Drawn by bot.charts (CJK font, no pyplot state, one render at a time);
-    without that module, by matplotlib directly with plain English labels."""
+    `render_chart_async`. Drawn by bot.documents.charts (CJK font, no pyplot state, one render at a
+    time); without that module, by matplotlib directly with plain English labels."""
     width, height = chart_size_in(len(data))
     try:
-        from bot import charts
-    except ImportError:  # pragma: no cover - the credits feature brings bot.charts
+        from bot.documents import charts
+    except ImportError:  # pragma: no cover - the credits feature brings bot.documents.charts
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 

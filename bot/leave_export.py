@@ -1,5 +1,5 @@
 """The leave sheet of an export (`studybot export leave`, `export all`, in-chat /export): every
-leave request, through the shared writer in bot/exports.py (CSV with BOM, or .xlsx).
+leave request, through the shared writer in bot/documents/exports.py (CSV with BOM, or .xlsx).
 
 Columns:
 
@@ -24,7 +24,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from storage import leave as leave_repo
 from storage.db import Database, parse_ts, ts
 from storage.leave import LeaveRequest

@@ -1,5 +1,5 @@
 """The reading sheet of an export (`studybot export reading`, `export all`, in-chat exports):
-every study output, through the shared writer in bot/exports.py (CSV with BOM, or .xlsx).
+every study output, through the shared writer in bot/documents/exports.py (CSV with BOM, or .xlsx).
 
 One row per submission (a book read, a paper, a reflection, a management analysis), columns:
 
@@ -28,7 +28,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from bot.reading import counts
 from storage import reading as reading_repo
 from storage.db import Database, parse_ts

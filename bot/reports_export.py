@@ -1,6 +1,6 @@
 """The reports sheet of an export (`studybot export reports`; also `export all` once this module
-is listed in bot.exports.FEATURE_MODULES), through the shared writer in bot/exports.py (CSV with
-BOM, or .xlsx with a bold frozen filtered header and real dates).
+is listed in bot.documents.exports.FEATURE_MODULES), through the shared writer in
+bot/documents/exports.py (CSV with BOM, or .xlsx with a bold frozen filtered header and real dates).
 
 One row per group activity with a host, filed or not, columns:
 
@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from bot.reporting import deadline_of
 from storage import reports as reports_repo
 from storage.db import Database, parse_ts, ts

@@ -19,8 +19,8 @@ import aiosqlite
 
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
-from bot.imports import ImportSession, TableImport, headed, run_table_import
-from bot.tabular import TableRow
+from bot.documents.imports import ImportSession, TableImport, headed, run_table_import
+from bot.documents.tables import TableRow
 from storage import audit as audit_repo
 from storage.db import Database, ts
 from storage.models import Role

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.config import Config
-from bot.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet, exporter
 from storage.db import Database, parse_ts
 
 COLUMNS = [

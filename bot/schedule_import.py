@@ -43,8 +43,8 @@ from bot.attendance import ACTIVITY_TYPES, valid_coordinates
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.delivery import notify
-from bot.imports import ImportSession, TableImport, headed, run_table_import
-from bot.tabular import TableRow, finite_number
+from bot.documents.imports import ImportSession, TableImport, headed, run_table_import
+from bot.documents.tables import TableRow, finite_number
 from storage import activities as activities_repo
 from storage.activities import Activity
 from storage.db import Database, ts
@@ -407,7 +407,7 @@ async def _check(
 
 
 def table_import(*, cancel_missing: bool = False) -> TableImport[ScheduleEntry, ScheduleResult]:
-    """The schedule as a `bot.imports` table import."""
+    """The schedule as a `bot.documents.imports` table import."""
 
     async def check(
         rows: list[TableRow], session: ImportSession

@@ -1,8 +1,8 @@
 """Credits in chat: /credits (the trainee's year as a chart), /ranking (leader: the group; HR:
 everyone), /adjust (HR), /exits (HR decides exit proposals), /heatmap (HR's attendance grid).
 
-Charts are drawn by bot.charts in a worker thread (`asyncio.to_thread`) and sent as photos;
-matplotlib is only imported there. Every button is checked against the database: exit
+Charts are drawn by bot.documents.charts in a worker thread (`asyncio.to_thread`) and sent as
+photos; matplotlib is only imported there. Every button is checked against the database: exit
 decisions only by HR, whatever the callback data says.
 """
 
@@ -15,13 +15,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import charts, credit_views, exit_review
 from bot import credit_sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
+from bot import credit_views, exit_review
 from bot import credits as credit_rules
 from bot.core import callbacks, commands
 from bot.core.services import StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.credit_views import num, signed
+from bot.documents import charts
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo

@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.core import commands
 from bot.core.services import StudyContext
-from bot.exports import ExportFilter, collect, xlsx_bytes
+from bot.documents.exports import ExportFilter, collect, xlsx_bytes
 
 
 async def export(update: Update, context: StudyContext) -> None:

@@ -28,7 +28,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import files
 from bot import reading as rules
 from bot.core import callbacks, commands, dialog, scheduler
 from bot.core.config import Config
@@ -36,6 +35,7 @@ from bot.core.i18n import normalize, t
 from bot.core.services import Services, StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
+from bot.documents import uploads as files
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
@@ -44,7 +44,7 @@ from storage.db import parse_ts, ts
 from storage.models import Member, Role
 from storage.reading import StoredFile, Submission
 
-# Importing the exporter registers the reading sheet for in-chat exports (bot.exports).
+# Importing the exporter registers the reading sheet for in-chat exports (bot.documents.exports).
 importlib.import_module("bot.reading_export")
 
 log = logging.getLogger(__name__)

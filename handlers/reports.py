@@ -29,11 +29,12 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import files, reporting
+from bot import reporting
 from bot.activities import activity_card, can_manage, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message
+from bot.documents import uploads as files
 from bot.reports import (
     MAX_PHOTOS,
     STATES,

@@ -15,11 +15,11 @@ from bot.core import scheduler
 from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
 from bot.core.services import Services
+from bot.documents.tables import read_table
 from bot.invites import ensure_invites
 from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_roster, validate_roster
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.server import Sandbox
-from bot.tabular import read_table
 from storage.db import open_database
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -14,8 +14,8 @@ from bot import roll_call
 from bot.attendance_export import COLUMNS
 from bot.cli import main
 from bot.core.config import Config
+from bot.documents.tables import TableRow
 from bot.schedule_import import run_import
-from bot.tabular import TableRow
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
@@ -107,7 +107,7 @@ def test_date_filter(config_file: Path, tmp_path: Path) -> None:
 
 
 def test_group_filter_and_export_all(config_file: Path, tmp_path: Path) -> None:
-    from bot import exports
+    from bot.documents import exports
 
     async def sheets() -> list[exports.Sheet]:
         db = await open_database(tmp_path / "studybot.sqlite3")

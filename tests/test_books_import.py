@@ -11,7 +11,7 @@ import pytest
 
 from bot.books import COLUMNS, import_books, validate_books
 from bot.cli import main
-from bot.tabular import read_table
+from bot.documents.tables import read_table
 from storage import books as books_repo
 from storage.db import open_database
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import charts, credit_views
+from bot import credit_views
 from bot import credits as rules
 from bot.core.i18n import t
+from bot.documents import charts
 from storage.models import Member
 
 NAMES = ["罗宏伟", "黄志强", "邹立新", "陈静", "王芳", "瞿鑫喆", "龚晓燕", "阎涛", "欧阳翀"]

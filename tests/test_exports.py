@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from bot.cli import main
-from bot.exports import Sheet, write_csv_file, write_xlsx
+from bot.documents.exports import Sheet, write_csv_file, write_xlsx
 from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config
 
 
@@ -73,7 +73,7 @@ def test_reversed_date_range_is_refused_for_any_kind(tmp_path: Path) -> None:
 
 
 async def test_workbook_has_a_sheet_per_kind_with_its_headers(tmp_path: Path) -> None:
-    from bot.exports import ExportFilter, collect, exporters, xlsx_bytes
+    from bot.documents.exports import ExportFilter, collect, exporters, xlsx_bytes
     from storage.db import open_database
 
     cfg = make_config(tmp_path)

@@ -15,6 +15,7 @@ import pytest
 import telegram
 
 from bot.cli import main
+from bot.documents.tables import TableRow
 from bot.invites import (
     ALPHABET,
     Invite,
@@ -27,7 +28,6 @@ from bot.invites import (
     write_invites,
 )
 from bot.roster import import_roster, validate_roster
-from bot.tabular import TableRow
 from storage.db import Database, open_database, ts
 
 TZ = ZoneInfo("Asia/Shanghai")

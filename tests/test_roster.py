@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
+from bot.documents.tables import TableRow, read_table
 from bot.roster import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -21,7 +22,6 @@ from bot.roster import (
     import_roster,
     validate_roster,
 )
-from bot.tabular import TableRow, read_table
 from storage.db import Database, open_database
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.config import Config
+from bot.documents.tables import TableRow, read_table
 from bot.schedule_import import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -21,7 +22,6 @@ from bot.schedule_import import (
     run_import,
     validate_schedule,
 )
-from bot.tabular import TableRow, read_table
 from storage.db import open_database, parse_ts
 from tests.helpers import SMALL_ROSTER, load_roster, make_config
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.tabular import TableError, TableRow, cell_text, finite_number, read_table
+from bot.documents.tables import TableError, TableRow, cell_text, finite_number, read_table
 
 COLS = ["member_id", "name", "role"]
 

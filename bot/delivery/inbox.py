@@ -23,8 +23,8 @@ such updates. The handlers are idempotent where it matters: a second /checkin an
 checked in" and records nothing, a replayed /start of a registered user answers "already
 registered"; a replayed leave decision finds the request decided and changes nothing. Telegram
 takes no answer to a press it has forgotten (answered already, or pressed longer ago than its
-answer window): bot.delivery.telegram.StudyBot lets the handler go on without one, so a press that was never
-handled still does its work after a restart. A dialog's state
+answer window): bot.delivery.telegram.StudyBot lets the handler go on without one, so a press that
+was never handled still does its work after a restart. A dialog's state
 (bot/core/dialog.py) is saved in the transaction that deletes the rows of the updates that changed
 it, so a replayed dialog step meets the state it was first handled with (restored before the
 replay) and works. A row replayed MAX_REPLAYS

@@ -40,7 +40,7 @@ async def scene_catalog_and_logging(demo: Demo) -> None:
     reflection is refused, the real one is logged."""
     from bot.app import services_of
     from bot.books import COLUMNS, import_books, validate_books
-    from bot.tabular import read_table
+    from bot.documents.tables import read_table
 
     with importlib.resources.as_file(
         importlib.resources.files("bot.samples").joinpath("books.csv")

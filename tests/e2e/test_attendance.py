@@ -12,9 +12,9 @@ import pytest
 from bot.activities import rules_of
 from bot.app import build_application, start_app, stop_app
 from bot.attendance import current_code, qr_token
+from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
-from bot.tabular import TableRow
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity

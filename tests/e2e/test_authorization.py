@@ -26,9 +26,9 @@ from bot.books import import_books, validate_books
 from bot.core import commands
 from bot.credits_import import import_file
 from bot.delivery.inbox import Inbox
+from bot.documents.tables import TableRow, read_table
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
-from bot.tabular import TableRow, read_table
 from handlers import feature_modules
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import charts
 from bot.core import pending
 from bot.credits_import import import_file
+from bot.documents import charts
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from storage import activities as activities_repo
@@ -352,7 +352,7 @@ async def test_cli_adjust_and_the_credits_export(
     import argparse
 
     from bot.credits_import import cli_adjust
-    from bot.exports import ExportFilter, collect
+    from bot.documents.exports import ExportFilter, collect
 
     t1 = await h.register("T1")
     await seed_activity(h, {"T1": "present", "T2": "absent"})

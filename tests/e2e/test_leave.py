@@ -18,10 +18,10 @@ from bot.attendance import current_code
 from bot.cli import main
 from bot.core import pending
 from bot.delivery.inbox import Inbox
-from bot.exports import ExportFilter, exporters, write_csv
+from bot.documents.exports import ExportFilter, exporters, write_csv
+from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
 from bot.schedule_import import run_import
-from bot.tabular import TableRow
 from storage import activities as activities_repo
 from tests.helpers import SMALL_ROSTER, TZ, Harness, restart, running_bot
 

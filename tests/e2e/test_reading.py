@@ -17,9 +17,9 @@ import pytest
 
 from bot.books import COLUMNS as BOOK_COLUMNS
 from bot.books import import_books, validate_books
+from bot.documents.tables import read_table
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
-from bot.tabular import read_table
 from storage import members as members_repo
 from storage import reading as reading_repo
 from storage.reading import Submission
@@ -605,7 +605,7 @@ def export_args(**overrides: Any) -> argparse.Namespace:
 
 
 async def test_configured_minimum_and_export_columns(tmp_path: Path) -> None:
-    from bot.exports import cli_export
+    from bot.documents.exports import cli_export
     from bot.reading_export import COLUMNS
 
     async with running_bot(tmp_path, reading={"min_reflection_chars": 10}) as h:
@@ -681,7 +681,7 @@ async def test_configured_minimum_and_export_columns(tmp_path: Path) -> None:
         assert ws["J2"].value is True and ws["J3"].value is False  # counted
 
         # The reading sheet is part of an export of everything too.
-        from bot import exports
+        from bot.documents import exports
 
         assert "reading" in exports.exporters()
         assert await cli_export(export_args(out=None), h.config) == 2  # xlsx needs --out

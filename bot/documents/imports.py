@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.tabular import TableError, TableRow, read_table
+from bot.documents.tables import TableError, TableRow, read_table
 from storage.db import Database, open_database
 
 EXIT_OK = 0
