@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(q)
     q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.roster:cli_import"))
+    q.set_defaults(func=_lazy("bot.members.importer:cli_import"))
 
     p = sub.add_parser(
         "invites", help="write invites.csv and a QR code per not-yet-registered member"
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--out", required=True, type=Path, help="directory to write into")
     p.add_argument("--rotate", action="store_true", help="replace every unused code")
-    p.set_defaults(func=_lazy("bot.invites:cli_invites"))
+    p.set_defaults(func=_lazy("bot.members.invites:cli_invites"))
 
     p = sub.add_parser("schedule", help="activities")
     s_sub = p.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")

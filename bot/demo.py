@@ -105,8 +105,8 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     from bot.app import AppOptions, build_application, start_app, stop_app
     from bot.core.clock import ManualClock
     from bot.documents.tables import read_table
-    from bot.invites import ensure_invites
-    from bot.roster import import_roster, validate_roster
+    from bot.members.importer import import_roster, validate_roster
+    from bot.members.invites import ensure_invites
     from bot.sandbox.client import render_transcript
     from bot.sandbox.server import Sandbox
     from bot.scenes import all_scenes
@@ -136,7 +136,7 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
             )
             roster_file = workdir / "roster.csv"
             roster_file.write_text(demo_roster(), encoding="utf-8")
-            from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+            from bot.members.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
             entries, problems = validate_roster(
                 read_table(roster_file, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import admin
 from bot.core import callbacks, commands, pending
 from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
 from bot.core.text import split_message
+from bot.members import admin
 from handlers.start import set_commands
 from storage import members as members_repo
 from storage.models import Member

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.core.services import StudyContext, member_language
-from bot.registration import looks_like_code
+from bot.members.registration import looks_like_code
 from storage import members as members_repo
 
 

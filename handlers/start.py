@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.core import commands
 from bot.core.i18n import t
 from bot.core.services import StudyContext
-from bot.registration import Redemption, looks_like_code, redeem
+from bot.members.registration import Redemption, looks_like_code, redeem
 from storage.models import Member
 
 log = logging.getLogger(__name__)

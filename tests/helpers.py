@@ -16,8 +16,8 @@ from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
 from bot.core.services import Services
 from bot.documents.tables import read_table
-from bot.invites import ensure_invites
-from bot.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_roster, validate_roster
+from bot.members.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_roster, validate_roster
+from bot.members.invites import ensure_invites
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.server import Sandbox
 from storage.db import open_database

@@ -16,7 +16,8 @@ import telegram
 
 from bot.cli import main
 from bot.documents.tables import TableRow
-from bot.invites import (
+from bot.members.importer import import_roster, validate_roster
+from bot.members.invites import (
     ALPHABET,
     Invite,
     deep_link,
@@ -27,7 +28,6 @@ from bot.invites import (
     reissue_invite,
     write_invites,
 )
-from bot.roster import import_roster, validate_roster
 from storage.db import Database, open_database, ts
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cli import main
 from bot.documents.tables import TableRow, read_table
-from bot.roster import (
+from bot.members.importer import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     RosterEntry,

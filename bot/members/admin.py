@@ -14,7 +14,7 @@ import aiosqlite
 
 from bot.core.config import Config
 from bot.delivery import notify
-from bot.invites import deep_link, reissue_invite
+from bot.members.invites import deep_link, reissue_invite
 from storage import audit as audit_repo
 from storage import members as members_repo
 from storage.db import ts
