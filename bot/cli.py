@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "members (without it they are only listed)",
     )
     q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.schedule_import:cli_import"))
+    q.set_defaults(func=_lazy("bot.activities.importer:cli_import"))
 
     p = sub.add_parser("books", help="the reading catalog")
     b_sub = p.add_subparsers(dest="books_command", required=True, metavar="ACTION")

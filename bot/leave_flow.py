@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from bot import leave as rules
-from bot.activities import activity_card, activity_when, local
-from bot.attendance import ATTENDED
+from bot.activities.rules import ATTENDED
+from bot.activities.scheduling import activity_card, activity_when, local
 from bot.core import callbacks, pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot.activities import activity_card, can_manage, lang_of
+from bot.activities.scheduling import activity_card, can_manage, lang_of
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.scheduler import due_check

@@ -4,8 +4,8 @@ a group's roll, any activity for HR) and corrections with a reason.
 A trainee checks in with `/checkin <code>`, by sending the code after `/checkin`, or by scanning
 the host's QR (`/start ci_<token>`, handed over by handlers.start). Where the activity has
 coordinates and `[checkin] require_location` is on, a location within the radius follows; it
-must be the user's own (not forwarded) and fresh. Every record is written by bot.roll_call in
-one short transaction after the code was checked.
+must be the user's own (not forwarded) and fresh. Every record is written by
+bot.activities.roll_call in one short transaction after the code was checked.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from telegram import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import roll_call
-from bot.activities import activity_card, local, rules_of
-from bot.attendance import (
+from bot.activities import roll_call
+from bot.activities.rules import (
     STATUSES,
     check_code,
     check_token,
@@ -42,6 +41,7 @@ from bot.attendance import (
     parse_token,
     qr_token,
 )
+from bot.activities.scheduling import activity_card, local, rules_of
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message

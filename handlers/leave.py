@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import leave as rules
 from bot import leave_flow
-from bot.activities import activity_card, local
+from bot.activities.scheduling import activity_card, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot import digest as digest_mod
 from bot import reminders as rules
-from bot.activities import activity_card, lang_of
+from bot.activities.scheduling import activity_card, lang_of
 from bot.core import callbacks, commands, scheduler
 from bot.core.i18n import t
 from bot.core.services import Services, StudyContext

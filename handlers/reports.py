@@ -30,7 +30,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import reporting
-from bot.activities import activity_card, can_manage, local
+from bot.activities.scheduling import activity_card, can_manage, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message

@@ -3,7 +3,7 @@ next activities with time, place, host and their own leave status).
 
 Creating asks, one message at a time, for the title, the date and time, the duration and the
 place, then proposes hosts in rotation order as buttons (the proposal first). Every change is
-made by bot.activities in one transaction with the group's notifications.
+made by bot.activities.scheduling in one transaction with the group's notifications.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import activities
-from bot.activities import activity_card, hosts_in_order, local
-from bot.attendance import parse_duration, parse_local_datetime
+from bot.activities import scheduling as activities
+from bot.activities.rules import parse_duration, parse_local_datetime
+from bot.activities.scheduling import activity_card, hosts_in_order, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from handlers.attendance import markup, reply_long

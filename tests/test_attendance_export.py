@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import roll_call
-from bot.attendance_export import COLUMNS
+from bot.activities import roll_call
+from bot.activities.export import COLUMNS
+from bot.activities.importer import run_import
 from bot.cli import main
 from bot.core.config import Config
 from bot.documents.tables import TableRow
-from bot.schedule_import import run_import
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.db import open_database, ts

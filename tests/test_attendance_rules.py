@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.attendance import (
+from bot.activities.rules import (
     Candidate,
     Rules,
     check_code,
@@ -324,10 +324,10 @@ def test_parse_duration(text: str, minutes: int | None) -> None:
 def test_every_outcome_has_a_message_in_both_languages() -> None:
     from typing import get_args
 
-    from bot.activities import Outcome
-    from bot.attendance import ACTIVITY_TYPES, STATUSES
+    from bot.activities.roll_call import CorrectionOutcome
+    from bot.activities.rules import ACTIVITY_TYPES, STATUSES
+    from bot.activities.scheduling import Outcome
     from bot.core.i18n import catalog
-    from bot.roll_call import CorrectionOutcome
 
     keys = [f"attendance.schedule.refused_{o}" for o in get_args(Outcome) if o != "ok"]
     keys += [f"attendance.fix.{o}" for o in get_args(CorrectionOutcome) if o != "ok"]

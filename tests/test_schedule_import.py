@@ -10,10 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main
-from bot.core.config import Config
-from bot.documents.tables import TableRow, read_table
-from bot.schedule_import import (
+from bot.activities.importer import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     MemberInfo,
@@ -22,6 +19,9 @@ from bot.schedule_import import (
     run_import,
     validate_schedule,
 )
+from bot.cli import main
+from bot.core.config import Config
+from bot.documents.tables import TableRow, read_table
 from storage.db import open_database, parse_ts
 from tests.helpers import SMALL_ROSTER, load_roster, make_config
 

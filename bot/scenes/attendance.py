@@ -25,9 +25,9 @@ def _sample_row() -> dict[str, str]:
 
 async def _import(demo: Demo) -> dt.datetime:
     """Imports G001, moved to a later day if the demo clock has passed its opening."""
+    from bot.activities.importer import run_import
     from bot.app import services_of
     from bot.documents.tables import TableRow
-    from bot.schedule_import import run_import
 
     row = _sample_row()
     tz = demo.clock.tz

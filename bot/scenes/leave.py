@@ -17,7 +17,7 @@ async def _activity(
     demo: Demo, activity_id: str, title: str, group: str, start: dt.datetime, location: str
 ) -> None:
     """A group study of `group` at `start` (two hours), as HR's schedule import would add it."""
-    from bot.activities import new_secret
+    from bot.activities.scheduling import new_secret
     from bot.app import services_of
     from storage import activities as activities_repo
     from storage.db import ts

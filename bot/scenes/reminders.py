@@ -26,7 +26,7 @@ async def scene_mute(demo: Demo) -> None:
 async def scene_reminder(demo: Demo) -> None:
     """An activity of 第一组 starts in 70 minutes: ten minutes later its reminder reaches the
     group, except the trainee who muted reminders."""
-    from bot.activities import new_secret
+    from bot.activities.scheduling import new_secret
     from bot.app import services_of
     from storage import activities as activities_repo
     from storage import members as members_repo

@@ -37,9 +37,9 @@ def _png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
 
 async def _import(demo: Demo) -> tuple[dt.datetime, dt.datetime]:
     """HR's schedule gains a group study of 第一组 in the evening, hosted by M004."""
+    from bot.activities.importer import run_import
     from bot.app import services_of
     from bot.documents.tables import TableRow
-    from bot.schedule_import import run_import
 
     now = demo.clock.now()
     start = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities import rules_of
+from bot.activities.importer import run_import
+from bot.activities.rules import current_code, qr_token
+from bot.activities.scheduling import rules_of
 from bot.app import build_application, start_app, stop_app
-from bot.attendance import current_code, qr_token
 from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
-from bot.schedule_import import run_import
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity
@@ -487,7 +487,7 @@ async def test_fifty_trainees_check_in_at_the_same_moment(tmp_path: Path) -> Non
 
 async def test_double_check_in_race_records_once(h: Harness) -> None:
     """Two devices of one account: the constraint keeps one record."""
-    from bot import roll_call
+    from bot.activities import roll_call
 
     async with h.services.db.read() as conn:
         t2 = await members_repo.by_member_id(conn, "T2")

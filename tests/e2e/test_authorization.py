@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.activities.importer import run_import
 from bot.books import COLUMNS as BOOK_COLUMNS
 from bot.books import import_books, validate_books
 from bot.core import commands
@@ -28,7 +29,6 @@ from bot.credits_import import import_file
 from bot.delivery.inbox import Inbox
 from bot.documents.tables import TableRow, read_table
 from bot.sandbox.client import Entry, SandboxUser
-from bot.schedule_import import run_import
 from handlers import feature_modules
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

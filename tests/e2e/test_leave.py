@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities import rules_of
-from bot.attendance import current_code
+from bot.activities.importer import run_import
+from bot.activities.rules import current_code
+from bot.activities.scheduling import rules_of
 from bot.cli import main
 from bot.core import pending
 from bot.delivery.inbox import Inbox
 from bot.documents.exports import ExportFilter, exporters, write_csv
 from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
-from bot.schedule_import import run_import
 from storage import activities as activities_repo
 from tests.helpers import SMALL_ROSTER, TZ, Harness, restart, running_bot
 

@@ -9,7 +9,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
-from bot.activities import new_secret
+from bot.activities.scheduling import new_secret
 from bot.core import scheduler
 from bot.core.clock import ManualClock
 from bot.sandbox.client import SandboxUser

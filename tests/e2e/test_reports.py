@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import roll_call
+from bot.activities import roll_call
+from bot.activities.importer import run_import
 from bot.documents.exports import cli_export
 from bot.documents.tables import TableRow
 from bot.reports_export import COLUMNS
 from bot.sandbox.client import Entry, SandboxUser
-from bot.schedule_import import run_import
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity

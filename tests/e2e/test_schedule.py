@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.activities.importer import run_import
 from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
-from bot.schedule_import import run_import
 from storage import activities as activities_repo
 from storage import members as members_repo
 from tests.e2e.test_attendance import HEADER, add, edited

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot import attendance as attendance_rules
-from bot.activities import activity_card, activity_when, lang_of, rules_of
-from bot.attendance import (
+from bot.activities import rules as attendance_rules
+from bot.activities.rules import (
     ATTENDED,
     STATUSES,
     Rules,
@@ -32,6 +31,7 @@ from bot.attendance import (
     is_open,
     status_on_close,
 )
+from bot.activities.scheduling import activity_card, activity_when, lang_of, rules_of
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.scheduler import due_check

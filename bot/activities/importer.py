@@ -30,7 +30,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.activities import (
+from bot.activities.rules import ACTIVITY_TYPES, valid_coordinates
+from bot.activities.scheduling import (
     LOCATION_MAX,
     TITLE_MAX,
     activity_card,
@@ -39,7 +40,6 @@ from bot.activities import (
     new_secret,
     notify_participants,
 )
-from bot.attendance import ACTIVITY_TYPES, valid_coordinates
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.delivery import notify

@@ -1,7 +1,7 @@
 """Scheduling activities: creating, moving and cancelling group activities in chat, the host
 rotation, and telling everyone concerned (through the outbox, in each recipient's language).
 
-The rules (rotation order, windows) are in bot.attendance; this module applies them to the
+The rules (rotation order, windows) are in bot.activities.rules; this module applies them to the
 database in one transaction per change, together with the notifications.
 """
 
@@ -15,7 +15,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.attendance import Candidate, Rules, host_order
+from bot.activities.rules import Candidate, Rules, host_order
 from bot.core.config import CheckinConfig, Config
 from bot.core.i18n import normalize, t
 from bot.delivery import notify
