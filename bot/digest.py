@@ -16,7 +16,7 @@ goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). 
   exit proposals), reports (30), reading (40), credits at risk (50), members the bot cannot
   reach (90), notifications Telegram refused for good in the period (95);
 - leader: the group's attendance (10), reports (30), reading pace (40) — and the leave feature's
-  own section (pending leave for the leader, bot.leave_flow);
+  own section (pending leave for the leader, bot.leave.flow);
 - trainee: own attendance (10), reading pace (40), own credits and distance to the line (50).
 HR and leader digests come with a small chart (attendance per activity held in the period).
 

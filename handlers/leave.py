@@ -4,7 +4,7 @@ withdrawing.
 
 /leave lists the user's activities not yet over as buttons (or takes an activity id), asks for
 the reason, shows what will be sent and sends it on the confirming tap. Button data carries only
-an id; who may press what is checked in the database by bot.leave_flow, in the transaction that
+an id; who may press what is checked in the database by bot.leave.flow, in the transaction that
 makes the change, so a button still works after a restart and a forged one changes nothing.
 """
 
@@ -17,13 +17,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import leave as rules
-from bot import leave_flow
 from bot.activities.scheduling import activity_card, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message
-from bot.leave_flow import PREFIX, AskResult, DecideResult
+from bot.leave import flow as leave_flow
+from bot.leave import rules
+from bot.leave.flow import PREFIX, AskResult, DecideResult
 from storage.db import parse_ts
 from storage.leave import LeaveRequest
 from storage.models import Member

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import leave as rules
+from bot.leave import rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = dt.datetime(2026, 3, 2, 15, 0, tzinfo=TZ)

@@ -72,7 +72,7 @@ def exporters() -> dict[str, Exporter]:
 # Modules whose import registers an exporter.
 FEATURE_MODULES: list[str] = [
     "bot.members.export", "bot.activities.export", "bot.reading_export", "bot.credits_export",
-    "bot.leave_export", "bot.reports_export",
+    "bot.leave.export", "bot.reports_export",
 ]
 
 

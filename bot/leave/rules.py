@@ -1,7 +1,7 @@
 """Leave rules: routing, the cutoff, who may decide, withdrawal, reminders and escalation.
 
 Pure functions only (no Telegram, no SQL), so each rule is a row in a unit-test table; the
-flow (bot/leave_flow.py) feeds them what it read from the database in the same transaction.
+flow (bot/leave/flow.py) feeds them what it read from the database in the same transaction.
 
 - Routing: a group study goes to that group's leader; every other type goes to HR. A leader's
   own request for the group's activity goes to HR, and so does one of a group with no active

@@ -5,7 +5,7 @@ Each change is one transaction that re-reads and re-checks what it relies on (th
 still pending, the presser may decide it, the activity is still scheduled), writes the change
 and queues every notification in the outbox; the handler answers only after the commit. The
 approvers' messages are remembered (leave_notices) so that, once one of them decides, the
-others' messages are edited to say who decided. The rules themselves are in bot/leave.py.
+others' messages are edited to say who decided. The rules themselves are in bot/leave/rules.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot import leave as rules
 from bot.activities.rules import ATTENDED
 from bot.activities.scheduling import activity_card, activity_when, local
 from bot.core import callbacks, pending
@@ -25,6 +24,7 @@ from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
 from bot.delivery import notify
 from bot.digest import Scope, digest_section
+from bot.leave import rules
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo
