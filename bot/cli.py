@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(q)
     q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.books:cli_import"))
+    q.set_defaults(func=_lazy("bot.reading.books:cli_import"))
 
     p = sub.add_parser("exams", help="semester exam results (exit rule 2, credits)")
     x_sub = p.add_subparsers(dest="exams_command", required=True, metavar="ACTION")

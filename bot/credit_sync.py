@@ -47,8 +47,8 @@ import aiosqlite
 from bot import credits as rules
 from bot.core.config import Config
 from bot.core.scheduler import due_check
-from bot.reading import counts as reading_counts
-from bot.reading import parse_year_starts
+from bot.reading.rules import counts as reading_counts
+from bot.reading.rules import parse_year_starts
 from storage import credits as ledger
 from storage.db import Database, ts
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from bot.reading import ProgrammeYear, parse_year_starts, programme_year, year_by_label
+from bot.reading.rules import ProgrammeYear, parse_year_starts, programme_year, year_by_label
 
 if TYPE_CHECKING:
     from bot.core.config import CreditsConfig, ExitConfig

@@ -28,7 +28,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import reading as rules
 from bot.core import callbacks, commands, dialog, scheduler
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
@@ -36,6 +35,7 @@ from bot.core.services import Services, StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
 from bot.documents import uploads as files
+from bot.reading import rules
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
@@ -45,7 +45,7 @@ from storage.models import Member, Role
 from storage.reading import StoredFile, Submission
 
 # Importing the exporter registers the reading sheet for in-chat exports (bot.documents.exports).
-importlib.import_module("bot.reading_export")
+importlib.import_module("bot.reading.export")
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.books import COLUMNS, import_books, validate_books
 from bot.cli import main
 from bot.documents.tables import read_table
+from bot.reading.books import COLUMNS, import_books, validate_books
 from storage import books as books_repo
 from storage.db import open_database
 

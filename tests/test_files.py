@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.documents import uploads as files
-from bot.reading import DOCUMENT_SUFFIXES as READING_SUFFIXES
+from bot.reading.rules import DOCUMENT_SUFFIXES as READING_SUFFIXES
 from bot.reports import DOCUMENT_SUFFIXES as REPORT_SUFFIXES
 
 HOSTILE = [

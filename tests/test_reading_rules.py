@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import reading as rules
+from bot.reading import rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date

@@ -403,7 +403,9 @@ def _validate_reminders(cfg: Config, src: str, problems: list[str]) -> None:
 
 
 def _validate_reading(rd: ReadingConfig, src: str, problems: list[str]) -> None:
-    from bot.reading import parse_year_starts  # pure rules; imported here to keep config light
+    from bot.reading.rules import (
+        parse_year_starts,  # pure rules; imported here to keep config light
+    )
 
     if not 1 <= rd.min_reflection_chars <= 4000:
         problems.append(f"{src}: [reading] min_reflection_chars: must be between 1 and 4000")

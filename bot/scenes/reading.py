@@ -39,8 +39,8 @@ async def scene_catalog_and_logging(demo: Demo) -> None:
     """HR's book list imported; a trainee finds a book by a word of its title, a two-line
     reflection is refused, the real one is logged."""
     from bot.app import services_of
-    from bot.books import COLUMNS, import_books, validate_books
     from bot.documents.tables import read_table
+    from bot.reading.books import COLUMNS, import_books, validate_books
 
     with importlib.resources.as_file(
         importlib.resources.files("bot.samples").joinpath("books.csv")

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from bot.activities.importer import run_import
-from bot.books import COLUMNS as BOOK_COLUMNS
-from bot.books import import_books, validate_books
 from bot.core import commands
 from bot.credits_import import import_file
 from bot.delivery.inbox import Inbox
 from bot.documents.tables import TableRow, read_table
+from bot.reading.books import COLUMNS as BOOK_COLUMNS
+from bot.reading.books import import_books, validate_books
 from bot.sandbox.client import Entry, SandboxUser
 from handlers import feature_modules
 from storage import activities as activities_repo

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.books import COLUMNS as BOOK_COLUMNS
-from bot.books import import_books, validate_books
 from bot.documents.tables import read_table
+from bot.reading.books import COLUMNS as BOOK_COLUMNS
+from bot.reading.books import import_books, validate_books
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from storage import members as members_repo
@@ -606,7 +606,7 @@ def export_args(**overrides: Any) -> argparse.Namespace:
 
 async def test_configured_minimum_and_export_columns(tmp_path: Path) -> None:
     from bot.documents.exports import cli_export
-    from bot.reading_export import COLUMNS
+    from bot.reading.export import COLUMNS
 
     async with running_bot(tmp_path, reading={"min_reflection_chars": 10}) as h:
         await load_books(h)

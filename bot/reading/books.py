@@ -21,7 +21,7 @@ from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
 from bot.documents.imports import ImportSession, TableImport, run_table_import
 from bot.documents.tables import TableRow
-from bot.reading import MAX_TITLE_CHARS, normalize_title
+from bot.reading.rules import MAX_TITLE_CHARS, normalize_title
 from storage import books as books_repo
 from storage.db import Database, ts
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.documents.exports import ExportFilter, Sheet, exporter
-from bot.reading import counts
+from bot.reading.rules import counts
 from storage import reading as reading_repo
 from storage.db import Database, parse_ts
 from storage.reading import Submission
