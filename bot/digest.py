@@ -906,7 +906,7 @@ async def reports_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     if not await repo.has_table(conn, "reports"):
         return []
     try:
-        from bot import reports as report_rules
+        from bot.reports import rules as report_rules
     except ImportError:  # pragma: no cover - the reports feature is not in this tree
         return []
     cfg = scope.cfg

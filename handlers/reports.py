@@ -9,7 +9,7 @@ headcount, and shows a preview to submit or edit. Every answer is saved in the d
 restart loses nothing. Until the deadline a submitted report can be amended; the amendment is
 kept in the dialog (its photos staged in the database) until it is submitted.
 
-Authorisation always comes from the database (bot.reporting re-checks the host in the
+Authorisation always comes from the database (bot.reports.flow re-checks the host in the
 transaction); a button whose report is not the one this user is filing gets error.forged.
 """
 
@@ -29,13 +29,13 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import reporting
 from bot.activities.scheduling import activity_card, can_manage, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message
 from bot.documents import uploads as files
-from bot.reports import (
+from bot.reports import flow as reporting
+from bot.reports.rules import (
     MAX_PHOTOS,
     STATES,
     TEXT_MAX,

@@ -10,7 +10,7 @@ import pytest
 
 from bot.documents import uploads as files
 from bot.reading.rules import DOCUMENT_SUFFIXES as READING_SUFFIXES
-from bot.reports import DOCUMENT_SUFFIXES as REPORT_SUFFIXES
+from bot.reports.rules import DOCUMENT_SUFFIXES as REPORT_SUFFIXES
 
 HOSTILE = [
     "../../etc/passwd.pdf",

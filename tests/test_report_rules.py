@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.config import CalendarConfig, ReportsConfig
 from bot.core.workdays import WorkCalendar
-from bot.reports import (
+from bot.reports.rules import (
     Rules,
     attendance_of,
     calendar_of,

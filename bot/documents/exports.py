@@ -72,7 +72,7 @@ def exporters() -> dict[str, Exporter]:
 # Modules whose import registers an exporter.
 FEATURE_MODULES: list[str] = [
     "bot.members.export", "bot.activities.export", "bot.reading.export", "bot.credits_export",
-    "bot.leave.export", "bot.reports_export",
+    "bot.leave.export", "bot.reports.export",
 ]
 
 

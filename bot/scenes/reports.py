@@ -92,7 +92,7 @@ async def scene_handover_and_roll_call(demo: Demo) -> None:
     morning = dt.datetime.combine(end.date() + dt.timedelta(days=1), dt.time(8, 59),
                                   tzinfo=demo.clock.tz)
     while True:  # the first working day after the activity, at 09:00
-        from bot.reports import calendar_of
+        from bot.reports.rules import calendar_of
 
         if calendar_of(demo.config.calendar).is_workday(morning.date()):
             break

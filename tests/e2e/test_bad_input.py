@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.reports import document_suffix
+from bot.reports.rules import document_suffix
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from tests.e2e.test_authorization import APOLOGY, all_commands, snapshot

@@ -17,7 +17,7 @@ from bot.activities import roll_call
 from bot.activities.importer import run_import
 from bot.documents.exports import cli_export
 from bot.documents.tables import TableRow
-from bot.reports_export import COLUMNS
+from bot.reports.export import COLUMNS
 from bot.sandbox.client import Entry, SandboxUser
 from storage import activities as activities_repo
 from storage import members as members_repo

@@ -28,7 +28,7 @@ from typing import Any
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.documents.exports import ExportFilter, Sheet, exporter
-from bot.reporting import deadline_of
+from bot.reports.flow import deadline_of
 from storage import reports as reports_repo
 from storage.db import Database, parse_ts, ts
 from storage.reports import Reportable

@@ -1,7 +1,7 @@
 """Activity reports applied to the database: drafts, submission and amendment with HR's copy,
 hand-over of the hosting, the reminder and escalation check, and the overviews.
 
-The rules (deadline, reminders, headcount) are in bot.reports; this module applies them, and
+The rules (deadline, reminders, headcount) are in bot.reports.rules; this module applies them, and
 every change goes in one transaction together with the notifications it causes (outbox rows).
 Files (photos, documents) are downloaded by the handlers before the transaction; a file whose
 row was not saved is removed by the caller.
@@ -24,7 +24,7 @@ from bot.core.i18n import t
 from bot.core.scheduler import due_check
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
-from bot.reports import (
+from bot.reports.rules import (
     MAX_PHOTOS,
     STATUSES,
     Attendance,
