@@ -28,7 +28,7 @@ from bot.core import scheduler
 from bot.core.clock import ManualClock
 from bot.core.config import parse_config
 from bot.core.services import Services
-from bot.credit_sync import sync
+from bot.credits.sync import sync
 from bot.documents import charts
 from bot.sandbox.server import Sandbox
 from storage.db import open_database, ts

@@ -14,7 +14,7 @@ Targets (issue 10): digest < 2 s, /credits < 1 s, /ranking < 1 s, peak RSS < 250
 
 Records are inserted with executemany straight into the tables (columns and CHECK constraints
 of storage/migrations). The credit ledger is then built by the bot's own reconciliation
-(bot.credit_sync.sync, set-based SQL, timed as `first_sync_seconds`, in a process of its own
+(bot.credits.sync.sync, set-based SQL, timed as `first_sync_seconds`, in a process of its own
 whose peak RSS is `first_sync_peak_rss_mb`) so that it matches the records and `/credits` does
 not pay a catch-up; hand adjustments (`adjust:<n>`, which the sync never touches) are inserted
 directly. The programme year starts on 03-01 (credits and reading)
@@ -43,7 +43,7 @@ from benchmarks.common import NOW, count, machine, peak_rss_mb, seed_members, ti
 from bot.app import AppOptions, build_application, services_of, start_app, stop_app
 from bot.core.clock import ManualClock
 from bot.core.config import Config, parse_config
-from bot.credit_sync import sync
+from bot.credits.sync import sync
 from bot.sandbox.server import Sandbox
 from storage.db import open_database, ts
 

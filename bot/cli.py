@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(q)
     q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.credits_import:cli_exams"))
+    q.set_defaults(func=_lazy("bot.credits.importer:cli_exams"))
 
     p = sub.add_parser("evaluations", help="workplace satisfaction and supervision results")
     v_sub = p.add_subparsers(dest="evaluations_command", required=True, metavar="ACTION")
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("evaluation", choices=("satisfaction", "supervision"))
     _add_config(q)
     q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.credits_import:cli_evaluations"))
+    q.set_defaults(func=_lazy("bot.credits.importer:cli_evaluations"))
 
     p = sub.add_parser("credits", help="the credit ledger")
     c_sub = p.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--member", required=True, help="the member_id")
     q.add_argument("--points", required=True, help="points to add (negative to take away)")
     q.add_argument("--reason", required=True, help="why (shown in the ledger)")
-    q.set_defaults(func=_lazy("bot.credits_import:cli_adjust"))
+    q.set_defaults(func=_lazy("bot.credits.importer:cli_adjust"))
 
     p = sub.add_parser("export", help="export records as CSV or Excel")
     e_sub = p.add_subparsers(dest="export_command", required=True, metavar="KIND")

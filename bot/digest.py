@@ -950,7 +950,7 @@ async def _credit_standings(
     if not await repo.has_table(conn, "credit_ledger"):
         return None
     try:
-        from bot import credits as credit_rules
+        from bot.credits import rules as credit_rules
         from storage import credits as ledger
     except ImportError:  # pragma: no cover - the credits feature is not in this tree
         return None

@@ -15,13 +15,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import credit_sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
-from bot import credit_views, exit_review
-from bot import credits as credit_rules
 from bot.core import callbacks, commands
 from bot.core.services import StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
-from bot.credit_views import num, signed
+from bot.credits import exit_review
+from bot.credits import rules as credit_rules
+from bot.credits import sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
+from bot.credits import views as credit_views
+from bot.credits.views import num, signed
 from bot.documents import charts
 from storage import credits as ledger
 from storage import exits as exits_repo

@@ -1,7 +1,7 @@
 """The credit ledger: append-only rows of points with their rule, source and note.
 
 Nothing here updates or deletes a ledger row: a correction is a counter-entry. Totals are sums
-(per member and programme year); the reconciliation (bot.credit_sync) reads the sum per
+(per member and programme year); the reconciliation (bot.credits.sync) reads the sum per
 (member, source, year) and appends the difference.
 """
 
@@ -585,7 +585,7 @@ async def compare(
 async def book(conn: aiosqlite.Connection, now: str) -> int:
     """Appends the rows that settle the differences compare() found; returns how many.
 
-    The same rows, in the same order, as bot.credit_sync.plan() makes of them: per (member,
+    The same rows, in the same order, as bot.credits.sync.plan() makes of them: per (member,
     source) in key order, what is held in each year reversed whole by a counter-entry
     repeating the date and rule of the latest entry that is not itself a reversal (noted
     "reversed: <its note>"; without one: the year's last day, the source's prefix, "reversed:

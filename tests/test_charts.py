@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import credit_views
-from bot import credits as rules
 from bot.core.i18n import t
+from bot.credits import rules
+from bot.credits import views as credit_views
 from bot.documents import charts
 from storage.models import Member
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import credits as rules
 from bot.core.config import CreditsConfig, ExitConfig
+from bot.credits import rules
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot import credit_sync
 from bot.core.config import Config
-from bot.credit_sync import Book, Reverse, Want, reconcile, sync
+from bot.credits import sync as credit_sync
+from bot.credits.sync import Book, Reverse, Want, reconcile, sync
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import credits as ledger
@@ -357,7 +357,7 @@ async def test_a_school_year(w: World) -> None:
 
 
 def test_time_zone_spans() -> None:
-    from bot.credit_sync import tz_spans
+    from bot.credits.sync import tz_spans
 
     shanghai = tz_spans("Asia/Shanghai")
     assert shanghai[0] == ("", "+28800 seconds")
@@ -368,7 +368,7 @@ def test_time_zone_spans() -> None:
 
 
 def test_plan_reverses_before_booking() -> None:
-    from bot.credit_sync import plan
+    from bot.credits.sync import plan
     from storage.credits import Diff
 
     actions = plan([

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from bot.exit_rules import (
+from bot.credits.exit_rules import (
     ExamResult,
     SupervisionRank,
     credits_rule,

@@ -364,7 +364,7 @@ def _validate(cfg: Config, src: str, problems: list[str]) -> None:
         problems.append(
             f"{src}: [reports] remind_before_minutes: must be between 0 (off) and 1440"
         )
-    from bot.credits import validate_config as validate_credits  # pure rules, light
+    from bot.credits.rules import validate_config as validate_credits  # pure rules, light
 
     problems.extend(f"{src}: {p}" for p in validate_credits(cfg.credits, cfg.exit))
     _validate_reminders(cfg, src, problems)

@@ -71,7 +71,7 @@ def exporters() -> dict[str, Exporter]:
 
 # Modules whose import registers an exporter.
 FEATURE_MODULES: list[str] = [
-    "bot.members.export", "bot.activities.export", "bot.reading.export", "bot.credits_export",
+    "bot.members.export", "bot.activities.export", "bot.reading.export", "bot.credits.export",
     "bot.leave.export", "bot.reports.export",
 ]
 

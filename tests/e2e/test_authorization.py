@@ -23,7 +23,7 @@ import pytest
 
 from bot.activities.importer import run_import
 from bot.core import commands
-from bot.credits_import import import_file
+from bot.credits.importer import import_file
 from bot.delivery.inbox import Inbox
 from bot.documents.tables import TableRow, read_table
 from bot.reading.books import COLUMNS as BOOK_COLUMNS

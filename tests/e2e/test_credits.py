@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.core import pending
-from bot.credits_import import import_file
+from bot.credits.importer import import_file
 from bot.documents import charts
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
@@ -351,7 +351,7 @@ async def test_cli_adjust_and_the_credits_export(
 ) -> None:
     import argparse
 
-    from bot.credits_import import cli_adjust
+    from bot.credits.importer import cli_adjust
     from bot.documents.exports import ExportFilter, collect
 
     t1 = await h.register("T1")

@@ -225,7 +225,7 @@ async def cli_evaluations(args: argparse.Namespace, cfg: Config) -> int:
 async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
     """`studybot credits adjust --member ID --points N --reason TEXT`."""
     from bot.core.clock import SystemClock
-    from bot.credit_views import MAX_ADJUST, REASON_MAX, adjust, num, parse_points, signed
+    from bot.credits.views import MAX_ADJUST, REASON_MAX, adjust, num, parse_points, signed
 
     lang = cfg.program.language
     points = parse_points(str(args.points))

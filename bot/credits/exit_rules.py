@@ -1,7 +1,7 @@
 """The four exit rules of the plan, as pure functions over plain records.
 
 A trainee leaves the reserve pool when (1) their yearly credits are below the line (see
-bot.credits: `ratio` × the average of the top `top_n`), decided at the programme year's end;
+bot.credits.rules: `ratio` × the average of the top `top_n`), decided at the programme year's end;
 (2) they failed `max_failed_exams` semester exams (in different semesters: one result per
 semester); (3) their workplace satisfaction vote is below `min_satisfaction`; (4) their area is
 in the bottom `supervision_fraction` of the supervision evaluation in `supervision_consecutive`

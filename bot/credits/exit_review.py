@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from bot import credits as credit_rules
-from bot import exit_rules as rules
 from bot.core import callbacks, pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
-from bot.credit_sync import fingerprint, sync
-from bot.credit_views import num
+from bot.credits import exit_rules as rules
+from bot.credits import rules as credit_rules
+from bot.credits.sync import fingerprint, sync
+from bot.credits.views import num
 from bot.delivery import notify
 from storage import audit as audit_repo
 from storage import credits as ledger

@@ -44,9 +44,9 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot import credits as rules
 from bot.core.config import Config
 from bot.core.scheduler import due_check
+from bot.credits import rules
 from bot.reading.rules import counts as reading_counts
 from bot.reading.rules import parse_year_starts
 from storage import credits as ledger

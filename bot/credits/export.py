@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.core.config import Config
-from bot.credit_sync import sync
+from bot.credits.sync import sync
 from bot.documents.exports import ExportFilter, Sheet, exporter
 from storage import credits as ledger
 from storage.db import Database, parse_ts

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot import credits as rules
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.credit_sync import sync
+from bot.credits import rules
+from bot.credits.sync import sync
 from bot.delivery import notify
 from bot.documents import charts
 from storage import activities as activities_repo
