@@ -1,7 +1,8 @@
 """Scale: 5,000 members in 50 groups with a year of records (activities, roll calls, leave
 requests, reading submissions, reports, the credit ledger), then
 
-- HR's daily digest with its chart: `bot.digest.hr_now` (what `/digest` calls) from start to
+- HR's daily digest with its chart: `bot.reminders.digest.hr_now` (what `/digest` calls) from start
+to
   text + chart PNG ready; `/digest` through the sandbox from the message to the chart photo;
   and the scheduled due check `digest.hr` once (compose, render, write the chart, queue),
   delivered, then `digest.charts` deleting its chart file; the size of HR's digest and of one
@@ -213,7 +214,7 @@ async def seed_adjustments(db_path: Path, members: int) -> None:
 
 async def _leader_digest_size(services: Any) -> tuple[int, int]:
     """(characters, messages) of the first group's weekly leader digest over the last week."""
-    from bot import digest
+    from bot.reminders import digest
     from storage import members as members_repo
 
     cfg = services.config
@@ -300,7 +301,7 @@ async def run(n: int = 5000, groups: int = 50, weeks: int = 52, asks: int = 3) -
             app = build_application(cfg, AppOptions(clock=clock, tick_interval=None))
             await start_app(app)
             try:
-                from bot import digest
+                from bot.reminders import digest
 
                 services = services_of(app)
                 start = time.perf_counter()

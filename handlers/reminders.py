@@ -1,7 +1,7 @@
 """Reminders: the activity reminders' due check, /mute and /unmute for trainees, HR's /digest.
 
-The timing rules are in bot.reminders (pure); the digests in bot.digest (imported here so its
-due checks are registered when the app is built).
+The timing rules are in bot.reminders.rules (pure); the digests in bot.reminders.digest (imported
+here so its due checks are registered when the app is built).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import digest as digest_mod
-from bot import reminders as rules
 from bot.activities.scheduling import activity_card, lang_of
 from bot.core import callbacks, commands, scheduler
 from bot.core.i18n import t
 from bot.core.services import Services, StudyContext
 from bot.delivery import notify
+from bot.reminders import digest as digest_mod
+from bot.reminders import rules
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import reminders as repo
@@ -36,7 +36,7 @@ PARTICIPANTS: frozenset[Role] = frozenset({"trainee", "leader"})
 
 @scheduler.due_check("reminders.activity")
 async def activity_reminders_due(services: Services, now: dt.datetime) -> int:
-    """The day-before and minutes-before reminders of every activity (bot.reminders decides
+    """The day-before and minutes-before reminders of every activity (bot.reminders.rules decides
     when); each (activity, kind, start) is dealt with once, in the transaction that queues it."""
     cfg = services.config
     r = digest_mod.reminder_rules(cfg)

@@ -14,10 +14,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot import digest
 from bot.core import pending
 from bot.core.config import Config
 from bot.core.text import MAX_MESSAGE
+from bot.reminders import digest
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo

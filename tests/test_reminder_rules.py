@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import reminders as r
 from bot.core.workdays import WorkCalendar
+from bot.reminders import rules as r
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date

@@ -385,7 +385,7 @@ def _validate_leave(lv: LeaveConfig, src: str, problems: list[str]) -> None:
 
 
 def _validate_reminders(cfg: Config, src: str, problems: list[str]) -> None:
-    from bot.reminders import parse_weekly  # pure rules; imported here to keep config light
+    from bot.reminders.rules import parse_weekly  # pure rules; imported here to keep config light
 
     if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
         problems.append(f"{src}: [reminders] minutes_before: must be between 0 (off) and 1440")

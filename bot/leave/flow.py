@@ -23,8 +23,8 @@ from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
 from bot.delivery import notify
-from bot.digest import Scope, digest_section
 from bot.leave import rules
+from bot.reminders.digest import Scope, digest_section
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo

@@ -631,7 +631,7 @@ async def test_hr_chat_gets_the_card_and_decides_in_the_group(tmp_path: Path) ->
 
 
 async def test_the_leaders_digest_lists_leave_waiting_for_them(h: Harness) -> None:
-    from bot import digest
+    from bot.reminders import digest
 
     await h.register("L1")
     await request(h, await h.register("T1"), "G1", "家中有事")

@@ -1,6 +1,6 @@
 """Reminder and digest timing: when each message falls due, quiet hours, mutes. Pure rules.
 
-No Telegram and no SQL: the due checks (handlers/reminders.py, bot/digest.py) ask these
+No Telegram and no SQL: the due checks (handlers/reminders.py, bot/reminders/digest.py) ask these
 functions what is due at `now` and record what they did, so every rule is a plain table test.
 
 Activity reminders (`[reminders]`):

@@ -61,7 +61,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
-from bot import reminders as rules
 from bot.core import pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
@@ -70,6 +69,7 @@ from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_l
 from bot.core.workdays import WorkCalendar
 from bot.delivery import notify
 from bot.reading import rules as reading_rules
+from bot.reminders import rules
 from storage import members as members_repo
 from storage import reminders as repo
 from storage.db import Database, parse_ts, ts

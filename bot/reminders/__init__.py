@@ -1,0 +1,1 @@
+"""Reminders: the timing rules, the digest engine and the activity reminders."""
