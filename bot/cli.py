@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="play a scripted scenario against the built-in sandbox")
     p.add_argument("--keep", type=Path, help="keep the database and files in this directory")
-    p.set_defaults(func=_lazy("bot.demo:cli_demo"), needs_config=False)
+    p.set_defaults(func=_lazy("bot.demo.play:cli_demo"), needs_config=False)
 
     return parser
 

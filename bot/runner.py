@@ -24,7 +24,7 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
             "playing the demo instead. See README.md to run the real bot.",
             file=sys.stderr,
         )
-        from bot.demo import run_demo
+        from bot.demo.play import run_demo
 
         return await run_demo(keep=None)
     from bot.core import logsafe

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.demo import run_demo
+from bot.demo.play import run_demo
 
 
 async def test_demo_plays_every_scene_and_prints_the_transcript(tmp_path: Path) -> None:

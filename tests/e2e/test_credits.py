@@ -382,8 +382,8 @@ async def test_cli_adjust_and_the_credits_export(
 async def test_demo_scenes_run_on_their_own_and_keep_the_charts(tmp_path: Path) -> None:
     import csv
 
-    from bot.demo import Demo, demo_roster
-    from bot.scenes import credits as scene
+    from bot.demo.play import Demo, demo_roster
+    from bot.demo.scenes import credits as scene
 
     roster = demo_roster()
     names = {r["member_id"]: r["name"] for r in csv.DictReader(io.StringIO(roster))}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib.resources
 
-from bot.demo import Demo
-from bot.scenes import Scene
+from bot.demo.play import Demo
+from bot.demo.scenes import Scene
 
 ORDER = 20
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.demo import Demo
-from bot.scenes import Scene
+from bot.demo.play import Demo
+from bot.demo.scenes import Scene
 
 ORDER = 0
 

@@ -1,8 +1,8 @@
 """`studybot demo`: the real bot against the built-in sandbox, playing a scripted scenario.
 
 No token and no network: the sandbox is a loopback Bot API. The database is temporary unless
-`--keep DIR` is given. Each feature adds its scenes in `bot/scenes/`; the transcript is printed per
-person at the end.
+`--keep DIR` is given. Each feature adds its scenes in `bot/demo/scenes/`; the transcript is printed
+per person at the end.
 """
 
 from __future__ import annotations
@@ -104,12 +104,12 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
         root.setLevel(logging.WARNING)
     from bot.app import AppOptions, build_application, start_app, stop_app
     from bot.core.clock import ManualClock
+    from bot.demo.scenes import all_scenes
     from bot.documents.tables import read_table
     from bot.members.importer import import_roster, validate_roster
     from bot.members.invites import ensure_invites
     from bot.sandbox.client import render_transcript
     from bot.sandbox.server import Sandbox
-    from bot.scenes import all_scenes
     from storage.db import open_database
 
     out = out or sys.stdout

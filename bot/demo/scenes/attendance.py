@@ -9,8 +9,8 @@ import datetime as dt
 import importlib.resources
 import io
 
-from bot.demo import Demo
-from bot.scenes import Scene
+from bot.demo.play import Demo
+from bot.demo.scenes import Scene
 
 ORDER = 10
 # The sample schedule's first group study (第一组, 15:30-17:30, hosted by M002).

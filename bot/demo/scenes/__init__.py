@@ -1,5 +1,5 @@
 """Demo scenes, one module per feature; each defines `ORDER` (int) and `SCENES` (a list of
-async functions taking a `bot.demo.Demo`). `studybot demo` plays them all in ORDER."""
+async functions taking a `bot.demo.play.Demo`). `studybot demo` plays them all in ORDER."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.demo import Demo
+    from bot.demo.play import Demo
 
 Scene = Callable[["Demo"], Awaitable[None]]
 
 
 def all_scenes() -> list[Scene]:
     modules = [
-        importlib.import_module(f"bot.scenes.{m.name}")
+        importlib.import_module(f"bot.demo.scenes.{m.name}")
         for m in pkgutil.iter_modules(__path__)
         if not m.name.startswith("_")
     ]

@@ -10,8 +10,8 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
-from bot.demo import Demo
-from bot.scenes import Scene
+from bot.demo.play import Demo
+from bot.demo.scenes import Scene
 
 if TYPE_CHECKING:
     from bot.sandbox.model import Entry

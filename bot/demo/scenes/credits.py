@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bot.demo import Demo
+from bot.demo.play import Demo
+from bot.demo.scenes import Scene
 from bot.sandbox.model import Entry
-from bot.scenes import Scene
 
 ORDER = 60
 CHART_DIR = "charts"

@@ -1,0 +1,1 @@
+"""The demo: the real bot against the sandbox, playing scripted scenes."""
