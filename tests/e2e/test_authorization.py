@@ -68,10 +68,16 @@ def allowed(role: str) -> set[str]:
 
 
 def _bot_prefix(module: str) -> str:
-    text = (ROOT / "bot" / f"{module}.py").read_text(encoding="utf-8")
-    found = re.search(r'^PREFIX = "(\w+)"', text, re.M)
-    assert found, module
-    return found.group(1)
+    """The PREFIX of bot module `module` (dotted under bot, or a bare module name)."""
+    if "." in module:
+        paths = [ROOT / "bot" / (module.replace(".", "/") + ".py")]
+    else:
+        paths = sorted((ROOT / "bot").rglob(f"{module}.py"))
+    for path in paths:
+        found = re.search(r'^PREFIX = "(\w+)"', path.read_text(encoding="utf-8"), re.M)
+        if found:
+            return found.group(1)
+    raise AssertionError(module)
 
 
 def callback_table() -> dict[str, list[str]]:
@@ -85,7 +91,7 @@ def callback_table() -> dict[str, list[str]]:
             names[name] = lit
         for name, module in re.findall(r"^(\w+) = (\w+)\.PREFIX$", text, re.M):
             names[name] = _bot_prefix(module)
-        for module, imported in re.findall(r"^from bot\.(\w+) import (.*)$", text, re.M):
+        for module, imported in re.findall(r"^from bot\.([\w.]+) import (.*)$", text, re.M):
             if re.search(r"\bPREFIX\b", imported):
                 names["PREFIX"] = _bot_prefix(module)
         actions = {

@@ -12,7 +12,7 @@ import pytest
 from bot.core import commands
 from bot.core.i18n import catalog, normalize, t
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 # Calls whose text argument reaches a user.
 TEXT_CALLS = {

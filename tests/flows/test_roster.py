@@ -27,8 +27,8 @@ from storage.db import Database, open_database
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 T1 = T0 + dt.timedelta(days=1)
-SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "samples" / "roster.csv"
-LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "samples" / "roster.csv"
+LOCALES = Path(__file__).resolve().parents[2] / "bot" / "locales"
 
 HEADER = "member_id,name,role,group,school,stage\n"
 BASE = (

@@ -15,7 +15,7 @@ from bot.reading.books import COLUMNS, import_books, validate_books
 from storage import books as books_repo
 from storage.db import open_database
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "samples" / "books.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "samples" / "books.csv"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 HEADER = "book_id,title,author,list,category,year\n"
 GOOD = "B01,给教师的建议,苏霍姆林斯基,required,education_monograph,2026\n"

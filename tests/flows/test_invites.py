@@ -247,7 +247,7 @@ def write_config(tmp_path: Path, *, username: str = "testbot", token: str = "",
 
 
 def import_sample(cfg: Path) -> None:
-    sample = Path(__file__).resolve().parent.parent / "bot" / "samples" / "roster.csv"
+    sample = Path(__file__).resolve().parents[2] / "bot" / "samples" / "roster.csv"
     assert main(["roster", "import", "-c", str(cfg), str(sample)]) == 0
 
 

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from bot.core.config import ConfigError, load_config, parse_config
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
