@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from bot.documents.uploads import MAX_DOWNLOAD_BYTES as MAX_DOWNLOAD_BYTES
-from bot.documents.uploads import suffix_of, too_big
+from bot.documents.filenames import MAX_DOWNLOAD_BYTES as MAX_DOWNLOAD_BYTES
+from bot.documents.filenames import suffix_of, too_big
 
 TARGET_BOOKS = 6
 TARGET_MONOGRAPHS = 2

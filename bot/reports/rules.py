@@ -27,7 +27,7 @@ from typing import Literal
 from bot.core.config import CalendarConfig, ReportsConfig
 from bot.core.i18n import t
 from bot.core.workdays import WorkCalendar
-from bot.documents.uploads import suffix_of
+from bot.documents.filenames import suffix_of
 
 MAX_PHOTOS = 10
 MIN_PHOTOS = 1
