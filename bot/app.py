@@ -160,7 +160,7 @@ async def start_app(app: StudyApp) -> None:
     services = services_of(app)
     inbox = Inbox(app, services.db)
     # Half-finished dialogs first: a replayed step finds the state it was first handled with.
-    await inbox.dialogs.restore(services.db, app._user_data, services.clock.now(),
+    await inbox.dialogs.restore(services.db, app.user_data, services.clock.now(),
                                 cfg.dialog.resume_hours)
     app.bot_data["inbox"] = inbox
     await inbox.replay()

@@ -43,11 +43,13 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ExtBot
+from telegram.warnings import PTBUserWarning
 
 from bot.core.dialog import SavedDialogs
 from bot.core.services import StudyContext
@@ -56,6 +58,14 @@ from storage import inbox as inbox_repo
 from storage.db import Database, parse_ts, ts
 
 log = logging.getLogger(__name__)
+
+# The poller asks for getUpdates through the public `Bot.do_api_request` to keep Telegram's raw
+# JSON (the inbox stores it as it came; parsing to objects and serialising back costs ten times
+# more). PTB suggests `Bot.get_updates` whenever an endpoint it knows is asked for that way; that
+# advice does not apply here, so exactly that one warning is silenced.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
+)
 
 MAX_REPLAYS = 3
 LONG_POLL_SECONDS = 10
@@ -318,10 +328,10 @@ class Poller:
         try:
             # Bot.get_updates would parse the updates into objects only for the inbox to
             # serialise them again (to_json costs ten times json.dumps of the raw data).
-            result = await self._app.bot._post(
+            result = await self._app.bot.do_api_request(
                 "getUpdates",
-                {"offset": self._offset, "timeout": self._timeout,
-                 "allowed_updates": Update.ALL_TYPES},
+                api_kwargs={"offset": self._offset, "timeout": self._timeout,
+                            "allowed_updates": Update.ALL_TYPES},
                 read_timeout=self._timeout + READ_TIMEOUT_MARGIN,
             )
         except (TimedOut, NetworkError, Conflict, InvalidToken) as exc:

@@ -7,10 +7,9 @@ in its own section at import:
     @digest_section("leave", order=20, kinds=("hr", "leader"), title_key="leave.digest.title")
     async def leave_section(conn, scope): ...
 
-and every digest built after that shows it (the same name replaces a section). A section of a
-feature whose tables are not there yet returns [] (`storage.reminders.has_table`), so the digest
-works whatever has landed; a section that raises is logged and noted in the digest, which still
-goes out. `scope.start`/`scope.end` are the covered period (UTC, end excluded). Sections here:
+and every digest built after that shows it (the same name replaces a section). A section that raises
+is logged and noted in the digest, which still goes out. `scope.start`/`scope.end` are the covered
+period (UTC, end excluded). Sections here:
 
 - HR: attendance (10), waiting for HR (20: bot.core.pending, i.e. leave requests routed to HR and
   exit proposals), reports (30), reading (40), credits at risk (50), members the bot cannot
@@ -48,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import json
 import logging
 import math
@@ -61,16 +59,21 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aiosqlite
 
+from bot.activities.rules import STATUSES
 from bot.core import pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
 from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
 from bot.core.workdays import WorkCalendar
+from bot.credits import rules as credit_rules
 from bot.delivery import notify
 from bot.reading import rules as reading_rules
 from bot.reminders import rules
+from bot.reports import rules as report_rules
+from storage import credits as ledger
 from storage import members as members_repo
+from storage import reading as reading_repo
 from storage import reminders as repo
 from storage.db import Database, parse_ts, ts
 from storage.models import Member
@@ -82,10 +85,7 @@ log = logging.getLogger(__name__)
 
 DigestKind = Literal["hr", "leader", "trainee"]
 KINDS: tuple[DigestKind, ...] = ("hr", "leader", "trainee")
-STATUSES: tuple[str, ...] = ("present", "late", "early_leave", "absent", "excused")
 NAMED_STATUSES: tuple[str, ...] = ("absent", "late", "early_leave")
-CHART_STATUSES_EN = {"present": "present", "late": "late", "early_leave": "left early",
-                     "absent": "absent", "excused": "excused"}
 CHART_COLOURS = {"present": "#4caf50", "late": "#ffb300", "early_leave": "#fb8c00",
                  "absent": "#e53935", "excused": "#90a4ae"}
 MAX_CHART_BARS = 30
@@ -252,8 +252,6 @@ def parts(composed: Composed, limit: int = MAX_MESSAGE) -> list[str]:
 async def chart_data(conn: aiosqlite.Connection, scope: Scope) -> list[tuple[str, Counter[str]]]:
     """Per activity held in the period (oldest first): its counts per status, labelled with its
     local start ("09-29 15:00")."""
-    if not await _has_attendance(conn):
-        return []
     rows = await repo.attendance_between(conn, scope.start_ts, scope.end_ts,
                                          group_id=scope.group_id)
     by_activity: dict[int, tuple[str, Counter[str]]] = {}
@@ -280,9 +278,6 @@ class ChartText:
                    t(lang, "digest.chart_people"))
 
 
-ASCII_TEXT = ChartText("Attendance", dict(CHART_STATUSES_EN), "people")
-
-
 def chart_size_in(bars: int) -> tuple[float, float]:
     """Whole quarter inches (bot.documents.charts draws at 96 dpi, so pixels are exact)."""
     width = min(10.0, max(5.0, math.ceil((0.45 * bars + 3.0) * 4) / 4))
@@ -292,22 +287,14 @@ def chart_size_in(bars: int) -> tuple[float, float]:
 def render_chart(data: Sequence[tuple[str, Counter[str]]], text: ChartText,
                  font_file: str = "") -> bytes:
     """A small stacked bar chart (PNG) of attendance per activity. Blocking: call it through
-    `render_chart_async`. Drawn by bot.documents.charts (CJK font, no pyplot state, one render at a
-    time); without that module, by matplotlib directly with plain English labels."""
+    `render_chart_async`. Drawn by bot.documents.charts (CJK font, no pyplot state, one render
+    at a time)."""
     width, height = chart_size_in(len(data))
-    try:
-        from bot.documents import charts
-    except ImportError:  # pragma: no cover - the credits feature brings bot.documents.charts
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+    from bot.documents import charts
 
-        fig = Figure(figsize=(width, height), dpi=96, layout="constrained")
-        canvas = FigureCanvasAgg(fig)
-        _draw_chart(fig, data, ASCII_TEXT)
-        buf = io.BytesIO()
-        canvas.print_png(buf)
-        return buf.getvalue()
-    return charts._render(lambda fig: _draw_chart(fig, data, text), width, height, font_file)
+    return charts.render_figure(
+        lambda fig: _draw_chart(fig, data, text), width, height, font_file
+    )
 
 
 def _draw_chart(fig: Any, data: Sequence[tuple[str, Counter[str]]], text: ChartText) -> None:
@@ -660,10 +647,6 @@ async def hr_now(services: Services, lang: str) -> OnDemand:
 # -- the sections of the features in the tree ------------------------------------------------
 
 
-async def _has_attendance(conn: aiosqlite.Connection) -> bool:
-    return await repo.has_table(conn, "activities") and await repo.has_table(conn, "attendance")
-
-
 def _names(names: Iterable[str]) -> str:
     return "、".join(names)
 
@@ -722,8 +705,6 @@ async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[s
     first when there are more), and at most N names per status in the whole section, in
     activity order — a list cut short ends with "… and K more", and one closing line counts the
     names left out and points to the full records."""
-    if not await _has_attendance(conn):
-        return []
     rows = await repo.attendance_between(conn, scope.start_ts, scope.end_ts,
                                          group_id=scope.group_id)
     activities: dict[int, Any] = {}
@@ -780,8 +761,6 @@ async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
 @digest_section("reading", order=40, kinds=("hr",))
 async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """New reading logs and study outputs submitted in the period; how many await review."""
-    if not await repo.has_table(conn, "reading_submissions"):
-        return []
     rows = await repo.submissions_between(conn, scope.start_ts, scope.end_ts)
     lines: list[str] = []
     if rows:
@@ -800,10 +779,6 @@ async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
 @digest_section("pace", order=40, kinds=("leader", "trainee"))
 async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Reading pace this programme year: the group's members (leader) or one's own."""
-    if not await repo.has_table(conn, "reading_submissions"):
-        return []
-    from storage import reading as reading_repo
-
     starts = reading_rules.parse_year_starts(scope.cfg.reading.year_starts)
     year = reading_rules.programme_year(scope.today, starts)
     if scope.kind == "trainee":
@@ -847,7 +822,7 @@ async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
 @digest_section("my_attendance", order=10, kinds=("trainee",))
 async def my_attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """The trainee's own records of the activities that ended in the period."""
-    if scope.member is None or not await _has_attendance(conn):
+    if scope.member is None:
         return []
     rows = await repo.member_attendance_between(conn, scope.member.pk, scope.start_ts,
                                                 scope.end_ts)
@@ -903,12 +878,6 @@ REPORTS_LOOKBACK = dt.timedelta(days=60)
 async def reports_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Activity reports: due today and not filed, filed in the period (late ones marked),
     overdue (missing after the deadline, up to REPORTS_LOOKBACK back)."""
-    if not await repo.has_table(conn, "reports"):
-        return []
-    try:
-        from bot.reports import rules as report_rules
-    except ImportError:  # pragma: no cover - the reports feature is not in this tree
-        return []
     cfg = scope.cfg
     tz = cfg.tz
     rules_ = report_rules.Rules.of(cfg.reports)
@@ -947,13 +916,6 @@ async def _credit_standings(
     """(the line, standings by member, the ranked members) of this programme year, or None
     while the credits feature is missing or its ledger is empty. The ledger is kept in sync by
     the `credits.sync` due check, which runs before the digests in every tick."""
-    if not await repo.has_table(conn, "credit_ledger"):
-        return None
-    try:
-        from bot.credits import rules as credit_rules
-        from storage import credits as ledger
-    except ImportError:  # pragma: no cover - the credits feature is not in this tree
-        return None
     cfg = scope.cfg
     year = credit_rules.credit_year(scope.today, cfg.credits.year_starts)
     if not await ledger.has_entries(conn, year.label):
