@@ -72,9 +72,9 @@ def build_application(cfg: Config, options: AppOptions | None = None) -> StudyAp
     app.bot_data["config"] = cfg
     app.bot_data["options"] = opts
 
-    from handlers import register_all
+    from bot import features
 
-    register_all(app)
+    features.register_handlers(app)
     if opts.tick_interval:
         from bot.core import scheduler
 

@@ -30,6 +30,9 @@ def _lazy(target: str) -> CommandFn:
     module_name, func_name = target.split(":")
 
     async def run(args: argparse.Namespace, cfg: Config) -> int:
+        from bot import features
+
+        features.install()  # the exporters, due checks ... the features list (bot/features.py)
         func: CommandFn = getattr(importlib.import_module(module_name), func_name)
         return await func(args, cfg)
 

@@ -14,7 +14,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.core import callbacks, commands, dialog
-from bot.core.scheduler import due_check
 from bot.core.services import Services, StudyContext
 from bot.core.text import utf16_len
 from bot.delivery import notify
@@ -204,7 +203,6 @@ async def _follow(services: Services, ann_id: int) -> None:
             await asyncio.sleep(PROGRESS_INTERVAL)
 
 
-@due_check("announce.progress")
 async def progress_check(services: Services, now: dt.datetime) -> int:
     """After a restart (or if the follower stopped), finishes the progress lines."""
     async with services.db.read() as conn:

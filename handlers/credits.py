@@ -20,7 +20,6 @@ from bot.core.services import StudyContext
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.credits import exit_review
 from bot.credits import rules as credit_rules
-from bot.credits import sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
 from bot.credits import views as credit_views
 from bot.credits.views import num, signed
 from bot.documents import charts

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -28,7 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.core import callbacks, commands, dialog, scheduler
+from bot.core import callbacks, commands, dialog
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.services import Services, StudyContext
@@ -43,9 +42,6 @@ from storage.books import Book
 from storage.db import parse_ts, ts
 from storage.models import Member, Role
 from storage.reading import StoredFile, Submission
-
-# Importing the exporter registers the reading sheet for in-chat exports (bot.documents.exports).
-importlib.import_module("bot.reading.export")
 
 log = logging.getLogger(__name__)
 
@@ -1271,7 +1267,6 @@ async def _dialog_button(
 # -- the monthly nudge ----------------------------------------------------------------------------
 
 
-@scheduler.due_check("reading.nudge")
 async def nudge_due(services: Services, now: dt.datetime) -> int:
     """At most once a calendar month, from `[reading] nudge_day` at `nudge_time` (never at
     night), reminds each trainee who is behind pace as of the nudge day, and suggests a

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.activities.scheduling import activity_card, lang_of
-from bot.core import callbacks, commands, scheduler
+from bot.core import callbacks, commands
 from bot.core.i18n import t
 from bot.core.services import Services, StudyContext
 from bot.delivery import notify
@@ -34,7 +34,6 @@ PARTICIPANTS: frozenset[Role] = frozenset({"trainee", "leader"})
 # -- activity reminders ----------------------------------------------------------------------
 
 
-@scheduler.due_check("reminders.activity")
 async def activity_reminders_due(services: Services, now: dt.datetime) -> int:
     """The day-before and minutes-before reminders of every activity (bot.reminders.rules decides
     when); each (activity, kind, start) is dealt with once, in the transaction that queues it."""

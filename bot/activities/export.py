@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from storage import attendance as attendance_repo
 from storage.db import Database, parse_ts, ts
 
@@ -35,7 +35,6 @@ def day_bounds(flt: ExportFilter, tz: dt.tzinfo) -> tuple[str | None, str | None
     return lo, hi
 
 
-@exporter("attendance")
 async def attendance_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     tz = cfg.tz
     lo, hi = day_bounds(flt, tz)

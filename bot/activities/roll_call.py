@@ -34,7 +34,6 @@ from bot.activities.rules import (
 from bot.activities.scheduling import activity_card, activity_when, lang_of, rules_of
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.core.scheduler import due_check
 from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
@@ -322,7 +321,6 @@ async def close_activity(db: Database, cfg: Config, activity: Activity, now: dt.
     return True
 
 
-@due_check("attendance.close")
 async def close_due(services: Services, now: dt.datetime) -> int:
     """Closes the roll of every activity that has ended (also those that ended while down)."""
     async with services.db.read() as conn:

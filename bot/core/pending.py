@@ -1,6 +1,7 @@
 """What is waiting for HR's decision, gathered from every feature for /admin.
 
-A feature registers a provider: an async function `(conn, lang) -> list[str]` giving one line
+A feature lists its provider in bot/features.py (registered by `features.install`): an async
+function `(conn, lang) -> list[str]` giving one line
 per pending item (a leave request routed to HR, an exit proposal, ...).
 """
 
@@ -15,12 +16,9 @@ Provider = Callable[[aiosqlite.Connection, str], Awaitable[list[str]]]
 _PROVIDERS: dict[str, Provider] = {}
 
 
-def provider(name: str) -> Callable[[Provider], Provider]:
-    def wrap(fn: Provider) -> Provider:
-        _PROVIDERS[name] = fn
-        return fn
-
-    return wrap
+def register(name: str, fn: Provider) -> None:
+    """Registers a provider under a unique name (re-registering replaces it)."""
+    _PROVIDERS[name] = fn
 
 
 async def gather(conn: aiosqlite.Connection, lang: str) -> list[str]:

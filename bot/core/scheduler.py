@@ -1,6 +1,7 @@
 """Database-driven scheduling: the JobQueue only ticks; what is due is computed from the database.
 
-A feature registers a *due check* — an async function `(services, now) -> int` that looks at
+A feature brings *due checks* (listed in bot/features.py, registered by `features.install`) —
+an async function `(services, now) -> int` that looks at
 the database, does what has fallen due (closes an activity's roll call, queues a reminder with
 an outbox `dedupe_key` so it is never queued twice) and returns how many things it did. Every
 tick runs every check with the clock's current time, so after downtime whatever fell due is
@@ -29,14 +30,10 @@ _CHECKS: dict[str, DueCheck] = {}
 TICK_SECONDS = 20
 
 
-def due_check(name: str) -> Callable[[DueCheck], DueCheck]:
-    """Registers a due check under a unique name (re-registering replaces it)."""
-
-    def wrap(fn: DueCheck) -> DueCheck:
-        _CHECKS[name] = fn
-        return fn
-
-    return wrap
+def register(name: str, fn: DueCheck) -> None:
+    """Registers a due check under a unique name (re-registering replaces it); called by
+    bot.features.install for every check a feature lists."""
+    _CHECKS[name] = fn
 
 
 def checks() -> dict[str, DueCheck]:

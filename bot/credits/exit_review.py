@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from bot.core import callbacks, pending
+from bot.core import callbacks
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
-from bot.core.scheduler import due_check
 from bot.credits import exit_rules as rules
 from bot.credits import rules as credit_rules
 from bot.credits.sync import fingerprint, sync
@@ -220,7 +219,6 @@ async def _year_end(db: Database, cfg: Config, now: dt.datetime) -> int:
     return made
 
 
-@due_check("exits.evaluate")
 async def evaluate_check(services: Services, now: dt.datetime) -> int:
     """Every tick: rules 2–4 when anything changed, rule 1 once a year."""
     db, cfg = services.db, services.config
@@ -307,7 +305,6 @@ async def decide(
 # -- HR's list of pending things --------------------------------------------------------------
 
 
-@pending.provider("exits")
 async def pending_exits(conn: aiosqlite.Connection, lang: str) -> list[str]:
     """One line per open exit proposal, for /admin's pending list."""
     open_ = await exits_repo.proposals(conn, ("open",))

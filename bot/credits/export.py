@@ -8,7 +8,7 @@ import datetime as dt
 
 from bot.core.config import Config
 from bot.credits.sync import sync
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from storage import credits as ledger
 from storage.db import Database, parse_ts
 
@@ -18,7 +18,6 @@ COLUMNS = [
 ]
 
 
-@exporter("credits")
 async def credits_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     # The exporter API passes no clock; the time only stamps rows the sync appends.
     await sync(db, cfg, dt.datetime.now(cfg.tz))

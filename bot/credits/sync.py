@@ -28,7 +28,7 @@ writes to other tables (outbox, audit, inbox, reminders) cost it nothing. A full
 every pair runs when the rules it was last made with differ from now: the first run, a changed
 `[credits]` value or pass mark or review mode or time zone, and any migration (the fingerprint
 in `credit_sync_state` holds the schema version); or when asked (`force=True`). Both settle the
-same rows: tests/test_credit_sync.py checks that a scoped sync after random changes leaves the
+same rows: tests/flows/test_credit_sync.py checks that a scoped sync after random changes leaves the
 ledger identical, row for row, to full comparisons.
 """
 
@@ -45,7 +45,6 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.core.config import Config
-from bot.core.scheduler import due_check
 from bot.credits import rules
 from bot.reading.rules import counts as reading_counts
 from bot.reading.rules import parse_year_starts
@@ -250,7 +249,6 @@ async def sync(db: Database, cfg: Config, now: dt.datetime, *, force: bool = Fal
     return written
 
 
-@due_check("credits.sync")
 async def sync_check(services: Services, now: dt.datetime) -> int:
     """Every tick: reconcile the ledger (a no-op when nothing changed)."""
     from bot.documents import charts

@@ -166,10 +166,6 @@ def warm_up_in_background(font_file: str = "") -> None:
     threading.Thread(target=run, name="chart-warm-up", daemon=True).start()
 
 
-# The name the digest feature first used; kept so its code keeps working.
-_render = render_figure
-
-
 def _px(inches: float) -> int:
     return round(inches * DPI)
 

@@ -1,9 +1,9 @@
 """Exports for HR's Excel: one sheet per record kind, as .xlsx (openpyxl) or UTF-8 CSV with BOM.
 
-Each feature registers an exporter with `@exporter("attendance")`: an async function that reads
-its records and returns a `Sheet` (column names and rows of plain values; dates and datetimes
-stay dates so Excel can sort and filter them). `studybot export <kind>`, `studybot export all`
-and the in-chat /export all go through here, so every sheet looks the same.
+Each feature lists its exporter in bot/features.py (registered here by `features.install`): an
+async function that reads its records and returns a `Sheet` (column names and rows of plain values;
+dates and datetimes stay dates so Excel can sort and filter them). `studybot export <kind>`,
+`studybot export all` and the in-chat /export all go through here, so every sheet looks the same.
 """
 
 from __future__ import annotations
@@ -47,33 +47,16 @@ class Sheet:
 Exporter = Callable[[Database, Config, ExportFilter], Awaitable[Sheet]]
 
 _EXPORTERS: dict[str, Exporter] = {}
-# The order sheets appear in a workbook.
-ORDER = ("roster", "attendance", "leave", "reading", "reports", "credits")
 
 
-def exporter(kind: str) -> Callable[[Exporter], Exporter]:
-    def wrap(fn: Exporter) -> Exporter:
-        _EXPORTERS[kind] = fn
-        return fn
-
-    return wrap
+def register(kind: str, fn: Exporter) -> None:
+    """Registers the sheet of `kind`; bot.features.install registers them in workbook order."""
+    _EXPORTERS[kind] = fn
 
 
 def exporters() -> dict[str, Exporter]:
-    """Every registered exporter, in workbook order (importing the feature modules first)."""
-    import importlib
-
-    for module in FEATURE_MODULES:
-        importlib.import_module(module)
-    rank = {k: i for i, k in enumerate(ORDER)}
-    return dict(sorted(_EXPORTERS.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
-
-
-# Modules whose import registers an exporter.
-FEATURE_MODULES: list[str] = [
-    "bot.members.export", "bot.activities.export", "bot.reading.export", "bot.credits.export",
-    "bot.leave.export", "bot.reports.export",
-]
+    """Every registered exporter, in workbook order."""
+    return dict(_EXPORTERS)
 
 
 def cell_text(value: Any) -> str:

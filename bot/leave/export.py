@@ -24,7 +24,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from storage import leave as leave_repo
 from storage.db import Database, parse_ts, ts
 from storage.leave import LeaveRequest
@@ -70,7 +70,6 @@ def export_rows(requests: list[LeaveRequest], cfg: Config) -> list[dict[str, Any
     ]
 
 
-@exporter("leave")
 async def leave_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     lo, hi = bounds(flt, cfg.tz)
     async with db.read() as conn:

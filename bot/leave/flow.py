@@ -18,13 +18,12 @@ import aiosqlite
 
 from bot.activities.rules import ATTENDED
 from bot.activities.scheduling import activity_card, activity_when, local
-from bot.core import callbacks, pending
+from bot.core import callbacks
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
-from bot.core.scheduler import due_check
 from bot.delivery import notify
 from bot.leave import rules
-from bot.reminders.digest import Scope, digest_section
+from bot.reminders.digest import Scope
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import leave as leave_repo
@@ -540,7 +539,6 @@ async def card_of(db: Database, cfg: Config, request_id: int, lang: str
 # -- due checks: the approver's reminder, HR at the start ----------------------------------------
 
 
-@due_check("leave.remind")
 async def remind_due(services: Services, now: dt.datetime) -> int:
     """Reminds the approver of a request still pending `remind_before_minutes` before the
     start (once: `reminded_at` and the outbox dedupe key)."""
@@ -573,7 +571,6 @@ async def remind_due(services: Services, now: dt.datetime) -> int:
     return sent
 
 
-@due_check("leave.escalate")
 async def escalate_due(services: Services, now: dt.datetime) -> int:
     """Tells HR of every request still pending when its activity starts (once)."""
     cfg = services.config
@@ -602,7 +599,6 @@ async def escalate_due(services: Services, now: dt.datetime) -> int:
 # -- HR's list of pending things -----------------------------------------------------------------
 
 
-@pending.provider("leave")
 async def pending_leave(conn: aiosqlite.Connection, lang: str) -> list[str]:
     """One line per leave request waiting for HR (routed to HR, or escalated at the start)."""
     return [
@@ -615,7 +611,6 @@ async def pending_leave(conn: aiosqlite.Connection, lang: str) -> list[str]:
 # -- the leader's weekly digest ------------------------------------------------------------------
 
 
-@digest_section("leave", order=25, kinds=("leader",), title_key="leave.digest.title")
 async def leave_digest_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """The group's leave requests waiting for the leader's decision. (HR's digest lists those
     waiting for HR through bot.core.pending, in its "pending" section.)"""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from storage.db import Database, parse_ts
 
 COLUMNS = [
@@ -12,7 +12,6 @@ COLUMNS = [
 ]
 
 
-@exporter("roster")
 async def roster_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     sql = (
         "SELECT m.*, g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"

@@ -28,7 +28,7 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from bot.reading.rules import counts
 from storage import reading as reading_repo
 from storage.db import Database, parse_ts
@@ -85,7 +85,6 @@ def export_rows(subs: list[Submission], cfg: Config, flt: ExportFilter) -> list[
     return rows
 
 
-@exporter("reading")
 async def reading_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     async with db.read() as conn:
         subs = await reading_repo.everything(conn)

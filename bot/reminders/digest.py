@@ -1,13 +1,9 @@
 """Digests: HR's daily digest, the leader's and the trainee's weekly ones, built from sections.
 
 A digest is a list of *sections*, each an async function `(conn, scope) -> list[str]` that
-returns its lines in the recipient's language (or [] to leave the section out). A feature plugs
-in its own section at import:
-
-    @digest_section("leave", order=20, kinds=("hr", "leader"), title_key="leave.digest.title")
-    async def leave_section(conn, scope): ...
-
-and every digest built after that shows it (the same name replaces a section). A section that raises
+returns its lines in the recipient's language (or [] to leave the section out). A feature lists
+its sections in bot/features.py (name, function, order, who gets it, heading), and
+`features.install` registers them here. A section that raises
 is logged and noted in the digest, which still goes out. `scope.start`/`scope.end` are the covered
 period (UTC, end excluded). Sections here:
 
@@ -63,7 +59,6 @@ from bot.activities.rules import STATUSES
 from bot.core import pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
-from bot.core.scheduler import due_check
 from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
 from bot.core.workdays import WorkCalendar
 from bot.credits import rules as credit_rules
@@ -139,19 +134,15 @@ class SectionSpec:
 _SECTIONS: dict[str, SectionSpec] = {}
 
 
-def digest_section(
-    name: str, *, order: int, kinds: Iterable[DigestKind] = ("hr",), title_key: str | None = None,
-) -> Callable[[Section], Section]:
-    """Registers a section under a unique name (re-registering replaces it). `title_key` is the
-    catalog key of its heading (default `digest.section.<name>`)."""
-
-    def wrap(fn: Section) -> Section:
-        _SECTIONS[name] = SectionSpec(
-            name, order, frozenset(kinds), title_key or f"digest.section.{name}", fn
-        )
-        return fn
-
-    return wrap
+def register(
+    name: str, fn: Section, *, order: int, kinds: Iterable[str] = ("hr",),
+    title_key: str | None = None,
+) -> None:
+    """Registers a section under a unique name (re-registering replaces it); called by
+    bot.features.install for every section a feature lists. `title_key` is the catalog key of
+    its heading (default `digest.section.<name>`)."""
+    known = frozenset(k for k in KINDS if k in set(kinds))
+    _SECTIONS[name] = SectionSpec(name, order, known, title_key or f"digest.section.{name}", fn)
 
 
 def sections(kind: DigestKind) -> list[SectionSpec]:
@@ -349,7 +340,6 @@ def chart_of(name: str) -> tuple[str, str, str] | None:
     return kind, "" if scope_key == "all" else scope_key, period
 
 
-@due_check("digest.charts")
 async def prune_charts(services: Services, now: dt.datetime) -> int:
     """Deletes the chart files of scheduled digests that no outbox row will send any more.
 
@@ -539,7 +529,6 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
     return queued
 
 
-@due_check("digest.hr")
 async def hr_due(services: Services, now: dt.datetime) -> int:
     """HR's daily digest on working days at `[digest] hr_time`."""
     cfg = services.config
@@ -556,7 +545,6 @@ async def hr_due(services: Services, now: dt.datetime) -> int:
     return await run_slot(services, now, slot, Job("hr", "", recipients), previous)
 
 
-@due_check("digest.leader")
 async def leader_due(services: Services, now: dt.datetime) -> int:
     """Each group leader's weekly digest at `[digest] leader_weekly`."""
     cfg = services.config
@@ -582,7 +570,6 @@ async def leader_due(services: Services, now: dt.datetime) -> int:
     return queued
 
 
-@due_check("digest.trainee")
 async def trainee_due(services: Services, now: dt.datetime) -> int:
     """Each trainee's (and leader's) weekly summary at `[digest] trainee_weekly`, when set;
     none on a day the member muted."""
@@ -696,7 +683,6 @@ def _count_text(scope: Scope, counts: Counter[str], statuses: Sequence[str] = ST
     )
 
 
-@digest_section("attendance", order=10, kinds=("hr", "leader"))
 async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Activities that ended in the period: counts per status, names of the absent, late and
     early-leaving (a leader's digest: the group's activities and the group's members).
@@ -751,14 +737,12 @@ async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[s
     return lines
 
 
-@digest_section("pending", order=20, kinds=("hr",))
 async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """What waits for HR's decision (leave requests, exit proposals...), from bot.core.pending."""
     items = [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
     return capped(scope, items, "pending")
 
 
-@digest_section("reading", order=40, kinds=("hr",))
 async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """New reading logs and study outputs submitted in the period; how many await review."""
     rows = await repo.submissions_between(conn, scope.start_ts, scope.end_ts)
@@ -776,7 +760,6 @@ async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     return lines
 
 
-@digest_section("pace", order=40, kinds=("leader", "trainee"))
 async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Reading pace this programme year: the group's members (leader) or one's own."""
     starts = reading_rules.parse_year_starts(scope.cfg.reading.year_starts)
@@ -819,7 +802,6 @@ async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     return head + capped(scope, items, "pace")
 
 
-@digest_section("my_attendance", order=10, kinds=("trainee",))
 async def my_attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """The trainee's own records of the activities that ended in the period."""
     if scope.member is None:
@@ -833,7 +815,6 @@ async def my_attendance_section(conn: aiosqlite.Connection, scope: Scope) -> lis
     ]
 
 
-@digest_section("unreachable", order=90, kinds=("hr",))
 async def unreachable_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Active members the bot cannot reach: blocked it, or never registered."""
     people = await members_repo.unreachable(conn)
@@ -846,7 +827,6 @@ async def unreachable_section(conn: aiosqlite.Connection, scope: Scope) -> list[
     return capped(scope, items, "unreachable", [m.group_name for m in people])
 
 
-@digest_section("undelivered", order=95, kinds=("hr",))
 async def undelivered_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Notifications Telegram refused for good in the period (not a blocked bot: those members
     are in "unreachable"), so HR can tell the person another way."""
@@ -874,7 +854,6 @@ UNDELIVERED_EXCERPT = 40
 REPORTS_LOOKBACK = dt.timedelta(days=60)
 
 
-@digest_section("reports", order=30, kinds=("hr", "leader"))
 async def reports_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Activity reports: due today and not filed, filed in the period (late ones marked),
     overdue (missing after the deadline, up to REPORTS_LOOKBACK back)."""
@@ -932,7 +911,6 @@ def _points(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-@digest_section("credits", order=50, kinds=("hr",))
 async def credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Trainees below the current credit line (60% of the top five's average) and what each
     needs to reach it."""
@@ -954,7 +932,6 @@ async def credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
             *capped(scope, items, "credits", [m.group_name for m, _ in below])]
 
 
-@digest_section("my_credits", order=50, kinds=("trainee",))
 async def my_credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """The trainee's credits this year and the distance to the line."""
     if scope.member is None:

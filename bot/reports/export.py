@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.documents.exports import ExportFilter, Sheet, exporter
+from bot.documents.exports import ExportFilter, Sheet
 from bot.reports.flow import deadline_of
 from storage import reports as reports_repo
 from storage.db import Database, parse_ts, ts
@@ -75,7 +75,6 @@ def export_row(
     return row
 
 
-@exporter("reports")
 async def reports_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     tz = cfg.tz
     lo = ts(dt.datetime.combine(flt.date_from, dt.time(), tz)) if flt.date_from else None

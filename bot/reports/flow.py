@@ -21,7 +21,6 @@ import aiosqlite
 from bot.activities.scheduling import activity_card, can_manage, lang_of
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.core.scheduler import due_check
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
 from bot.reports.rules import (
@@ -825,7 +824,6 @@ async def _already(conn: aiosqlite.Connection, key: str) -> bool:
         return await cur.fetchone() is not None
 
 
-@due_check("reports.remind")
 async def remind_due(services: Services, now: dt.datetime) -> int:
     """Tells each host what is due (at the end of the activity, on the morning of the due day,
     shortly before the deadline) and, once it has passed, the host and the leader. Idempotent:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import features
 from bot.activities.importer import run_import
 from bot.core import commands
 from bot.credits.importer import import_file
@@ -29,7 +30,6 @@ from bot.documents.tables import TableRow, read_table
 from bot.reading.books import COLUMNS as BOOK_COLUMNS
 from bot.reading.books import import_books, validate_books
 from bot.sandbox.client import Entry, SandboxUser
-from handlers import feature_modules
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo
@@ -56,8 +56,8 @@ ROLE_OF = {"T1": "trainee", "L2": "leader", "L1": "leader", "H1": "hr", "T2": "t
 
 
 def all_commands() -> list[str]:
-    for name in feature_modules():
-        importlib.import_module(f"handlers.{name}")
+    for name in features.handler_modules():
+        importlib.import_module(name)
     names = {c.name for role in commands.ALL_ROLES for c in commands.for_role(role)}
     return sorted(names)
 

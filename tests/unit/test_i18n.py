@@ -39,10 +39,10 @@ def test_same_placeholders_in_every_language() -> None:
 
 
 def test_every_command_has_a_description() -> None:
-    import handlers
+    from bot import features
 
-    for name in handlers.feature_modules():
-        __import__(f"handlers.{name}")
+    for name in features.handler_modules():
+        __import__(name)
     for role in ("trainee", "leader", "hr"):
         for lang in ("zh", "en"):
             for name, desc in commands.describe(role, lang):  # type: ignore[arg-type]
