@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.core.config import Config, ConfigError, load_config, parse_config
+from bot.core.config import Config, ConfigError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
+    # The composition (and through it the features' config checks) only once a config is loaded.
+    from bot.features import load_config, parse_config
+
     cfg = Config()
     if args.command == "run" and args.config is None:
         default = Path("config.toml")
