@@ -230,6 +230,40 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _iso(value: Any, tp: type[dt.date] | type[dt.time]) -> Any:
+    """A date or time written as a TOML date or time or as ISO text; None if it is neither."""
+    if isinstance(value, tp) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return tp.fromisoformat(value)
+        except ValueError:
+            pass
+    return None
+
+
+def _number(value: Any) -> bool:
+    # TOML's true and false are Python bools, which are ints: not numbers in a config.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Scalar(typing.NamedTuple):
+    """How a plain field type is named in a problem and read from TOML (None: not readable)."""
+
+    name: str
+    read: Callable[[Any], Any]
+
+
+_SCALARS: dict[Any, _Scalar] = {
+    str: _Scalar("a string", lambda v: v if isinstance(v, str) else None),
+    int: _Scalar("an integer", lambda v: v if _number(v) and isinstance(v, int) else None),
+    float: _Scalar("a number", lambda v: float(v) if _number(v) else None),
+    bool: _Scalar("true or false", lambda v: v if isinstance(v, bool) else None),
+    dt.date: _Scalar("a date (YYYY-MM-DD)", lambda v: _iso(v, dt.date)),
+    dt.time: _Scalar("a time (HH:MM)", lambda v: _iso(v, dt.time)),
+}
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Literal:
@@ -238,64 +272,30 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
     if origin is tuple:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    return {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        dt.date: "a date (YYYY-MM-DD)",
-        dt.time: "a time (HH:MM)",
-    }.get(tp, getattr(tp, "__name__", str(tp)))
+    scalar = _SCALARS.get(tp)
+    return scalar.name if scalar else getattr(tp, "__name__", str(tp))
 
 
 def _convert(value: Any, tp: Any) -> Any:
     """Converts a TOML value to `tp`, or raises ValueError saying what was expected."""
     origin = typing.get_origin(tp)
-    if origin is Literal:
-        if value in typing.get_args(tp):
-            return value
-        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin is Literal and value in typing.get_args(tp):
+        return value
     if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        for a in args:
+        for a in typing.get_args(tp):
+            if a is type(None):
+                continue
             try:
                 return _convert(value, a)
             except ValueError:
                 continue
-        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin is tuple and isinstance(value, list):
         inner = typing.get_args(tp)[0]
         return tuple(_convert(v, inner) for v in value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is dt.date:
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-    elif tp is dt.time:
-        if isinstance(value, dt.time):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.time.fromisoformat(value)
-            except ValueError:
-                pass
+    scalar = _SCALARS.get(tp)
+    converted = scalar.read(value) if scalar else None
+    if converted is not None:
+        return converted
     raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
 
 
