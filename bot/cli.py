@@ -1,7 +1,9 @@
 """The `studybot` command line: run the bot, check the config, migrate, back up, import, demo.
 
-Each subcommand's work lives in the module it belongs to and is imported only when that
-subcommand runs, so `studybot --help` and `studybot run` start fast.
+The commands are a table (`COMMANDS`): one row per command or subcommand with its help, its
+arguments and the `module:function` that runs it. Each command's work lives in the module it
+belongs to and is imported only when that command runs, so `studybot --help` and
+`studybot run` start fast.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.config import Config, ConfigError, load_config, parse_config
+from bot.core.config import Config, ConfigError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -39,6 +42,52 @@ def _lazy(target: str) -> CommandFn:
     return run
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One `add_argument` call: its names or flags and its keyword options."""
+
+    names: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*names: str, **options: Any) -> Arg:
+    return Arg(names, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A row of the command table: a command that runs `run` (`module:function`) with `args`,
+    or, with `actions`, a group whose subcommand (`metavar`) is chosen on the command line."""
+
+    name: str
+    help: str
+    run: str = ""
+    args: tuple[Arg, ...] = ()
+    actions: tuple[Command, ...] = ()
+    metavar: str = "ACTION"
+    # False for commands that need no config file (the demo builds its own).
+    needs_config: bool = True
+
+
+CONFIG = arg("--config", "-c", required=True, type=Path, help="path to the TOML config file")
+FILE = arg("file", type=Path)
+
+
+def _import(name: str, columns: str, run: str, *args: Arg) -> Command:
+    """An all-or-nothing table import: `--config`, then `args`, then the file."""
+    return Command(
+        "import", f"import {name} from .csv or .xlsx {columns}; all or nothing", run,
+        (CONFIG, *args, FILE),
+    )
+
+
 # `studybot export <kind>`: each kind's exporter lives with its feature.
 EXPORTS: dict[str, str] = {
     "all": "bot.documents.exports:cli_export",
@@ -50,18 +99,99 @@ EXPORTS: dict[str, str] = {
     "credits": "bot.documents.exports:cli_export",
 }
 
+EXPORT_ARGS: tuple[Arg, ...] = (
+    CONFIG,
+    arg("--format", choices=("csv", "xlsx"), default="xlsx"),
+    arg("--from", dest="date_from", type=_date, help="first date (YYYY-MM-DD)"),
+    arg("--to", dest="date_to", type=_date, help="last date (YYYY-MM-DD)"),
+    arg("--out", type=Path, help="file to write (default: standard output)"),
+)
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "run",
+        "run the bot (polling, or webhook when the config says so); "
+        "with no token anywhere, play the demo instead",
+        "bot.runner:cli_run",
+        (arg("--config", "-c", type=Path, default=None,
+             help="path to the TOML config file (default: ./config.toml if it exists)"),),
+    ),
+    Command("check-config", "validate a config file (exit 2 on problems)",
+            "bot.runner:cli_check_config", (CONFIG,)),
+    Command("db", "database maintenance", actions=(
+        Command("migrate", "apply pending schema migrations", "bot.runner:cli_migrate",
+                (CONFIG,)),
+    )),
+    Command("backup", "copy the live database with SQLite's online backup API",
+            "bot.runner:cli_backup",
+            (CONFIG, arg("--out", required=True, type=Path, help="file to write the backup to"))),
+    Command("roster", "the member roster", actions=(
+        _import("members", "(columns member_id,name,role,group,school,stage)",
+                "bot.members.importer:cli_import"),
+    )),
+    Command("invites", "write invites.csv and a QR code per not-yet-registered member",
+            "bot.members.invites:cli_invites", (
+                CONFIG,
+                arg("--out", required=True, type=Path, help="directory to write into"),
+                arg("--rotate", action="store_true", help="replace every unused code"),
+            )),
+    Command("schedule", "activities", actions=(
+        _import("activities", "(columns activity_id,type,title,group,start,end,location,lat,"
+                "lon,host_member_id)", "bot.activities.importer:cli_import",
+                arg("--cancel-missing", action="store_true",
+                    help="cancel upcoming imported activities the file no longer lists and "
+                    "tell their members (without it they are only listed)")),
+    )),
+    Command("books", "the reading catalog", actions=(
+        _import("books", "(columns book_id,title,author,list,category,year)",
+                "bot.reading.books:cli_import"),
+    )),
+    Command("exams", "semester exam results (exit rule 2, credits)", actions=(
+        _import("results", "(columns member_id,semester,score)",
+                "bot.credits.importer:cli_exams"),
+    )),
+    Command("evaluations", "workplace satisfaction and supervision results", actions=(
+        Command("import", "import satisfaction (member_id,year,percent) or supervision "
+                "(member_id,period,rank,total) results from .csv or .xlsx; all or nothing",
+                "bot.credits.importer:cli_evaluations",
+                (arg("evaluation", choices=("satisfaction", "supervision")), CONFIG, FILE)),
+    )),
+    Command("credits", "the credit ledger", actions=(
+        Command("adjust", "add or take away points by hand, with a reason",
+                "bot.credits.importer:cli_adjust", (
+                    CONFIG,
+                    arg("--member", required=True, help="the member_id"),
+                    arg("--points", required=True,
+                        help="points to add (negative to take away)"),
+                    arg("--reason", required=True, help="why (shown in the ledger)"),
+                )),
+    )),
+    Command("export", "export records as CSV or Excel", metavar="KIND", actions=tuple(
+        Command(kind, f"export {kind} records", target, EXPORT_ARGS)
+        for kind, target in EXPORTS.items()
+    )),
+    Command("demo", "play a scripted scenario against the built-in sandbox",
+            "bot.demo.play:cli_demo",
+            (arg("--keep", type=Path, help="keep the database and files in this directory"),),
+            needs_config=False),
+)
 
 
-def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config", "-c", required=True, type=Path, help="path to the TOML config file"
-    )
+def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], command: Command) -> None:
+    """Adds `command` (and, for a group, its subcommands) under `sub`."""
+    p = sub.add_parser(command.name, help=command.help)
+    for a in command.args:
+        p.add_argument(*a.names, **a.options)
+    if command.actions:
+        actions = p.add_subparsers(
+            dest=f"{command.name}_command", required=True, metavar=command.metavar
+        )
+        for action in command.actions:
+            _add(actions, action)
+    elif command.needs_config:
+        p.set_defaults(func=_lazy(command.run))
+    else:
+        p.set_defaults(func=_lazy(command.run), needs_config=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,126 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser(
-        "run",
-        help="run the bot (polling, or webhook when the config says so); "
-        "with no token anywhere, play the demo instead",
-    )
-    p.add_argument(
-        "--config", "-c", type=Path, default=None,
-        help="path to the TOML config file (default: ./config.toml if it exists)",
-    )
-    p.set_defaults(func=_lazy("bot.runner:cli_run"))
-
-    p = sub.add_parser("check-config", help="validate a config file (exit 2 on problems)")
-    _add_config(p)
-    p.set_defaults(func=_lazy("bot.runner:cli_check_config"))
-
-    p = sub.add_parser("db", help="database maintenance")
-    db_sub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    q = db_sub.add_parser("migrate", help="apply pending schema migrations")
-    _add_config(q)
-    q.set_defaults(func=_lazy("bot.runner:cli_migrate"))
-
-    p = sub.add_parser("backup", help="copy the live database with SQLite's online backup API")
-    _add_config(p)
-    p.add_argument("--out", required=True, type=Path, help="file to write the backup to")
-    p.set_defaults(func=_lazy("bot.runner:cli_backup"))
-
-    p = sub.add_parser("roster", help="the member roster")
-    r_sub = p.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
-    q = r_sub.add_parser(
-        "import",
-        help="import members from .csv or .xlsx "
-        "(columns member_id,name,role,group,school,stage); all or nothing",
-    )
-    _add_config(q)
-    q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.members.importer:cli_import"))
-
-    p = sub.add_parser(
-        "invites", help="write invites.csv and a QR code per not-yet-registered member"
-    )
-    _add_config(p)
-    p.add_argument("--out", required=True, type=Path, help="directory to write into")
-    p.add_argument("--rotate", action="store_true", help="replace every unused code")
-    p.set_defaults(func=_lazy("bot.members.invites:cli_invites"))
-
-    p = sub.add_parser("schedule", help="activities")
-    s_sub = p.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
-    q = s_sub.add_parser(
-        "import",
-        help="import activities from .csv or .xlsx (columns activity_id,type,title,group,"
-        "start,end,location,lat,lon,host_member_id); all or nothing",
-    )
-    _add_config(q)
-    q.add_argument(
-        "--cancel-missing", action="store_true",
-        help="cancel upcoming imported activities the file no longer lists and tell their "
-        "members (without it they are only listed)",
-    )
-    q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.activities.importer:cli_import"))
-
-    p = sub.add_parser("books", help="the reading catalog")
-    b_sub = p.add_subparsers(dest="books_command", required=True, metavar="ACTION")
-    q = b_sub.add_parser(
-        "import",
-        help="import books from .csv or .xlsx (columns book_id,title,author,list,category,"
-        "year); all or nothing",
-    )
-    _add_config(q)
-    q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.reading.books:cli_import"))
-
-    p = sub.add_parser("exams", help="semester exam results (exit rule 2, credits)")
-    x_sub = p.add_subparsers(dest="exams_command", required=True, metavar="ACTION")
-    q = x_sub.add_parser(
-        "import",
-        help="import results from .csv or .xlsx (columns member_id,semester,score); "
-        "all or nothing",
-    )
-    _add_config(q)
-    q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.credits.importer:cli_exams"))
-
-    p = sub.add_parser("evaluations", help="workplace satisfaction and supervision results")
-    v_sub = p.add_subparsers(dest="evaluations_command", required=True, metavar="ACTION")
-    q = v_sub.add_parser(
-        "import",
-        help="import satisfaction (member_id,year,percent) or supervision "
-        "(member_id,period,rank,total) results from .csv or .xlsx; all or nothing",
-    )
-    q.add_argument("evaluation", choices=("satisfaction", "supervision"))
-    _add_config(q)
-    q.add_argument("file", type=Path)
-    q.set_defaults(func=_lazy("bot.credits.importer:cli_evaluations"))
-
-    p = sub.add_parser("credits", help="the credit ledger")
-    c_sub = p.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
-    q = c_sub.add_parser("adjust", help="add or take away points by hand, with a reason")
-    _add_config(q)
-    q.add_argument("--member", required=True, help="the member_id")
-    q.add_argument("--points", required=True, help="points to add (negative to take away)")
-    q.add_argument("--reason", required=True, help="why (shown in the ledger)")
-    q.set_defaults(func=_lazy("bot.credits.importer:cli_adjust"))
-
-    p = sub.add_parser("export", help="export records as CSV or Excel")
-    e_sub = p.add_subparsers(dest="export_command", required=True, metavar="KIND")
-    for kind, target in EXPORTS.items():
-        q = e_sub.add_parser(kind, help=f"export {kind} records")
-        _add_config(q)
-        q.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
-        q.add_argument("--from", dest="date_from", type=_date, help="first date (YYYY-MM-DD)")
-        q.add_argument("--to", dest="date_to", type=_date, help="last date (YYYY-MM-DD)")
-        q.add_argument("--out", type=Path, help="file to write (default: standard output)")
-        q.set_defaults(func=_lazy(target))
-
-    p = sub.add_parser("demo", help="play a scripted scenario against the built-in sandbox")
-    p.add_argument("--keep", type=Path, help="keep the database and files in this directory")
-    p.set_defaults(func=_lazy("bot.demo.play:cli_demo"), needs_config=False)
-
+    for command in COMMANDS:
+        _add(sub, command)
     return parser
 
 
@@ -208,31 +220,37 @@ def setup_logging(verbose: bool = False) -> None:
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    cfg = Config()
+def _config(args: argparse.Namespace) -> Config:
+    """The config the command runs with, checked by core and by every feature."""
+    if not getattr(args, "needs_config", True):
+        return Config()
+    # The composition (and through it the features' checks) only once a config is loaded.
+    from bot.features import load_config, parse_config
+
     if args.command == "run" and args.config is None:
-        default = Path("config.toml")
-        if default.exists():
-            args.config = default
-        else:
-            args.needs_config = False
-            cfg = parse_config({}, source="<no config file>")
-    if getattr(args, "needs_config", True):
-        try:
-            cfg = load_config(args.config)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return EXIT_INVALID
+        if not Path("config.toml").exists():
+            return parse_config({}, source="<no config file>")
+        args.config = Path("config.toml")
+    return load_config(args.config)
+
+
+def _invalid(exc: ConfigError) -> int:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    return EXIT_INVALID
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        cfg = _config(args)
+    except ConfigError as exc:
+        return _invalid(exc)
     try:
         return int(asyncio.run(args.func(args, cfg)))
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID
+        return _invalid(exc)
     except KeyboardInterrupt:
         return 130
 

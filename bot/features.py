@@ -8,8 +8,16 @@ folder is scanned. `bot.app` and the CLI read it; core, delivery and documents n
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bot.core import config as _config
+from bot.core.config import Config, ConfigCheck
+from bot.credits.rules import check_config as _check_credits
+from bot.reading.rules import check_config as _check_reading
+from bot.reminders.rules import check_config as _check_reminders
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -187,3 +195,21 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 # -- config checks (each feature validates its own config section) ---------------------------
+
+# Run after core's own checks, in this order.
+CONFIG_CHECKS: tuple[ConfigCheck, ...] = (_check_reading, _check_credits, _check_reminders)
+
+
+def parse_config(
+    data: dict[str, Any], *, source: str = "<config>", base_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """`bot.core.config.parse_config` with every feature's check: a config as the bot takes it."""
+    return _config.parse_config(
+        data, source=source, base_dir=base_dir, env=env, checks=CONFIG_CHECKS
+    )
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """`bot.core.config.load_config` with every feature's check: what the CLI loads."""
+    return _config.load_config(path, env=env, checks=CONFIG_CHECKS)

@@ -3,6 +3,9 @@
 Each `[section]` is a frozen dataclass; the loader walks the dataclass fields, so adding a key
 is adding a field with a default (and a comment in config.example.toml). Every problem found is
 collected and reported at once, naming the file, the `[section] key` and what is wrong.
+
+Core checks the values of its own sections; a feature's sections are checked by the feature,
+whose check the composition hands in (`checks=`), so this module imports no feature.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import tomllib
 import types
 import typing
 import zoneinfo
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -226,6 +230,40 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _iso(value: Any, tp: type[dt.date] | type[dt.time]) -> Any:
+    """A date or time written as a TOML date or time or as ISO text; None if it is neither."""
+    if isinstance(value, tp) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return tp.fromisoformat(value)
+        except ValueError:
+            pass
+    return None
+
+
+def _number(value: Any) -> bool:
+    # TOML's true and false are Python bools, which are ints: not numbers in a config.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Scalar(typing.NamedTuple):
+    """How a plain field type is named in a problem and read from TOML (None: not readable)."""
+
+    name: str
+    read: Callable[[Any], Any]
+
+
+_SCALARS: dict[Any, _Scalar] = {
+    str: _Scalar("a string", lambda v: v if isinstance(v, str) else None),
+    int: _Scalar("an integer", lambda v: v if _number(v) and isinstance(v, int) else None),
+    float: _Scalar("a number", lambda v: float(v) if _number(v) else None),
+    bool: _Scalar("true or false", lambda v: v if isinstance(v, bool) else None),
+    dt.date: _Scalar("a date (YYYY-MM-DD)", lambda v: _iso(v, dt.date)),
+    dt.time: _Scalar("a time (HH:MM)", lambda v: _iso(v, dt.time)),
+}
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Literal:
@@ -234,64 +272,30 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
     if origin is tuple:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    return {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        dt.date: "a date (YYYY-MM-DD)",
-        dt.time: "a time (HH:MM)",
-    }.get(tp, getattr(tp, "__name__", str(tp)))
+    scalar = _SCALARS.get(tp)
+    return scalar.name if scalar else getattr(tp, "__name__", str(tp))
 
 
 def _convert(value: Any, tp: Any) -> Any:
     """Converts a TOML value to `tp`, or raises ValueError saying what was expected."""
     origin = typing.get_origin(tp)
-    if origin is Literal:
-        if value in typing.get_args(tp):
-            return value
-        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin is Literal and value in typing.get_args(tp):
+        return value
     if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        for a in args:
+        for a in typing.get_args(tp):
+            if a is type(None):
+                continue
             try:
                 return _convert(value, a)
             except ValueError:
                 continue
-        raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    if origin is tuple and isinstance(value, list):
         inner = typing.get_args(tp)[0]
         return tuple(_convert(v, inner) for v in value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is dt.date:
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-    elif tp is dt.time:
-        if isinstance(value, dt.time):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.time.fromisoformat(value)
-            except ValueError:
-                pass
+    scalar = _SCALARS.get(tp)
+    converted = scalar.read(value) if scalar else None
+    if converted is not None:
+        return converted
     raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
 
 
@@ -317,114 +321,109 @@ def _build(cls: type, data: Any, where: str, src: str, problems: list[str]) -> A
     return cls(**kwargs)
 
 
-def _validate(cfg: Config, src: str, problems: list[str]) -> None:
+ConfigCheck = Callable[[Config], list[str]]
+"""A check of a loaded config: its problems as "[section] key: reason" (the loader adds the file).
+
+Core checks its own sections; each feature hands in the check of its sections through the
+composition (`bot.features.CONFIG_CHECKS`), so core imports no feature.
+"""
+
+
+def _check_program(cfg: Config) -> list[str]:
     try:
         zoneinfo.ZoneInfo(cfg.program.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.append(f"{src}: [program] timezone: unknown time zone {cfg.program.timezone!r}")
-    tg = cfg.telegram
-    if tg.mode == "webhook":
-        if not tg.webhook.url:
-            problems.append(f"{src}: [telegram.webhook] url: required when mode = \"webhook\"")
-        if not tg.webhook.secret_token:
-            problems.append(
-                f"{src}: [telegram.webhook] secret_token: required when mode = \"webhook\""
-            )
-    if tg.webhook.secret_token and not all(
-        c.isascii() and (c.isalnum() or c in "_-") for c in tg.webhook.secret_token
-    ):
+        return [f"[program] timezone: unknown time zone {cfg.program.timezone!r}"]
+    return []
+
+
+def _check_telegram(cfg: Config) -> list[str]:
+    hook = cfg.telegram.webhook
+    problems: list[str] = []
+    if cfg.telegram.mode == "webhook":
+        problems += [
+            f'[telegram.webhook] {key}: required when mode = "webhook"'
+            for key in ("url", "secret_token")
+            if not getattr(hook, key)
+        ]
+    # Telegram sends the secret in a header and accepts only these characters in it.
+    if not all(c.isascii() and (c.isalnum() or c in "_-") for c in hook.secret_token):
         problems.append(
-            f"{src}: [telegram.webhook] secret_token: only A-Z, a-z, 0-9, _ and - are allowed"
+            "[telegram.webhook] secret_token: only A-Z, a-z, 0-9, _ and - are allowed"
         )
-    if not 1 <= tg.webhook.port <= 65535:
-        problems.append(f"{src}: [telegram.webhook] port: must be between 1 and 65535")
+    if not 1 <= hook.port <= 65535:
+        problems.append("[telegram.webhook] port: must be between 1 and 65535")
+    return problems
+
+
+def _check_calendar(cfg: Config) -> list[str]:
     try:
-        import holidays
+        import holidays  # only a loaded config needs the calendar data
 
         holidays.country_holidays(cfg.calendar.country)
     except (NotImplementedError, KeyError, ImportError):
-        problems.append(f"{src}: [calendar] country: unknown country code {cfg.calendar.country!r}")
-    for name in ("max_wrong_codes", "wrong_code_window_minutes"):
-        if getattr(cfg.registration, name) < 1:
-            problems.append(f"{src}: [registration] {name}: must be at least 1")
-    if cfg.outbox.overall_per_second <= 0:
-        problems.append(f"{src}: [outbox] overall_per_second: must be positive")
-    for name in ("opens_before_minutes", "late_after_minutes",
-                 "checkout_opens_before_end_minutes", "code_grace_seconds"):
-        if getattr(cfg.checkin, name) < 0:
-            problems.append(f"{src}: [checkin] {name}: must not be negative")
-    if cfg.checkin.max_wrong_codes < 0:
-        problems.append(f"{src}: [checkin] max_wrong_codes: must be 0 (no limit) or more")
-    for name in ("code_rotation_seconds", "radius_m", "location_max_age_seconds",
-                 "wrong_codes_window_minutes", "wrong_codes_lockout_minutes"):
-        if getattr(cfg.checkin, name) < 1:
-            problems.append(f"{src}: [checkin] {name}: must be at least 1")
-    _validate_reading(cfg.reading, src, problems)
-    if not 0 <= cfg.reports.remind_before_minutes <= 24 * 60:
-        problems.append(
-            f"{src}: [reports] remind_before_minutes: must be between 0 (off) and 1440"
-        )
-    from bot.credits.rules import validate_config as validate_credits  # pure rules, light
-
-    problems.extend(f"{src}: {p}" for p in validate_credits(cfg.credits, cfg.exit))
-    _validate_reminders(cfg, src, problems)
-    _validate_leave(cfg.leave, src, problems)
-    if cfg.dialog.resume_hours < 0:
-        problems.append(f"{src}: [dialog] resume_hours: must be 0 (resume none) or more")
+        return [f"[calendar] country: unknown country code {cfg.calendar.country!r}"]
+    return []
 
 
-def _validate_leave(lv: LeaveConfig, src: str, problems: list[str]) -> None:
-    if not 0 <= lv.cutoff_minutes <= 7 * 24 * 60:
-        problems.append(f"{src}: [leave] cutoff_minutes: must be between 0 and 10080 (a week)")
-    if not 0 <= lv.remind_before_minutes <= 7 * 24 * 60:
-        problems.append(
-            f"{src}: [leave] remind_before_minutes: must be between 0 (off) and 10080 (a week)"
-        )
-    if not 1 <= lv.max_reason_chars <= 3000:
-        problems.append(f"{src}: [leave] max_reason_chars: must be between 1 and 3000")
+class _Limit(typing.NamedTuple):
+    """Each `[section] key` in `keys` must satisfy `ok`; `says` is the problem otherwise."""
+
+    section: str
+    keys: tuple[str, ...]
+    ok: Callable[[Any], bool]
+    says: str
 
 
-def _validate_reminders(cfg: Config, src: str, problems: list[str]) -> None:
-    from bot.reminders.rules import parse_weekly  # pure rules; imported here to keep config light
+_WEEK_MINUTES = 7 * 24 * 60
 
-    if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
-        problems.append(f"{src}: [reminders] minutes_before: must be between 0 (off) and 1440")
-    if not 1 <= cfg.digest.max_names <= 1000:
-        problems.append(f"{src}: [digest] max_names: must be between 1 and 1000")
-    for name in ("leader_weekly", "trainee_weekly"):
-        value = getattr(cfg.digest, name)
-        try:
-            parse_weekly(value)
-        except ValueError:
-            problems.append(
-                f"{src}: [digest] {name}: must be a weekday (MON TUE WED THU FRI SAT SUN) and"
-                f" a time, like \"MON 08:30\", or \"\" for off; got {value!r}"
-            )
+# The numeric limits of core's own sections, in the order their problems are reported.
+_LIMITS: tuple[_Limit, ...] = (
+    _Limit("registration", ("max_wrong_codes", "wrong_code_window_minutes"),
+           lambda v: v >= 1, "must be at least 1"),
+    _Limit("outbox", ("overall_per_second",), lambda v: v > 0, "must be positive"),
+    _Limit("checkin", ("opens_before_minutes", "late_after_minutes",
+                       "checkout_opens_before_end_minutes", "code_grace_seconds"),
+           lambda v: v >= 0, "must not be negative"),
+    _Limit("checkin", ("max_wrong_codes",), lambda v: v >= 0, "must be 0 (no limit) or more"),
+    _Limit("checkin", ("code_rotation_seconds", "radius_m", "location_max_age_seconds",
+                       "wrong_codes_window_minutes", "wrong_codes_lockout_minutes"),
+           lambda v: v >= 1, "must be at least 1"),
+    _Limit("reports", ("remind_before_minutes",), lambda v: 0 <= v <= 24 * 60,
+           "must be between 0 (off) and 1440"),
+    _Limit("leave", ("cutoff_minutes",), lambda v: 0 <= v <= _WEEK_MINUTES,
+           "must be between 0 and 10080 (a week)"),
+    _Limit("leave", ("remind_before_minutes",), lambda v: 0 <= v <= _WEEK_MINUTES,
+           "must be between 0 (off) and 10080 (a week)"),
+    _Limit("leave", ("max_reason_chars",), lambda v: 1 <= v <= 3000,
+           "must be between 1 and 3000"),
+    _Limit("dialog", ("resume_hours",), lambda v: v >= 0, "must be 0 (resume none) or more"),
+)
 
 
-def _validate_reading(rd: ReadingConfig, src: str, problems: list[str]) -> None:
-    from bot.reading.rules import (
-        parse_year_starts,  # pure rules; imported here to keep config light
-    )
+def _check_limits(cfg: Config) -> list[str]:
+    return [
+        f"[{limit.section}] {key}: {limit.says}"
+        for limit in _LIMITS
+        for key in limit.keys
+        if not limit.ok(getattr(getattr(cfg, limit.section), key))
+    ]
 
-    if not 1 <= rd.min_reflection_chars <= 4000:
-        problems.append(f"{src}: [reading] min_reflection_chars: must be between 1 and 4000")
-    try:
-        parse_year_starts(rd.year_starts)
-    except ValueError:
-        problems.append(
-            f"{src}: [reading] year_starts: must be a day of the year as MM-DD (not 02-29),"
-            f" got {rd.year_starts!r}"
-        )
-    if not 0 <= rd.nudge_day <= 28:
-        problems.append(f"{src}: [reading] nudge_day: must be between 0 (off) and 28")
+
+CORE_CHECKS: tuple[ConfigCheck, ...] = (
+    _check_program, _check_telegram, _check_calendar, _check_limits,
+)
 
 
 def parse_config(
     data: dict[str, Any], *, source: str = "<config>", base_dir: Path | None = None,
-    env: typing.Mapping[str, str] | None = None,
+    env: typing.Mapping[str, str] | None = None, checks: Sequence[ConfigCheck] = (),
 ) -> Config:
-    """Builds a Config from parsed TOML data; raises ConfigError listing every problem."""
+    """Builds a Config from parsed TOML data; raises ConfigError listing every problem.
+
+    Core's own sections are always checked; `checks` are the features' checks of theirs (the
+    composition's `CONFIG_CHECKS`), run after core's, in order.
+    """
     problems: list[str] = []
     sections: dict[str, Any] = {}
     for name, value in data.items():
@@ -436,26 +435,36 @@ def parse_config(
     token = (env if env is not None else os.environ).get(TOKEN_ENV)
     if token:
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
-    _validate(cfg, source, problems)
+    for check in (*CORE_CHECKS, *checks):
+        problems.extend(f"{source}: {problem}" for problem in check(cfg))
     if problems:
         raise ConfigError(problems)
     return cfg
 
 
-def load_config(path: str | Path, *, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Reads and validates a config file; raises ConfigError listing every problem."""
-    p = Path(path)
+def _read_toml(p: Path) -> dict[str, Any]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8-sig"))
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError([f"{p}: not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
-    return parse_config(data, source=str(p), base_dir=p.resolve().parent, env=env)
+
+
+def load_config(
+    path: str | Path, *, env: typing.Mapping[str, str] | None = None,
+    checks: Sequence[ConfigCheck] = (),
+) -> Config:
+    """Reads and validates a config file (see `parse_config`); raises ConfigError listing every
+    problem."""
+    p = Path(path)
+    return parse_config(
+        _read_toml(p), source=str(p), base_dir=p.resolve().parent, env=env, checks=checks
+    )
 
 
 def require_token(cfg: Config) -> str:

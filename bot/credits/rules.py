@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bot.reading.rules import ProgrammeYear, parse_year_starts, programme_year, year_by_label
 
 if TYPE_CHECKING:
-    from bot.core.config import CreditsConfig, ExitConfig
+    from bot.core.config import Config, CreditsConfig, ExitConfig
 
 __all__ = [
     "ATTENDANCE_STATUSES",
@@ -40,6 +40,7 @@ __all__ = [
     "ProgrammeYear",
     "Standing",
     "average_top",
+    "check_config",
     "credit_year",
     "line",
     "line_from_average",
@@ -243,3 +244,8 @@ def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
     if exit_.supervision_consecutive < 1:
         problems.append("[exit] supervision_consecutive: must be at least 1")
     return problems
+
+
+def check_config(cfg: Config) -> list[str]:
+    """The config check the composition hands the loader: `[credits]` and `[exit]`."""
+    return validate_config(cfg.credits, cfg.exit)

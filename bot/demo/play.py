@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.core.config import Config, parse_config
+from bot.core.config import Config
 
 if TYPE_CHECKING:
     from bot.app import StudyApp
@@ -106,6 +106,7 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     from bot.core.clock import ManualClock
     from bot.demo.scenes import all_scenes
     from bot.documents.tables import read_table
+    from bot.features import parse_config
     from bot.members.importer import import_roster, validate_roster
     from bot.members.invites import ensure_invites
     from bot.sandbox.client import render_transcript

@@ -23,10 +23,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from bot.documents.filenames import MAX_DOWNLOAD_BYTES as MAX_DOWNLOAD_BYTES
 from bot.documents.filenames import suffix_of, too_big
+
+if TYPE_CHECKING:
+    from bot.core.config import Config
 
 TARGET_BOOKS = 6
 TARGET_MONOGRAPHS = 2
@@ -156,6 +159,24 @@ def parse_year_starts(text: str) -> tuple[int, int]:
     month, day = int(m.group(1)), int(m.group(2))
     dt.date(2001, month, day)  # 2001 is not a leap year: a start must exist every year
     return month, day
+
+
+def check_config(cfg: Config) -> list[str]:
+    """Problems with `[reading]`, as "[reading] key: reason" (the loader names the file)."""
+    rd = cfg.reading
+    problems: list[str] = []
+    if not 1 <= rd.min_reflection_chars <= 4000:
+        problems.append("[reading] min_reflection_chars: must be between 1 and 4000")
+    try:
+        parse_year_starts(rd.year_starts)
+    except ValueError:
+        problems.append(
+            "[reading] year_starts: must be a day of the year as MM-DD (not 02-29),"
+            f" got {rd.year_starts!r}"
+        )
+    if not 0 <= rd.nudge_day <= 28:
+        problems.append("[reading] nudge_day: must be between 0 (off) and 28")
+    return problems
 
 
 def programme_year(day: dt.date, starts: tuple[int, int] = (1, 1)) -> ProgrammeYear:

@@ -37,7 +37,10 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from bot.core.config import Config
 
 ReminderKind = Literal["day_before", "soon"]
 REMINDER_KINDS: tuple[ReminderKind, ...] = ("day_before", "soon")
@@ -265,6 +268,25 @@ def parse_weekly(text: str) -> Weekly | None:
     if hour > 23 or minute > 59:
         raise ValueError(f"not a time of day: {text!r}")
     return Weekly(WEEKDAYS.index(m.group(1).upper()), dt.time(hour, minute))
+
+
+def check_config(cfg: Config) -> list[str]:
+    """Problems with `[reminders]` and `[digest]`, as "[section] key: reason"."""
+    problems: list[str] = []
+    if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
+        problems.append("[reminders] minutes_before: must be between 0 (off) and 1440")
+    if not 1 <= cfg.digest.max_names <= 1000:
+        problems.append("[digest] max_names: must be between 1 and 1000")
+    for name in ("leader_weekly", "trainee_weekly"):
+        value = getattr(cfg.digest, name)
+        try:
+            parse_weekly(value)
+        except ValueError:
+            problems.append(
+                f"[digest] {name}: must be a weekday (MON TUE WED THU FRI SAT SUN) and"
+                f" a time, like \"MON 08:30\", or \"\" for off; got {value!r}"
+            )
+    return problems
 
 
 @dataclass(frozen=True, slots=True)

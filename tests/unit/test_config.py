@@ -98,3 +98,92 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert "[program] language" in err and "[storage] x: unknown key" in err
     assert main(["check-config", "--config", str(tmp_path / "missing.toml")]) == 2
+
+
+# -- each feature checks its own sections; core takes the checks from the composition ----------
+
+FEATURE_PROBLEMS = [
+    ({"reading": {"year_starts": "02-29"}}, "[reading] year_starts: must be a day of the year"),
+    ({"reading": {"nudge_day": 29}}, "[reading] nudge_day: must be between 0 (off) and 28"),
+    ({"credits": {"year_starts": "13-01"}}, "[credits] year_starts: must be a day of the year"),
+    ({"exit": {"supervision_fraction": "x"}}, "[exit] supervision_fraction: must be a fraction"),
+    ({"exit": {"top_n": 0}}, "[exit] top_n: must be at least 1"),
+    ({"reminders": {"minutes_before": -1}}, "[reminders] minutes_before: must be between"),
+    ({"digest": {"leader_weekly": "XYZ"}}, "[digest] leader_weekly: must be a weekday"),
+    ({"digest": {"max_names": 0}}, "[digest] max_names: must be between 1 and 1000"),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), FEATURE_PROBLEMS)
+def test_feature_sections_are_checked_by_the_checks_handed_in(
+    data: dict[str, dict[str, object]], expected: str
+) -> None:
+    from bot.features import CONFIG_CHECKS
+
+    parse_config(data, env={})  # core alone knows no feature's rules
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, source="x.toml", env={}, checks=CONFIG_CHECKS)
+    assert any(p.startswith(f"x.toml: {expected}") for p in info.value.problems), (
+        info.value.problems
+    )
+
+
+@pytest.mark.parametrize(("data", "expected"), FEATURE_PROBLEMS)
+def test_check_config_reports_the_feature_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    data: dict[str, dict[str, object]], expected: str,
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        "".join(
+            f"[{section}]\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
+            for section, values in data.items()
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert f"{path}: {expected}" in capsys.readouterr().err
+
+
+def test_core_and_feature_problems_are_reported_together_core_first(tmp_path: Path) -> None:
+    from bot.features import load_config as load_checked
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        "[digest]\nmax_names = 0\n[reading]\nnudge_day = 29\n[dialog]\nresume_hours = -1\n"
+        "[program]\ntimezone = 'Nowhere'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_checked(path, env={})
+    assert [p.split(": ")[1] for p in info.value.problems] == [
+        "[program] timezone", "[dialog] resume_hours", "[reading] nudge_day", "[digest] max_names",
+    ]
+
+
+def test_every_feature_check_passes_the_defaults_and_the_example() -> None:
+    from bot.core.config import Config
+    from bot.features import CONFIG_CHECKS
+
+    assert CONFIG_CHECKS
+    for check in CONFIG_CHECKS:
+        assert check(Config()) == [], check
+    load_config(EXAMPLE, env={}, checks=CONFIG_CHECKS)
+
+
+def test_core_config_imports_no_feature() -> None:
+    import ast
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from bot.core.config import parse_config\n"
+        "parse_config({'digest': {'max_names': 5}}, env={})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('bot.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=EXAMPLE.parent, capture_output=True, text=True,
+        check=True,
+    ).stdout
+    assert ast.literal_eval(out) == ["bot.core", "bot.core.config"], out

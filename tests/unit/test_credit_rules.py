@@ -192,7 +192,8 @@ def test_parse_fraction(value: float | str, expected: tuple[int, int]) -> None:
     ("value", "ok"), [("1/3", True), (0.25, True), (1, False), ("a third", False)]
 )
 def test_config_file_supervision_fraction(value: object, ok: bool) -> None:
-    from bot.core.config import ConfigError, parse_config
+    from bot.core.config import ConfigError
+    from bot.features import parse_config  # core's loader with the features' checks
 
     data = {"exit": {"supervision_fraction": value}}
     if ok:

@@ -419,7 +419,8 @@ def test_reading_config_defaults_and_values() -> None:
     ],
 )
 def test_reading_config_errors(section: dict[str, object], expected: str) -> None:
-    from bot.core.config import ConfigError, parse_config
+    from bot.core.config import ConfigError
+    from bot.features import parse_config  # core's loader with the features' checks
 
     with pytest.raises(ConfigError) as info:
         parse_config({"reading": section}, source="x.toml", env={})

@@ -279,7 +279,8 @@ def test_dedupe_key() -> None:
     ],
 )
 def test_config_is_checked(section: str, values: dict[str, object], expected: str) -> None:
-    from bot.core.config import ConfigError, parse_config
+    from bot.core.config import ConfigError
+    from bot.features import parse_config  # core's loader with the features' checks
 
     with pytest.raises(ConfigError) as info:
         parse_config({section: values}, env={})

@@ -4,9 +4,13 @@ a return and a resubmission, the management analysis, the leader's and HR's tabl
 from __future__ import annotations
 
 import importlib.resources
+from typing import TYPE_CHECKING
 
 from bot.demo.play import Demo
 from bot.demo.scenes import Scene
+
+if TYPE_CHECKING:
+    from bot.sandbox.model import Entry
 
 ORDER = 20
 
@@ -94,14 +98,16 @@ async def scene_review(demo: Demo) -> None:
     mine = await leader.ask("/reading")
     await leader.press(mine, "📋 本组读书情况")
     table = await leader.next_message()
-    await leader.press(table, "邹立新")
-    detail = await leader.next_message()
-    await leader.press(detail, "查看 1")
-    await leader.next_message()
-    await leader.press(table, "黄志强")
-    detail = await leader.next_message()
-    await leader.press(detail, "查看 1")
-    opened = await leader.next_message()
+
+    async def first_entry_of(name: str) -> Entry:
+        """The leader picks `name` in the table and opens their first entry."""
+        await leader.press(table, name)
+        detail = await leader.next_message()
+        await leader.press(detail, "查看 1")
+        return await leader.next_message()
+
+    await first_entry_of("邹立新")
+    opened = await first_entry_of("黄志强")
     await leader.press(opened, "↩️ 退回")
     await leader.next_message()
     await leader.ask("写得很好，请再结合本校实际写一写打算怎么落实。")
