@@ -20,13 +20,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.core import callbacks, commands
 from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
-from bot.core.text import MAX_CAPTION, clip, split_message
+from bot.core.text import MAX_CAPTION, clip
 from bot.credits import exit_review
 from bot.credits import sync as _credit_sync  # noqa: F401  (registers the credits.sync check)
 from bot.credits import views as credit_views
 from bot.credits.views import num, signed
 from bot.documents import charts
-from handlers.replies import Rows, chat_id, chunks, edit, forged, markup, reply, say
+from handlers.replies import Rows, chat_id, chunks, edit, forged, markup, reply, reply_long, say
 from storage.models import Member, Role
 
 PREFIX = "cr"
@@ -160,8 +160,7 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
     lines = credit_views.at_risk_lines(lang, board, standings)
     text = "\n".join([context.t("credits.at_risk_header", line=num(board.line)), *lines]) \
         if lines else context.t("credits.at_risk_none")
-    for part in split_message(text):
-        await message.reply_text(part)
+    await reply_long(message, text)
 
 
 # -- /adjust ----------------------------------------------------------------------------------
