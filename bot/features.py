@@ -118,7 +118,7 @@ FEATURES: tuple[Feature, ...] = (
         "reminders",
         handlers=("handlers.reminders",),
         due_checks=(
-            ("reminders.activity", "handlers.reminders:activity_reminders_due"),
+            ("reminders.activity", "bot.reminders.activity:activity_reminders_due"),
             ("digest.charts", "bot.reminders.digest:prune_charts"),
             ("digest.hr", "bot.reminders.digest:hr_due"),
             ("digest.leader", "bot.reminders.digest:leader_due"),

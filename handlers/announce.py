@@ -1,5 +1,8 @@
 """/announce (HR): to everyone, one group or the leaders; preview, then send through the outbox
-with a progress line (sent / pending / unreachable) that updates as delivery goes on."""
+with a progress line (sent / pending / unreachable) that updates as delivery goes on.
+
+Who an audience reaches, the sending and the progress line's text are bot.members.announce's;
+this module asks, previews, and keeps the progress line edited."""
 
 from __future__ import annotations
 
@@ -7,17 +10,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.core import callbacks, commands, dialog
+from bot.core.callbacks import Callback
 from bot.core.services import Services, StudyContext
 from bot.core.text import utf16_len
-from bot.delivery import notify
-from storage import announcements as ann_repo
+from bot.members import announce as flow
+from bot.members.admin import groups
+from handlers.replies import Rows, edit, forged, markup, reply
 
 log = logging.getLogger(__name__)
 
@@ -26,27 +32,84 @@ MAX_TEXT = 3000
 PROGRESS_INTERVAL = 2.0
 
 
-def _button(context: StudyContext, key: str, action: str, *args: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        context.t(key), callback_data=callbacks.encode(PREFIX, action, *args)
-    )
+def _button(context: StudyContext, key: str, action: str, *args: object) -> tuple[str, str]:
+    return context.t(key), callbacks.encode(PREFIX, action, *args)
 
 
 async def announce(update: Update, context: StudyContext) -> None:
     """Starts an announcement: pick the audience."""
-    message = update.effective_message
     member = context.member
-    assert message is not None and member is not None
+    assert member is not None
     if not member.is_hr:
-        await message.reply_text(context.t("announce.hr_only"))
+        await reply(update, context.t("announce.hr_only"))
         return
     dialog.end(context)
-    keyboard = InlineKeyboardMarkup([
+    rows: Rows = [
         [_button(context, "announce.to_all", "aud", "all")],
         [_button(context, "announce.to_leaders", "aud", "leaders")],
         [_button(context, "announce.to_group", "aud", "group")],
-    ])
-    await message.reply_text(context.t("announce.choose"), reply_markup=keyboard)
+    ]
+    await reply(update, context.t("announce.choose"), reply_markup=markup(rows))
+
+
+def _pressed(update: Update) -> Message:
+    query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
+    return query.message
+
+
+async def _ask_text(
+    update: Update, context: StudyContext, audience: str, group_id: int | None
+) -> None:
+    """The audience is settled: the dialog waits for the text."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    dialog.begin(context, "announce", audience=audience, group_id=group_id)
+    await edit(_pressed(update), context.t("announce.ask_text", limit=MAX_TEXT))
+
+
+async def _audience(update: Update, context: StudyContext, cb: Callback) -> None:
+    """Everyone or the leaders: straight to the text; a group: which one."""
+    choice = cb.args[0] if cb.args else ""
+    if choice in ("all", "leaders"):
+        await _ask_text(update, context, choice, None)
+        return
+    if choice != "group":
+        await forged(update, context)
+        return
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    rows: Rows = [[(name, callbacks.encode(PREFIX, "grp", gid))]
+                  for gid, name in await groups(context.services.db)]
+    await edit(_pressed(update), context.t("announce.choose_group"), markup(rows))
+
+
+async def _group(update: Update, context: StudyContext, cb: Callback) -> None:
+    gid = cb.int_arg()
+    if gid is None or await flow.group_name(context.services.db, gid) is None:
+        await forged(update, context)
+        return
+    await _ask_text(update, context, "group", gid)
+
+
+async def _cancel(update: Update, context: StudyContext, cb: Callback) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    dialog.end(context)
+    await edit(_pressed(update), context.t("announce.cancelled"))
+
+
+async def _send_press(update: Update, context: StudyContext, cb: Callback) -> None:
+    await _send(update, context)
+
+
+Press = Callable[[Update, StudyContext, Callback], Awaitable[None]]
+PRESSES: dict[str, Press] = {
+    "aud": _audience, "grp": _group, "send": _send_press, "cancel": _cancel,
+}
 
 
 async def on_button(update: Update, context: StudyContext) -> None:
@@ -55,40 +118,11 @@ async def on_button(update: Update, context: StudyContext) -> None:
     assert query is not None
     cb = callbacks.decode(query.data)
     member = context.member
-    if cb is None or member is None or not member.is_hr:
-        await query.answer(context.t("error.forged"), show_alert=True)
+    press = PRESSES.get(cb.action) if cb is not None else None
+    if cb is None or press is None or member is None or not member.is_hr:
+        await forged(update, context)
         return
-    services = context.services
-    if cb.action == "aud" and cb.args and cb.args[0] in ("all", "leaders"):
-        await query.answer()
-        dialog.begin(context, "announce", audience=cb.args[0], group_id=None)
-        await query.edit_message_text(context.t("announce.ask_text", limit=MAX_TEXT))
-    elif cb.action == "aud" and cb.args and cb.args[0] == "group":
-        await query.answer()
-        rows = await services.db.fetchall("SELECT id, name FROM groups ORDER BY name")
-        buttons = [
-            [InlineKeyboardButton(r["name"], callback_data=callbacks.encode(PREFIX, "grp", r[0]))]
-            for r in rows
-        ]
-        await query.edit_message_text(
-            context.t("announce.choose_group"), reply_markup=InlineKeyboardMarkup(buttons)
-        )
-    elif cb.action == "grp" and cb.int_arg() is not None:
-        row = await services.db.fetchone("SELECT name FROM groups WHERE id = ?", (cb.int_arg(),))
-        if row is None:
-            await query.answer(context.t("error.forged"), show_alert=True)
-            return
-        await query.answer()
-        dialog.begin(context, "announce", audience="group", group_id=cb.int_arg())
-        await query.edit_message_text(context.t("announce.ask_text", limit=MAX_TEXT))
-    elif cb.action == "send":
-        await _send(update, context)
-    elif cb.action == "cancel":
-        await query.answer()
-        dialog.end(context)
-        await query.edit_message_text(context.t("announce.cancelled"))
-    else:
-        await query.answer(context.t("error.forged"), show_alert=True)
+    await press(update, context, cb)
 
 
 @dialog.on_input("announce")
@@ -107,21 +141,19 @@ async def on_text(update: Update, context: StudyContext, state: dict[str, Any]) 
             context.t("announce.too_long", limit=MAX_TEXT, length=utf16_len(text))
         )
         return
-    services = context.services
-    async with services.db.read() as conn:
-        people = await ann_repo.audience(conn, state["audience"], state["group_id"])
-    reachable = sum(1 for m in people if m.telegram_id is not None)
+    reach = await flow.reach(context.services.db, state["audience"], state["group_id"])
     state.update(text=text, step="preview")
-    keyboard = InlineKeyboardMarkup([[
+    rows: Rows = [[
         _button(context, "announce.send", "send"), _button(context, "announce.cancel", "cancel"),
-    ]])
+    ]]
     await message.reply_text(
-        context.t("announce.preview", count=len(people), reachable=reachable, text=text),
-        reply_markup=keyboard,
+        context.t("announce.preview", count=reach.count, reachable=reach.reachable, text=text),
+        reply_markup=markup(rows),
     )
 
 
 async def _send(update: Update, context: StudyContext) -> None:
+    """Send on the preview: queued for everyone at once, then the progress line is followed."""
     query = update.callback_query
     member = context.member
     assert query is not None and member is not None
@@ -132,26 +164,14 @@ async def _send(update: Update, context: StudyContext) -> None:
     dialog.end(context)
     await query.answer()
     services = context.services
-    now = services.now_ts()
-    cfg = services.config
-    async with services.db.tx() as conn:
-        people = await ann_repo.audience(conn, state["audience"], state["group_id"])
-        registered = [m for m in people if m.telegram_id is not None]
-        ann_id = await ann_repo.create(
-            conn, author_pk=member.pk, kind=state["audience"], group_id=state["group_id"],
-            text=state["text"], recipients=len(people),
-            not_registered=len(people) - len(registered), now=now,
-        )
-        for person in registered:
-            await notify.to_member(
-                conn, cfg, person, "announce.message", now=now, kind=f"announce:{ann_id}",
-                dedupe_key=f"announce:{ann_id}:{person.pk}", author=member.name,
-                text=state["text"],
-            )
-        if query.message is not None:
-            await ann_repo.set_progress_message(
-                conn, ann_id, query.message.chat.id, query.message.message_id
-            )
+    message = query.message
+    ann_id = await flow.send(
+        services.db, services.config, member.pk,
+        flow.Draft(state["audience"], state["group_id"], state["text"]), services.now(),
+        (message.chat.id, message.message_id) if message is not None else None,
+    )
+    if ann_id is None:  # no longer HR since the preview: nothing was sent
+        return
     services.sender.notify()
     await update_progress(services, ann_id)
     task = asyncio.create_task(_follow(services, ann_id), name=f"announce-{ann_id}")
@@ -161,26 +181,12 @@ async def _send(update: Update, context: StudyContext) -> None:
 
 async def update_progress(services: Services, ann_id: int) -> bool:
     """Edits the progress line; returns True once nothing is pending any more."""
-    async with services.db.read() as conn:
-        row = await (await conn.execute(
-            "SELECT a.*, m.language FROM announcements a JOIN members m ON m.id = a.author_pk"
-            " WHERE a.id = ?", (ann_id,),
-        )).fetchone()
-        if row is None:
-            return True
-        progress = await ann_repo.progress(conn, ann_id)
-    from bot.core.i18n import normalize, t
-
-    lang = normalize(row["language"], services.default_language)
-    key = "announce.done" if progress.done else "announce.progress"
-    text = t(
-        lang, key, sent=progress.sent, pending=progress.pending,
-        unreachable=progress.unreachable + progress.failed + row["not_registered"],
-        total=row["recipients"],
-    )
+    line = await flow.progress_line(services.db, ann_id, services.default_language)
+    if line is None:
+        return True
     try:
         await services.bot.edit_message_text(
-            text, chat_id=row["progress_chat_id"], message_id=row["progress_message_id"]
+            line.text, chat_id=line.chat_id, message_id=line.message_id
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
@@ -188,10 +194,9 @@ async def update_progress(services: Services, ann_id: int) -> bool:
     except TelegramError as exc:
         log.warning("announcement %s progress: %s", ann_id, exc)
         return False
-    if progress.done:
-        async with services.db.tx() as conn:
-            await ann_repo.finish(conn, ann_id, services.now_ts())
-    return progress.done
+    if line.done:
+        await flow.finish(services.db, ann_id, services.now())
+    return line.done
 
 
 async def _follow(services: Services, ann_id: int) -> None:
@@ -205,11 +210,9 @@ async def _follow(services: Services, ann_id: int) -> None:
 
 async def progress_check(services: Services, now: dt.datetime) -> int:
     """After a restart (or if the follower stopped), finishes the progress lines."""
-    async with services.db.read() as conn:
-        rows = await ann_repo.unfinished(conn)
     done = 0
-    for row in rows:
-        if await update_progress(services, row["id"]):
+    for ann_id in await flow.unfinished(services.db):
+        if await update_progress(services, ann_id):
             done += 1
     return done
 
@@ -220,4 +223,3 @@ commands.register("announce", roles=frozenset({"hr"}), order=60)
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("announce", announce))
     app.add_handler(CallbackQueryHandler(on_button, pattern=callbacks.pattern(PREFIX)))
-

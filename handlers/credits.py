@@ -3,29 +3,29 @@ everyone), /adjust (HR), /exits (HR decides exit proposals), /heatmap (HR's atte
 
 Charts are drawn by bot.documents.charts in a worker thread (`asyncio.to_thread`) and sent as
 photos; matplotlib is only imported there. Every button is checked against the database: exit
-decisions only by HR, whatever the callback data says.
+decisions only by HR, whatever the callback data says. What is shown and every change come from
+bot.credits.views (one call per command or press); this module parses and renders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.core import callbacks, commands
+from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
-from bot.core.text import MAX_CAPTION, clip, split_message
+from bot.core.text import MAX_CAPTION, clip
 from bot.credits import exit_review
-from bot.credits import rules as credit_rules
 from bot.credits import views as credit_views
 from bot.credits.views import num, signed
 from bot.documents import charts
-from storage import credits as ledger
-from storage import exits as exits_repo
-from storage import members as members_repo
+from handlers.replies import Rows, chat_id, chunks, edit, forged, markup, reply, reply_long, say
 from storage.models import Member, Role
 
 PREFIX = "cr"
@@ -43,8 +43,8 @@ commands.register("exits", roles=HR, order=64)
 commands.register("heatmap", roles=HR, order=65)
 
 
-def _b(text: str, prefix: str, action: str, *args: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.encode(prefix, action, *args))
+def _b(text: str, prefix: str, action: str, *args: object) -> tuple[str, str]:
+    return text, callbacks.encode(prefix, action, *args)
 
 
 def _png(data: bytes, name: str) -> io.BytesIO:
@@ -77,8 +77,8 @@ async def credits_command(update: Update, context: StudyContext) -> None:
     chart = credit_views.progress_chart(context.lang, progress)
     png = await asyncio.to_thread(charts.render_progress, chart, services.config.credits.chart_font)
     caption = clip(credit_views.progress_caption(context.lang, progress), MAX_CAPTION)
-    markup = InlineKeyboardMarkup([[_b(context.t("credits.detail_button"), PREFIX, "det")]])
-    await message.reply_photo(_png(png, "credits.png"), caption=caption, reply_markup=markup)
+    buttons = markup([[_b(context.t("credits.detail_button"), PREFIX, "det")]])
+    await message.reply_photo(_png(png, "credits.png"), caption=caption, reply_markup=buttons)
 
 
 def _rule_name(context: StudyContext, rule: str) -> str:
@@ -88,18 +88,17 @@ def _rule_name(context: StudyContext, rule: str) -> str:
         return rule
 
 
-async def _details(update: Update, context: StudyContext) -> None:
+async def _details(update: Update, context: StudyContext, member: Member, cb: Callback) -> None:
     """The presser's own ledger this year: sums by rule and the latest entries."""
     query = update.callback_query
-    member = context.member
-    assert query is not None and member is not None
+    assert query is not None
+    if member.is_hr:
+        await forged(update, context)
+        return
     await query.answer()
     services = context.services
-    today = services.now().astimezone(services.config.tz).date()
-    year = credit_rules.credit_year(today, services.config.credits.year_starts).label
-    async with services.db.read() as conn:
-        sums = await ledger.rule_sums(conn, member.pk, year)
-        entries = await ledger.member_entries(conn, member.pk, year)
+    own = await credit_views.member_ledger(services.db, services.config, services.now(), member)
+    year, sums, entries = own.year, own.sums, own.entries
     if not entries:
         lines = [context.t("credits.detail_empty")]
     else:
@@ -114,9 +113,7 @@ async def _details(update: Update, context: StudyContext) -> None:
         lines += [context.t("credits.detail_entry", date=e.on_date[5:], points=signed(e.points),
                             rule=_rule_name(context, e.rule), note=e.note)
                   for e in reversed(recent)]
-    assert query.message is not None
-    for part in split_message("\n".join(lines)):
-        await context.bot.send_message(query.message.chat.id, part)
+    await say(context, chat_id(update), "\n".join(lines))
 
 
 # -- /ranking ---------------------------------------------------------------------------------
@@ -137,8 +134,7 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
         group_id, scope = member.group_id, member.group_name or ""
     elif context.args:
         wanted = " ".join(context.args).strip()
-        async with services.db.read() as conn:
-            groups = {name: gid for gid, name in await members_repo.groups(conn)}
+        groups = {name: gid for gid, name in (await credit_views.groups(services.db)).items()}
         if wanted not in groups:
             await message.reply_text(context.t("credits.ranking_unknown_group", group=clip(wanted)))
             return
@@ -163,8 +159,7 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
     lines = credit_views.at_risk_lines(lang, board, standings)
     text = "\n".join([context.t("credits.at_risk_header", line=num(board.line)), *lines]) \
         if lines else context.t("credits.at_risk_none")
-    for part in split_message(text):
-        await message.reply_text(part)
+    await reply_long(message, text)
 
 
 # -- /adjust ----------------------------------------------------------------------------------
@@ -172,83 +167,128 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
 
 async def adjust_command(update: Update, context: StudyContext) -> None:
     """/adjust MEMBER_ID POINTS REASON (HR): a hand entry in the ledger, with its reason."""
-    message = update.effective_message
     member = context.member
-    assert message is not None and member is not None
+    assert member is not None
     if not member.is_hr:
-        await message.reply_text(context.t("credits.adjust.hr_only"))
+        await reply(update, context.t("credits.adjust.hr_only"))
         return
     args = context.args or []
     if len(args) < 3:
-        await message.reply_text(context.t("credits.adjust.usage"))
+        await reply(update, context.t("credits.adjust.usage"))
         return
     member_id, points_text, reason = args[0], args[1], " ".join(args[2:]).strip()
     points = credit_views.parse_points(points_text)
     if points is None:
-        await message.reply_text(
-            context.t("credits.adjust.bad_points", max=num(credit_views.MAX_ADJUST)))
+        await reply(update, context.t("credits.adjust.bad_points",
+                                      max=num(credit_views.MAX_ADJUST)))
         return
     if len(reason) > credit_views.REASON_MAX:
-        await message.reply_text(
-            context.t("credits.adjust.reason_long", max=credit_views.REASON_MAX))
+        await reply(update, context.t("credits.adjust.reason_long",
+                                      max=credit_views.REASON_MAX))
         return
     services = context.services
-    async with services.db.read() as conn:
-        target = await members_repo.by_member_id(conn, member_id) \
-            or await members_repo.by_member_id(conn, member_id.upper())
-    if target is None:
-        await message.reply_text(
-            context.t("credits.adjust.unknown_member", member_id=clip(member_id)))
-        return
-    if target.is_hr:
-        await message.reply_text(context.t("credits.adjust.not_ranked", name=target.name))
-        return
-    async with services.db.tx() as conn:
-        done = await credit_views.adjust(conn, services.config, target, points, reason, member,
-                                         services.now())
-    services.sender.notify()
-    await message.reply_text(context.t(
-        "credits.adjust.done", name=target.name, points=signed(points), reason=reason,
-        year=done.year, total=num(done.total),
-    ))
+    result = await credit_views.adjust_member(services.db, services.config, member.pk,
+                                              member_id, points, reason, services.now())
+    target, done = result.target, result.adjusted
+    if result.outcome == "forbidden":
+        await reply(update, context.t("credits.adjust.hr_only"))
+    elif result.outcome == "unknown_member":
+        await reply(update, context.t("credits.adjust.unknown_member",
+                                      member_id=clip(member_id)))
+    elif result.outcome == "not_ranked":
+        assert target is not None
+        await reply(update, context.t("credits.adjust.not_ranked", name=target.name))
+    else:
+        assert target is not None and done is not None
+        services.sender.notify()
+        await reply(update, context.t(
+            "credits.adjust.done", name=target.name, points=signed(points), reason=reason,
+            year=done.year, total=num(done.total),
+        ))
 
 
 # -- /exits -----------------------------------------------------------------------------------
 
 
-def _exit_buttons(context: StudyContext, proposal_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
+def _exit_buttons(context: StudyContext, proposal_id: int) -> Rows:
+    return [[
         _b(context.t("credits.exit.btn_confirm"), EXIT, "ask", proposal_id),
         _b(context.t("credits.exit.btn_dismiss"), EXIT, "dis", proposal_id),
-    ]])
+    ]]
 
 
 async def exits_command(update: Update, context: StudyContext) -> None:
     """Open exit proposals, one message each with Confirm exit / Dismiss (HR)."""
-    message = update.effective_message
     member = context.member
-    assert message is not None and member is not None
+    assert member is not None
     if not member.is_hr:
-        await message.reply_text(context.t("credits.exit.hr_only"))
+        await reply(update, context.t("credits.exit.hr_only"))
         return
     services = context.services
-    await exit_review.evaluate(services.db, services.config, services.now())
+    found = await credit_views.open_exits(services.db, services.config, services.now())
     services.sender.notify()
-    async with services.db.read() as conn:
-        open_ = await exits_repo.proposals(conn, ("open",))
-        people = await ledger.members_by_pk(conn, [p.member_pk for p in open_])
+    open_ = found.proposals
     if not open_:
-        await message.reply_text(context.t("credits.exit.none"))
+        await reply(update, context.t("credits.exit.none"))
         return
-    await message.reply_text(context.t("credits.exit.header", count=len(open_)))
+    await reply(update, context.t("credits.exit.header", count=len(open_)))
     for p in open_[:EXITS_LISTED]:
-        person = people.get(p.member_pk)
+        person = found.people.get(p.member_pk)
         if person is None:
             continue
-        await message.reply_text(exit_review.card(context.lang, p, person),
-                                 reply_markup=_exit_buttons(context, p.id))
+        await reply(update, exit_review.card(context.lang, p, person),
+                    reply_markup=markup(_exit_buttons(context, p.id)))
     if len(open_) > EXITS_LISTED:
-        await message.reply_text(context.t("credits.exit.more", count=len(open_) - EXITS_LISTED))
+        await reply(update, context.t("credits.exit.more", count=len(open_) - EXITS_LISTED))
+
+
+async def _exit_step(update: Update, context: StudyContext, member: Member, cb: Callback) -> None:
+    """Confirm exit asks once more (Yes / Back); Back shows the card with its buttons again."""
+    query = update.callback_query
+    pid = cb.int_arg()
+    assert query is not None and pid is not None and isinstance(query.message, Message)
+    found = await credit_views.exit_proposal(context.services.db, pid)
+    if found is None:
+        await forged(update, context)
+        return
+    p, person = found
+    if p.state != "open":
+        await query.answer(context.t(f"credits.exit.already_{p.state}"), show_alert=True)
+        return
+    await query.answer()
+    if cb.action == "ask":
+        await edit(query.message, context.t("credits.exit.ask", name=person.name), markup([[
+            _b(context.t("credits.exit.btn_yes", name=person.name), EXIT, "do", pid),
+            _b(context.t("credits.exit.btn_back"), EXIT, "back", pid),
+        ]]))
+    else:
+        await edit(query.message, exit_review.card(context.lang, p, person),
+                   markup(_exit_buttons(context, pid)))
+
+
+async def _exit_decide(
+    update: Update, context: StudyContext, member: Member, cb: Callback
+) -> None:
+    """Yes, confirm the exit / Dismiss: decided in one transaction, the card updated."""
+    query = update.callback_query
+    pid = cb.int_arg()
+    assert query is not None and pid is not None and isinstance(query.message, Message)
+    services = context.services
+    try:
+        decided = await credit_views.decide_exit(services.db, services.config, member.pk, pid,
+                                                 cb.action == "do", services.now(), context.lang)
+    except exit_review.ExitError as exc:
+        await query.answer(context.t(exc.key), show_alert=True)
+        return
+    services.sender.notify()
+    await query.answer(context.t(decided.answer_key))
+    await edit(query.message, decided.text)
+
+
+Press = Callable[[Update, StudyContext, Member, Callback], Awaitable[None]]
+EXIT_PRESSES: dict[str, Press] = {
+    "ask": _exit_step, "back": _exit_step, "do": _exit_decide, "dis": _exit_decide,
+}
 
 
 async def on_exit_button(update: Update, context: StudyContext) -> None:
@@ -257,44 +297,12 @@ async def on_exit_button(update: Update, context: StudyContext) -> None:
     assert query is not None
     cb = callbacks.decode(query.data)
     member = context.member
-    pid = cb.int_arg() if cb is not None else None
-    if cb is None or pid is None or member is None or not member.is_hr \
-            or cb.action not in ("ask", "back", "do", "dis"):
-        await query.answer(context.t("error.forged"), show_alert=True)
+    press = EXIT_PRESSES.get(cb.action) if cb is not None else None
+    if cb is None or press is None or cb.int_arg() is None or member is None \
+            or not member.is_hr or not isinstance(query.message, Message):
+        await forged(update, context)
         return
-    services = context.services
-    if cb.action in ("ask", "back"):
-        async with services.db.read() as conn:
-            p = await exits_repo.proposal(conn, pid)
-            person = await members_repo.by_pk(conn, p.member_pk) if p else None
-        if p is None or person is None:
-            await query.answer(context.t("error.forged"), show_alert=True)
-            return
-        if p.state != "open":
-            await query.answer(context.t(f"credits.exit.already_{p.state}"), show_alert=True)
-            return
-        await query.answer()
-        if cb.action == "ask":
-            markup = InlineKeyboardMarkup([[
-                _b(context.t("credits.exit.btn_yes", name=person.name), EXIT, "do", pid),
-                _b(context.t("credits.exit.btn_back"), EXIT, "back", pid),
-            ]])
-            await query.edit_message_text(context.t("credits.exit.ask", name=person.name),
-                                          reply_markup=markup)
-        else:
-            await query.edit_message_text(exit_review.card(context.lang, p, person),
-                                          reply_markup=_exit_buttons(context, pid))
-        return
-    try:
-        async with services.db.tx() as conn:
-            decided = await exit_review.decide(conn, services.config, member, pid,
-                                               cb.action == "do", services.now(), context.lang)
-    except exit_review.ExitError as exc:
-        await query.answer(context.t(exc.key), show_alert=True)
-        return
-    services.sender.notify()
-    await query.answer(context.t(decided.answer_key))
-    await query.edit_message_text(decided.text)
+    await press(update, context, member, cb)
 
 
 # -- /heatmap ---------------------------------------------------------------------------------
@@ -308,21 +316,19 @@ async def heatmap_command(update: Update, context: StudyContext) -> None:
     if not member.is_hr:
         await message.reply_text(context.t("credits.heatmap.hr_only"))
         return
-    async with context.services.db.read() as conn:
-        groups = await members_repo.groups(conn)
+    groups = await credit_views.groups(context.services.db)
     if context.args:
         wanted = " ".join(context.args).strip()
-        gid = next((g for g, name in groups if name == wanted), None)
+        gid = next((g for g, name in groups.items() if name == wanted), None)
         if gid is None:
             await message.reply_text(context.t("credits.ranking_unknown_group", group=clip(wanted)))
             return
         await _send_heatmap(context, message, member, gid, wanted)
         return
-    buttons = [_b(name, PREFIX, "hm", gid) for gid, name in groups]
+    buttons = [_b(name, PREFIX, "hm", gid) for gid, name in groups.items()]
     buttons.append(_b(context.t("credits.heatmap.all_button"), PREFIX, "hm", "all"))
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     await message.reply_text(context.t("credits.heatmap.choose"),
-                             reply_markup=InlineKeyboardMarkup(rows))
+                             reply_markup=markup(chunks(buttons, 3)))
 
 
 async def _send_heatmap(
@@ -339,12 +345,35 @@ async def _send_heatmap(
         return True
     await _photo_action(context, message)
     png = await asyncio.to_thread(charts.render_heatmap, chart, services.config.credits.chart_font)
-    today = services.now().astimezone(services.config.tz).date()
-    year = credit_rules.credit_year(today, services.config.credits.year_starts).label
+    year = credit_views.year_label(services.config, services.now())
     caption = context.t("credits.heatmap.caption", scope=scope, year=year,
                         count=len(chart.activities))
     await message.reply_photo(_png(png, "heatmap.png"), caption=clip(caption, MAX_CAPTION))
     return True
+
+
+async def _heatmap_scope(
+    update: Update, context: StudyContext, member: Member, cb: Callback
+) -> None:
+    """HR's choice of scope on /heatmap: a group, or everyone."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if not member.is_hr or not isinstance(message, Message) or not cb.args:
+        await forged(update, context)
+        return
+    groups = await credit_views.groups(context.services.db)
+    gid = None if cb.args[0] == "all" else cb.int_arg()
+    if gid is not None and gid not in groups:
+        await forged(update, context)
+        return
+    scope = groups[gid] if gid is not None else context.t("credits.everyone")
+    await query.answer()
+    if not await _send_heatmap(context, message, member, gid, scope):
+        await message.reply_text(context.t("credits.heatmap.too_many"))
+
+
+PRESSES: dict[str, Press] = {"det": _details, "hm": _heatmap_scope}
 
 
 async def on_button(update: Update, context: StudyContext) -> None:
@@ -353,27 +382,11 @@ async def on_button(update: Update, context: StudyContext) -> None:
     assert query is not None
     cb = callbacks.decode(query.data)
     member = context.member
-    if cb is None or member is None:
-        await query.answer(context.t("error.forged"), show_alert=True)
+    press = PRESSES.get(cb.action) if cb is not None else None
+    if cb is None or press is None or member is None:
+        await forged(update, context)
         return
-    if cb.action == "det" and not member.is_hr:
-        await _details(update, context)
-        return
-    if cb.action == "hm" and member.is_hr and query.message is not None and cb.args:
-        async with context.services.db.read() as conn:
-            groups = dict(await members_repo.groups(conn))
-        gid = None if cb.args[0] == "all" else cb.int_arg()
-        if gid is not None and gid not in groups:
-            await query.answer(context.t("error.forged"), show_alert=True)
-            return
-        scope = groups[gid] if gid is not None else context.t("credits.everyone")
-        message = query.message
-        assert isinstance(message, Message)
-        await query.answer()
-        if not await _send_heatmap(context, message, member, gid, scope):
-            await message.reply_text(context.t("credits.heatmap.too_many"))
-        return
-    await query.answer(context.t("error.forged"), show_alert=True)
+    await press(update, context, member, cb)
 
 
 def register(app: Application) -> None:

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.core.i18n import t
 from bot.core.services import Services, StudyContext, member_language
 from bot.core.text import split_message
+from handlers.replies import forged
 from storage import members as members_repo
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,7 @@ async def _language(update: Update, services: Services | None) -> str:
 async def unknown_button(update: Update, context: StudyContext) -> None:
     """A press whose data no feature recognises (forged or from an old version): answered, so
     the client's spinner stops, and nothing changes."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer(context.t("error.forged"), show_alert=True)
+    await forged(update, context)
 
 
 def register(app: Application) -> None:

@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.core.services import StudyContext, member_language
 from bot.members.registration import looks_like_code
+from handlers.replies import forged
 from storage import members as members_repo
 
 
@@ -33,7 +34,7 @@ async def gatekeeper(update: Update, context: StudyContext) -> None:
     chat = update.effective_chat
     private = chat is not None and chat.type == "private"
     if update.callback_query is not None:
-        await update.callback_query.answer(context.t("error.forged"), show_alert=True)
+        await forged(update, context)
         raise ApplicationHandlerStop
     if not private:
         raise ApplicationHandlerStop  # never answer strangers in group chats

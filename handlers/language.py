@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.core import callbacks, commands
 from bot.core.i18n import LANGUAGES, t
 from bot.core.services import StudyContext
+from bot.members import profile
+from handlers.replies import forged, markup, reply
 from handlers.start import set_commands
-from storage import members as members_repo
 
 PREFIX = "lang"
 
 
 async def lang(update: Update, context: StudyContext) -> None:
     """Offers the languages as buttons."""
-    message = update.effective_message
-    assert message is not None
-    buttons = [
-        InlineKeyboardButton(
-            t(code, "language.name"), callback_data=callbacks.encode(PREFIX, "set", code)
-        )
-        for code in LANGUAGES
-    ]
-    await message.reply_text(
-        context.t("language.choose", current=t(context.lang, "language.name")),
-        reply_markup=InlineKeyboardMarkup([buttons]),
+    buttons = [(t(code, "language.name"), callbacks.encode(PREFIX, "set", code))
+               for code in LANGUAGES]
+    await reply(
+        update, context.t("language.choose", current=t(context.lang, "language.name")),
+        reply_markup=markup([buttons]),
     )
 
 
@@ -43,14 +38,14 @@ async def choose(update: Update, context: StudyContext) -> None:
         or not cb.args
         or cb.args[0] not in LANGUAGES
     ):
-        await query.answer(context.t("error.forged"), show_alert=True)
+        await forged(update, context)
         return
     code = cb.args[0]
     services = context.services
-    async with services.db.tx() as conn:
-        await members_repo.set_language(conn, member.pk, code, services.now_ts())
-        updated = await members_repo.by_pk(conn, member.pk)
-    assert updated is not None
+    updated = await profile.set_language(services.db, member.pk, code, services.now())
+    if updated is None:
+        await forged(update, context)
+        return
     context.member, context.lang = updated, code
     await query.answer()
     await query.edit_message_text(t(code, "language.set", language=t(code, "language.name")))

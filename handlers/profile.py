@@ -7,36 +7,35 @@ from telegram.ext import Application, CommandHandler
 
 from bot.core import commands
 from bot.core.services import StudyContext
+from bot.members import profile
+from handlers.replies import reply
 from handlers.start import group_name, role_name
-from storage import members as members_repo
 
 
 async def help_command(update: Update, context: StudyContext) -> None:
     """Lists the commands of the user's role."""
-    message = update.effective_message
     member = context.member
-    assert message is not None and member is not None
+    assert member is not None
     lines = [context.t("help.header", role=role_name(context.lang, member))]
     lines += [
         context.t("help.line", command=name, description=desc)
         for name, desc in commands.describe(member.role, context.lang)
     ]
-    await message.reply_text("\n".join(lines))
+    await reply(update, "\n".join(lines))
 
 
 async def me(update: Update, context: StudyContext) -> None:
     """Shows the user's own record and their group leader."""
-    message = update.effective_message
     member = context.member
-    assert message is not None and member is not None
+    assert member is not None
     leader_name = context.t("me.none")
     if member.group_id is not None:
-        async with context.services.db.read() as conn:
-            leader = await members_repo.group_leader(conn, member.group_id)
+        leader = await profile.group_leader(context.services.db, member.group_id)
         if leader is not None:
             leader_name = leader.name
     none = context.t("me.none")
-    await message.reply_text(
+    await reply(
+        update,
         context.t(
             "me.card", name=member.name, member_id=member.member_id,
             role=role_name(context.lang, member), group=group_name(context.lang, member),

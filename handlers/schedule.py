@@ -3,26 +3,28 @@ next activities with time, place, host and their own leave status).
 
 Creating asks, one message at a time, for the title, the date and time, the duration and the
 place, then proposes hosts in rotation order as buttons (the proposal first). Every change is
-made by bot.activities.scheduling in one transaction with the group's notifications.
+made by bot.activities.scheduling in one transaction with the group's notifications; this
+module parses, makes that one call and renders its outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.activities import scheduling as activities
 from bot.activities.rules import parse_duration, parse_local_datetime
-from bot.activities.scheduling import activity_card, hosts_in_order, local
+from bot.activities.scheduling import activity_card, local
 from bot.core import callbacks, commands, dialog
+from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
-from handlers.attendance import markup, reply_long
-from storage import activities as activities_repo
-from storage import attendance as attendance_repo
-from storage.db import parse_ts, ts
+from handlers.replies import drop_buttons, edit, forged, markup, reply_long
+from storage.activities import Activity
 from storage.models import Member
 
 PREFIX = "sch"
@@ -50,29 +52,23 @@ async def upcoming_command(update: Update, context: StudyContext) -> None:
     services = context.services
     member = _member(context)
     tz = services.clock.tz
-    async with services.db.read() as conn:
-        upcoming = await activities_repo.for_member(
-            conn, member, end_after=services.now_ts(), limit=UPCOMING_LIMIT
-        )
-        pks = [a.pk for a in upcoming]
-        records = await attendance_repo.for_member(conn, member.pk, pks)
-        leave = await attendance_repo.leave_statuses(conn, member.pk, pks)
-    if not upcoming:
+    found = await activities.upcoming_for(services.db, member, services.now(), UPCOMING_LIMIT)
+    if not found.activities:
         await message.reply_text(context.t("attendance.upcoming.none"))
         return
     lines = [context.t("attendance.upcoming.header")]
-    for a in upcoming:
+    for a in found.activities:
         lines.append("")
         lines.append(activity_card(context.lang, a, tz))
         if a.host_pk == member.pk:
             lines.append(context.t("attendance.notice.you_host"))
-        rec = records.get(a.pk)
+        rec = found.records.get(a.pk)
         if rec is not None:
             lines.append(context.t("attendance.upcoming.own_status",
                                    status=context.t(f"attendance.status.{rec.status}")))
-        if a.pk in leave:
+        if a.pk in found.leave:
             lines.append(context.t("attendance.upcoming.leave",
-                                   status=context.t(f"attendance.leave.{leave[a.pk]}")))
+                                   status=context.t(f"attendance.leave.{found.leave[a.pk]}")))
     await reply_long(message, "\n".join(lines))
 
 
@@ -88,10 +84,7 @@ async def schedule_command(update: Update, context: StudyContext) -> None:
         await message.reply_text(context.t("attendance.schedule.leaders_only"))
         return
     services = context.services
-    async with services.db.read() as conn:
-        upcoming = await activities_repo.upcoming_for_group(
-            conn, member.group_id, services.now_ts()
-        )
+    upcoming = await activities.group_upcoming(services.db, member.group_id, services.now())
     lines = [context.t("attendance.schedule.header", group=member.group_name or "")]
     if upcoming:
         for a in upcoming:
@@ -109,8 +102,8 @@ async def schedule_command(update: Update, context: StudyContext) -> None:
 
 
 def _activity_buttons(
-    context: StudyContext, items: list[activities_repo.Activity], action: str
-) -> InlineKeyboardMarkup:
+    context: StudyContext, items: list[Activity], action: str
+) -> InlineKeyboardMarkup | None:
     tz = context.services.clock.tz
     return markup([
         [(f"{local(a.start_at, tz):%m-%d %H:%M} {a.title}"[:60],
@@ -122,8 +115,7 @@ def _activity_buttons(
 async def _host_step(message: Message, context: StudyContext, state: dict[str, Any]) -> None:
     member = _member(context)
     assert member.group_id is not None
-    async with context.services.db.read() as conn:
-        order = await hosts_in_order(conn, member.group_id)
+    order = await activities.host_proposals(context.services.db, member.group_id)
     state["step"] = "host"
     rows = []
     for i, m in enumerate(order):
@@ -135,6 +127,28 @@ async def _host_step(message: Message, context: StudyContext, state: dict[str, A
     )
 
 
+async def _when_step(
+    message: Message, context: StudyContext, state: dict[str, Any], text: str
+) -> None:
+    """The date and time of a new activity, or the new time of one being moved."""
+    now = context.services.clock.now()
+    when = parse_local_datetime(text, now)
+    if when is None:
+        await message.reply_text(context.t("attendance.schedule.bad_when"))
+        return
+    if when <= now:
+        await message.reply_text(context.t("attendance.schedule.past"))
+        return
+    if state.get("step") == "move_when":
+        await _move(message, context, int(state["activity"]), when)
+        return
+    state.update(step="duration", start=when.isoformat())
+    rows = [[(context.t("attendance.schedule.minutes", minutes=m),
+              callbacks.encode(PREFIX, "dur", m)) for m in DURATIONS]]
+    await message.reply_text(context.t("attendance.schedule.ask_duration"),
+                             reply_markup=markup(rows))
+
+
 @dialog.on_input(FEATURE)
 async def on_input(update: Update, context: StudyContext, state: dict[str, Any]) -> None:
     """The typed answers: title, date and time, duration, place; a new time when moving."""
@@ -144,8 +158,6 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
     if not text:
         await message.reply_text(context.t("attendance.schedule.need_text"))
         return
-    services = context.services
-    now = services.clock.now()
     step = state.get("step")
     if step == "title":
         if len(text) > activities.TITLE_MAX:
@@ -156,21 +168,7 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
         state.update(step="when", title=text)
         await message.reply_text(context.t("attendance.schedule.ask_when"))
     elif step in ("when", "move_when"):
-        when = parse_local_datetime(text, now)
-        if when is None:
-            await message.reply_text(context.t("attendance.schedule.bad_when"))
-            return
-        if when <= now:
-            await message.reply_text(context.t("attendance.schedule.past"))
-            return
-        if step == "move_when":
-            await _move(message, context, int(state["activity"]), when)
-            return
-        state.update(step="duration", start=when.isoformat())
-        rows = [[(context.t("attendance.schedule.minutes", minutes=m),
-                  callbacks.encode(PREFIX, "dur", m)) for m in DURATIONS]]
-        await message.reply_text(context.t("attendance.schedule.ask_duration"),
-                                 reply_markup=markup(rows))
+        await _when_step(message, context, state, text)
     elif step == "duration":
         minutes = parse_duration(text)
         if minutes is None:
@@ -206,121 +204,177 @@ async def _move(message: Message, context: StudyContext, pk: int, when: dt.datet
         await message.reply_text(context.t(f"attendance.schedule.refused_{outcome}"))
 
 
+# -- the sch: buttons -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A decoded sch: press from a leader with a group, on a message that can be answered."""
+
+    update: Update
+    query: CallbackQuery
+    message: Message
+    member: Member
+    cb: Callback
+
+
+def _draft_step(context: StudyContext, step: str) -> dict[str, Any] | None:
+    """The /schedule draft when it is waiting at `step` (a press from an older question finds
+    none)."""
+    state = dialog.current(context)
+    if state is None or state.get("feature") != FEATURE or state.get("step") != step:
+        return None
+    return state
+
+
+async def _new(p: Pressed, context: StudyContext) -> None:
+    await p.query.answer()
+    dialog.begin(context, FEATURE, step="title")
+    await p.message.reply_text(context.t("attendance.schedule.ask_title"))
+
+
+async def _pick(p: Pressed, context: StudyContext) -> None:
+    """Move / Cancel: which upcoming activity."""
+    await p.query.answer()
+    assert p.member.group_id is not None
+    services = context.services
+    upcoming = await activities.group_upcoming(services.db, p.member.group_id, services.now())
+    if not upcoming:
+        await p.message.reply_text(context.t("attendance.schedule.empty"))
+        return
+    key = "attendance.schedule.pick_move" if p.cb.action == "mv" else (
+        "attendance.schedule.pick_cancel")
+    await p.message.reply_text(
+        context.t(key), reply_markup=_activity_buttons(context, upcoming, p.cb.action + "p"),
+    )
+
+
+async def _duration(p: Pressed, context: StudyContext) -> None:
+    minutes = p.cb.int_arg(0)
+    state = _draft_step(context, "duration")
+    if state is None or minutes is None or not 1 <= minutes <= 24 * 60:
+        await forged(p.update, context)
+        return
+    await p.query.answer()
+    state.update(step="place", minutes=minutes)
+    await drop_buttons(p.message)
+    await p.message.reply_text(context.t("attendance.schedule.ask_place"))
+
+
+async def _host(p: Pressed, context: StudyContext) -> None:
+    host_pk = p.cb.int_arg(0)
+    state = _draft_step(context, "host")
+    if state is None or host_pk is None:
+        await forged(p.update, context)
+        return
+    await p.query.answer()
+    services = context.services
+    draft = activities.Draft(
+        title=str(state["title"]), start=dt.datetime.fromisoformat(str(state["start"])),
+        minutes=int(state["minutes"]), location=str(state["place"]), host_pk=host_pk,
+    )
+    outcome, activity = await activities.create_group_activity(
+        services.db, services.config, p.member, draft, services.clock.now()
+    )
+    if outcome == "bad_host":
+        await p.message.reply_text(context.t("attendance.schedule.refused_bad_host"))
+        return
+    dialog.end(context)
+    await drop_buttons(p.message)
+    if outcome != "ok" or activity is None:
+        await p.message.reply_text(context.t(f"attendance.schedule.refused_{outcome}"))
+        return
+    services.sender.notify()
+    await p.message.reply_text(context.t(
+        "attendance.schedule.created",
+        card=activity_card(context.lang, activity, services.clock.tz),
+        activity_id=activity.activity_id,
+    ))
+
+
+async def _picked(p: Pressed, context: StudyContext) -> Activity | None:
+    """The activity a move / cancel press names, if the presser may change it now; otherwise
+    the press is answered (forged, or already cancelled / started) and None returned."""
+    pk = p.cb.int_arg(0)
+    services = context.services
+    refused, activity = (
+        await activities.changeable(services.db, p.member, pk, services.clock.now())
+        if pk is not None else ("not_found", None)
+    )
+    if refused in ("not_found", "forbidden") or activity is None:
+        await forged(p.update, context)
+        return None
+    if refused is not None:
+        await p.query.answer(context.t(f"attendance.schedule.refused_{refused}"), show_alert=True)
+        return None
+    await p.query.answer()
+    return activity
+
+
+async def _move_pick(p: Pressed, context: StudyContext) -> None:
+    activity = await _picked(p, context)
+    if activity is None:
+        return
+    dialog.begin(context, FEATURE, step="move_when", activity=activity.pk)
+    await edit(p.message, context.t(
+        "attendance.schedule.ask_move",
+        card=activity_card(context.lang, activity, context.services.clock.tz),
+    ))
+
+
+async def _cancel_pick(p: Pressed, context: StudyContext) -> None:
+    activity = await _picked(p, context)
+    if activity is None:
+        return
+    await edit(
+        p.message,
+        context.t("attendance.schedule.confirm_cancel",
+                  card=activity_card(context.lang, activity, context.services.clock.tz)),
+        markup([[
+            (context.t("attendance.schedule.yes_cancel"),
+             callbacks.encode(PREFIX, "cxy", activity.pk)),
+            (context.t("attendance.schedule.keep"), callbacks.encode(PREFIX, "keep", 0)),
+        ]]),
+    )
+
+
+async def _cancel_yes(p: Pressed, context: StudyContext) -> None:
+    activity = await _picked(p, context)
+    if activity is None:
+        return
+    services = context.services
+    outcome, _ = await activities.cancel_activity(
+        services.db, services.config, p.member, activity.pk, services.clock.now()
+    )
+    if outcome == "ok":
+        services.sender.notify()
+        await edit(p.message, context.t("attendance.schedule.cancelled", title=activity.title))
+    else:
+        await edit(p.message, context.t(f"attendance.schedule.refused_{outcome}"))
+
+
+Press = Callable[[Pressed, StudyContext], Awaitable[None]]
+PRESSES: dict[str, Press] = {
+    "new": _new, "mv": _pick, "cx": _pick, "dur": _duration, "host": _host,
+    "mvp": _move_pick, "cxp": _cancel_pick, "cxy": _cancel_yes,
+}
+
+
 async def on_button(update: Update, context: StudyContext) -> None:
-    """`sch:` buttons: new / move / cancel, the duration, the host, the activity to change."""
+    """`sch:` buttons: new / move / cancel, the duration, the host, the activity to change;
+    a leader's own group only."""
     query = update.callback_query
     assert query is not None
     cb = callbacks.decode(query.data)
     member = context.member
+    press = PRESSES.get(cb.action) if cb is not None else None
     if (
-        cb is None or member is None or not member.is_leader or member.group_id is None
-        or not isinstance(query.message, Message)
+        cb is None or press is None or member is None or not member.is_leader
+        or member.group_id is None or not isinstance(query.message, Message)
     ):
-        await query.answer(context.t("error.forged"), show_alert=True)
+        await forged(update, context)
         return
-    message = query.message
-    services = context.services
-    now = services.clock.now()
-    state = dialog.current(context)
-    in_schedule = state is not None and state.get("feature") == FEATURE
-    if cb.action == "new":
-        await query.answer()
-        dialog.begin(context, FEATURE, step="title")
-        await message.reply_text(context.t("attendance.schedule.ask_title"))
-        return
-    if cb.action in ("mv", "cx"):
-        await query.answer()
-        async with services.db.read() as conn:
-            upcoming = await activities_repo.upcoming_for_group(
-                conn, member.group_id, ts(now)
-            )
-        if not upcoming:
-            await message.reply_text(context.t("attendance.schedule.empty"))
-            return
-        key = "attendance.schedule.pick_move" if cb.action == "mv" else (
-            "attendance.schedule.pick_cancel")
-        await message.reply_text(
-            context.t(key),
-            reply_markup=_activity_buttons(context, upcoming, cb.action + "p"),
-        )
-        return
-    if cb.action == "dur":
-        minutes = cb.int_arg(0)
-        if not in_schedule or state is None or state.get("step") != "duration" or (
-            minutes is None or not 1 <= minutes <= 24 * 60
-        ):
-            await query.answer(context.t("error.forged"), show_alert=True)
-            return
-        await query.answer()
-        state.update(step="place", minutes=minutes)
-        await message.edit_reply_markup(None)
-        await message.reply_text(context.t("attendance.schedule.ask_place"))
-        return
-    if cb.action == "host":
-        host_pk = cb.int_arg(0)
-        if not in_schedule or state is None or state.get("step") != "host" or host_pk is None:
-            await query.answer(context.t("error.forged"), show_alert=True)
-            return
-        await query.answer()
-        draft = activities.Draft(
-            title=str(state["title"]), start=dt.datetime.fromisoformat(str(state["start"])),
-            minutes=int(state["minutes"]), location=str(state["place"]), host_pk=host_pk,
-        )
-        outcome, activity = await activities.create_group_activity(
-            services.db, services.config, member, draft, now
-        )
-        if outcome == "bad_host":
-            await message.reply_text(context.t("attendance.schedule.refused_bad_host"))
-            return
-        dialog.end(context)
-        await message.edit_reply_markup(None)
-        if outcome != "ok" or activity is None:
-            await message.reply_text(context.t(f"attendance.schedule.refused_{outcome}"))
-            return
-        services.sender.notify()
-        await message.reply_text(context.t(
-            "attendance.schedule.created",
-            card=activity_card(context.lang, activity, services.clock.tz),
-            activity_id=activity.activity_id,
-        ))
-        return
-    pk = cb.int_arg(0)
-    async with services.db.read() as conn:
-        activity = await activities_repo.by_pk(conn, pk) if pk is not None else None
-    if activity is None or not activities.can_manage(member, activity):
-        await query.answer(context.t("error.forged"), show_alert=True)
-        return
-    if activity.status != "scheduled" or parse_ts(activity.start_at) <= now:
-        key = "cancelled" if activity.status != "scheduled" else "started"
-        await query.answer(context.t(f"attendance.schedule.refused_{key}"), show_alert=True)
-        return
-    await query.answer()
-    if cb.action == "mvp":
-        dialog.begin(context, FEATURE, step="move_when", activity=activity.pk)
-        await message.edit_text(context.t(
-            "attendance.schedule.ask_move",
-            card=activity_card(context.lang, activity, services.clock.tz),
-        ))
-    elif cb.action == "cxp":
-        await message.edit_text(
-            context.t("attendance.schedule.confirm_cancel",
-                      card=activity_card(context.lang, activity, services.clock.tz)),
-            reply_markup=markup([[
-                (context.t("attendance.schedule.yes_cancel"),
-                 callbacks.encode(PREFIX, "cxy", activity.pk)),
-                (context.t("attendance.schedule.keep"), callbacks.encode(PREFIX, "keep", 0)),
-            ]]),
-        )
-    elif cb.action == "cxy":
-        outcome, _ = await activities.cancel_activity(
-            services.db, services.config, member, activity.pk, now
-        )
-        if outcome == "ok":
-            services.sender.notify()
-            await message.edit_text(context.t("attendance.schedule.cancelled",
-                                              title=activity.title))
-        else:
-            await message.edit_text(context.t(f"attendance.schedule.refused_{outcome}"))
+    await press(Pressed(update, query, query.message, member, cb), context)
 
 
 async def keep_button(update: Update, context: StudyContext) -> None:
@@ -329,7 +383,7 @@ async def keep_button(update: Update, context: StudyContext) -> None:
     assert query is not None
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(context.t("attendance.schedule.kept"))
+        await edit(query.message, context.t("attendance.schedule.kept"))
 
 
 def register(app: Application) -> None:

@@ -12,16 +12,19 @@ from bot.core import commands
 from bot.core.i18n import t
 from bot.core.services import StudyContext
 from bot.members.registration import Redemption, looks_like_code, redeem
+from handlers.replies import reply
 from storage.models import Member
 
 log = logging.getLogger(__name__)
 
 
 def role_name(lang: str, member: Member) -> str:
+    """The member's role in `lang` (shared with /help, /me)."""
     return t(lang, f"role.{member.role}")
 
 
 def group_name(lang: str, member: Member) -> str:
+    """The member's group, or a "no group" word in `lang`."""
     return member.group_name or t(lang, "register.no_group")
 
 
@@ -37,8 +40,6 @@ async def set_commands(context: StudyContext, member: Member, chat_id: int) -> N
 
 async def start(update: Update, context: StudyContext) -> None:
     """/start [code]: registers with the code, or shows a registered user their status."""
-    message = update.effective_message
-    assert message is not None
     if context.args and context.args[0].startswith("ci_"):
         # A check-in QR (https://t.me/<bot>?start=ci_<token>), not an invite code.
         from handlers.attendance import start_checkin_link
@@ -47,7 +48,8 @@ async def start(update: Update, context: StudyContext) -> None:
         return
     member = context.member
     if member is not None:
-        await message.reply_text(
+        await reply(
+            update,
             context.t(
                 "register.already", name=member.name, role=role_name(context.lang, member),
                 group=group_name(context.lang, member),
@@ -55,7 +57,8 @@ async def start(update: Update, context: StudyContext) -> None:
         )
         return
     if not context.args:
-        await message.reply_text(
+        await reply(
+            update,
             context.t("register.how_to", program=context.services.config.program.name)
             + "\n\n"
             + context.t("register.ask_code")
@@ -87,7 +90,8 @@ async def _try_code(update: Update, context: StudyContext, code: str) -> None:
         assert member is not None
         context.member = member
         context.lang = member.language or context.lang
-        await message.reply_text(
+        await reply(
+            update,
             context.t(
                 "register.welcome", name=member.name, role=role_name(context.lang, member),
                 group=group_name(context.lang, member),
@@ -97,11 +101,11 @@ async def _try_code(update: Update, context: StudyContext, code: str) -> None:
     elif result.outcome == "too_many":
         assert result.retry_at is not None
         until = result.retry_at.astimezone(services.clock.tz).strftime("%H:%M")
-        await message.reply_text(context.t("register.too_many", until=until))
+        await reply(update, context.t("register.too_many", until=until))
     elif result.outcome == "used":
-        await message.reply_text(context.t("register.used_code"))
+        await reply(update, context.t("register.used_code"))
     else:
-        await message.reply_text(context.t("register.wrong_code", left=result.tries_left))
+        await reply(update, context.t("register.wrong_code", left=result.tries_left))
 
 
 def register(app: Application) -> None:

@@ -2,7 +2,8 @@
 rotation, and telling everyone concerned (through the outbox, in each recipient's language).
 
 The rules (rotation order, windows) are in bot.activities.rules; this module applies them to the
-database in one transaction per change, together with the notifications.
+database in one transaction per change, together with the notifications, and reads what
+/schedule and /upcoming show.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from bot.core.config import CheckinConfig, Config
 from bot.core.i18n import normalize, t
 from bot.delivery import notify
 from storage import activities as activities_repo
+from storage import attendance as attendance_repo
 from storage import members as members_repo
 from storage.activities import Activity
+from storage.attendance import Record
 from storage.db import Database, parse_ts, ts
 from storage.models import Member
 
@@ -271,3 +274,46 @@ async def cancel_activity(
         await activities_repo.cancel(conn, activity.pk, now_s)
         await notify_participants(conn, cfg, activity, "cancelled", now_s, exclude=[actor.pk])
     return "ok", activity
+
+
+async def changeable(
+    db: Database, actor: Member, activity_pk: int, now: dt.datetime
+) -> tuple[Outcome | None, Activity | None]:
+    """The activity a leader picked to move or cancel, and why they may not now (None: they
+    may); the change itself re-checks in its own transaction."""
+    async with db.read() as conn:
+        return await _changeable(conn, actor, activity_pk, now)
+
+
+# -- what /schedule and /upcoming show --------------------------------------------------------
+
+
+async def group_upcoming(db: Database, group_id: int, now: dt.datetime) -> list[Activity]:
+    """The group's scheduled group activities that have not started, soonest first."""
+    async with db.read() as conn:
+        return await activities_repo.upcoming_for_group(conn, group_id, ts(now))
+
+
+async def host_proposals(db: Database, group_id: int) -> list[Member]:
+    """The group's hosts in rotation order, the proposal first (the /schedule host step)."""
+    async with db.read() as conn:
+        return await hosts_in_order(conn, group_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A member's next activities with their own roll-call record and leave status."""
+
+    activities: list[Activity]
+    records: dict[int, Record]
+    leave: dict[int, str]
+
+
+async def upcoming_for(db: Database, member: Member, now: dt.datetime, limit: int) -> Upcoming:
+    """The next activities `member` takes part in (all of them, for HR), not yet ended."""
+    async with db.read() as conn:
+        found = await activities_repo.for_member(conn, member, end_after=ts(now), limit=limit)
+        pks = [a.pk for a in found]
+        records = await attendance_repo.for_member(conn, member.pk, pks)
+        leave = await attendance_repo.leave_statuses(conn, member.pk, pks)
+    return Upcoming(found, records, leave)

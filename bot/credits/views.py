@@ -1,5 +1,6 @@
 """What /credits, /ranking and /heatmap show: the standings, a member's year, the attendance
-grid — read from the database (after a ledger sync) and shaped into chart inputs and captions.
+grid — read from the database (after a ledger sync) and shaped into chart inputs and captions;
+and the one call each of HR's /adjust and /exits decisions makes.
 
 No Telegram here: handlers send what this builds; the demo and benchmarks call it too.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
@@ -21,9 +23,14 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import audit as audit_repo
 from storage import credits as ledger
+from storage import exits as exits_repo
 from storage import members as members_repo
 from storage.db import Database, ts
+from storage.exits import Proposal
 from storage.models import Member
+
+if TYPE_CHECKING:
+    from bot.credits.exit_review import Decided
 
 TOP_SHOWN = 10  # bars kept at the top when a ranking is too long for one chart
 AT_RISK_LISTED = 200
@@ -287,3 +294,115 @@ async def adjust(
                            kind="credits.adjust.told", points=signed(points), reason=reason,
                            year=year, total=num(total))
     return Adjusted(year, total, source)
+
+
+AdjustOutcome = Literal["ok", "forbidden", "unknown_member", "not_ranked"]
+
+
+@dataclass(frozen=True)
+class AdjustResult:
+    """What /adjust did: the outcome, the member it was for (when found), the booking."""
+
+    outcome: AdjustOutcome
+    target: Member | None = None
+    adjusted: Adjusted | None = None
+
+
+async def adjust_member(
+    db: Database, cfg: Config, actor_pk: int, member_id: str, points: float, reason: str,
+    now: dt.datetime,
+) -> AdjustResult:
+    """/adjust: a hand entry for the member with `member_id` (as typed, or upper-cased), in one
+    transaction; only an active HR member (checked here, from the database) may book one."""
+    async with db.tx() as conn:
+        actor = await members_repo.by_pk(conn, actor_pk)
+        if actor is None or not actor.is_hr or not actor.active:
+            return AdjustResult("forbidden")
+        target = await members_repo.by_member_id(conn, member_id) \
+            or await members_repo.by_member_id(conn, member_id.upper())
+        if target is None:
+            return AdjustResult("unknown_member")
+        if target.is_hr:
+            return AdjustResult("not_ranked", target)
+        done = await adjust(conn, cfg, target, points, reason, actor, now)
+    return AdjustResult("ok", target, done)
+
+
+# -- what /credits' details, /ranking and /heatmap pick from -----------------------------------
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A member's ledger this programme year: sums by rule and every entry, oldest first."""
+
+    year: int
+    sums: list[tuple[str, float, int]]
+    entries: list[ledger.Entry]
+
+
+async def member_ledger(db: Database, cfg: Config, now: dt.datetime, member: Member) -> Ledger:
+    today = now.astimezone(cfg.tz).date()
+    year = rules.credit_year(today, cfg.credits.year_starts).label
+    async with db.read() as conn:
+        sums = await ledger.rule_sums(conn, member.pk, year)
+        entries = await ledger.member_entries(conn, member.pk, year)
+    return Ledger(year, sums, entries)
+
+
+def year_label(cfg: Config, now: dt.datetime) -> int:
+    """The programme year `now` falls in."""
+    return rules.credit_year(now.astimezone(cfg.tz).date(), cfg.credits.year_starts).label
+
+
+async def groups(db: Database) -> dict[int, str]:
+    """Every group's name by id."""
+    async with db.read() as conn:
+        return dict(await members_repo.groups(conn))
+
+
+# -- /exits --------------------------------------------------------------------------------------
+# bot.credits.exit_review imports this module (for `num`), so it is imported where it is used.
+
+
+@dataclass(frozen=True)
+class OpenExits:
+    """The open exit proposals (after a fresh evaluation) with the members they are about."""
+
+    proposals: list[Proposal]
+    people: dict[int, Member]
+
+
+async def open_exits(db: Database, cfg: Config, now: dt.datetime) -> OpenExits:
+    """Evaluates the exit rules now (queuing HR's notices of new proposals), then lists the open
+    proposals."""
+    from bot.credits import exit_review
+
+    await exit_review.evaluate(db, cfg, now)
+    async with db.read() as conn:
+        open_ = await exits_repo.proposals(conn, ("open",))
+        people = await ledger.members_by_pk(conn, [p.member_pk for p in open_])
+    return OpenExits(open_, people)
+
+
+async def exit_proposal(db: Database, proposal_id: int) -> tuple[Proposal, Member] | None:
+    """A proposal and its member (None: no such proposal, or member)."""
+    async with db.read() as conn:
+        p = await exits_repo.proposal(conn, proposal_id)
+        person = await members_repo.by_pk(conn, p.member_pk) if p else None
+    return (p, person) if p is not None and person is not None else None
+
+
+async def decide_exit(
+    db: Database, cfg: Config, actor_pk: int, proposal_id: int, confirm: bool,
+    now: dt.datetime, lang: str,
+) -> Decided:
+    """Confirms or dismisses an open proposal in one transaction, the presser re-read from the
+    database (exit_review.decide refuses anyone but an active HR member); raises
+    exit_review.ExitError with the catalog key of the reason when it cannot."""
+    from bot.credits import exit_review
+
+    async with db.tx() as conn:
+        actor = await members_repo.by_pk(conn, actor_pk)
+        if actor is None:
+            raise exit_review.ExitError("error.forged")
+        return await exit_review.decide(conn, cfg, actor, proposal_id, confirm, now, lang)
