@@ -401,3 +401,45 @@ async def correct(
             new=t(lang, f"attendance.status.{new_status}"), reason=reason, by=actor.name,
         )
     return CorrectionResult("ok", activity, member, old)
+
+
+def can_show_code(member: Member, activity: Activity) -> bool:
+    """The host, HR, and for a group activity the group's leader run the roll call."""
+    if not member.active:
+        return False
+    if member.is_hr or activity.host_pk == member.pk:
+        return True
+    return (
+        member.is_leader and activity.type == "group_study"
+        and activity.group_id == member.group_id
+    )
+
+
+# -- reads for the handler ------------------------------------------------------------------
+
+
+async def participants_roll(
+    db: Database, activity: Activity
+) -> tuple[list[Member], dict[int, Record]]:
+    """The activity's participants and their records (for choosing whose to correct)."""
+    async with db.read() as conn:
+        return (await activities_repo.participants(conn, activity),
+                await attendance_repo.roll(conn, activity.pk))
+
+
+async def started(
+    db: Database, now: dt.datetime, *, group_id: int | None = None, limit: int
+) -> list[Activity]:
+    """The activities that have started by `now`, the latest first (a group's only)."""
+    async with db.read() as conn:
+        return await activities_repo.started(conn, ts(now), group_id=group_id, limit=limit)
+
+
+async def activity_by_pk(db: Database, pk: int) -> Activity | None:
+    async with db.read() as conn:
+        return await activities_repo.by_pk(conn, pk)
+
+
+async def activity_by_id(db: Database, activity_id: str) -> Activity | None:
+    async with db.read() as conn:
+        return await activities_repo.by_activity_id(conn, activity_id)
