@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from telegram import (
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -43,8 +42,6 @@ from storage.activities import Activity, takes_part
 from storage.db import Database, parse_ts
 from storage.models import Member
 
-__all__ = ["markup", "register", "reply_long", "start_checkin_link"]
-
 PREFIX = "att"
 FEATURE = "attendance"
 QR_SCALE = 8
@@ -58,14 +55,6 @@ commands.register("attendance", order=13)
 
 
 # -- small helpers --------------------------------------------------------------------------
-
-
-def markup(rows: Rows) -> InlineKeyboardMarkup:
-    """Inline buttons from rows of (text, callback data), always a keyboard. Kept for the
-    modules that import it from here (handlers/schedule.py); new code uses handlers.replies."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
 
 
 def _hm(context: StudyContext, text_ts: str | None) -> str:
@@ -548,7 +537,7 @@ async def _fix_button(
             for p in people
         ]
         await message.reply_text(context.t("attendance.fix.pick_member", title=activity.title),
-                                 reply_markup=markup(rows))
+                                 reply_markup=replies.markup(rows))
         return
     target_pk = cb.int_arg(1)
     target = {p.pk: p for p in people}.get(target_pk) if target_pk is not None else None
