@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
-from bot.core import callbacks
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.scheduler import due_check
 from bot.delivery import notify
 from bot.reading import rules
 from bot.reading.content import Content, discard
-from bot.reading.views import by_member, excerpt, kind_name
+from bot.reading.views import by_member, excerpt, kind_name, returned_buttons, review_buttons
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
@@ -42,16 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PREFIX = "rd"
-Buttons = list[list[list[str]]]
-
-
-def cb(action: str, *args: object) -> str:
-    """Callback data `rd:<action>:<args>`."""
-    return callbacks.encode(PREFIX, action, *args)
-
 
 def _lang_of(member: Member, cfg: Config) -> str:
+    """The language a notice to `member` is written in (buttons and kind names included)."""
     return normalize(member.language, cfg.program.language)
 
 
@@ -65,15 +57,6 @@ def year_labelled(cfg: Config, label: int) -> rules.ProgrammeYear:
 
 
 # -- the reviewer's notice ---------------------------------------------------------------------
-
-
-def review_buttons(lang: str, sub_id: int, mode: str) -> Buttons:
-    """Buttons on a reviewer's notification (outbox form: [text, data])."""
-    open_btn = [t(lang, "reading.btn.open"), cb("open", sub_id)]
-    ret_btn = [t(lang, "reading.btn.return"), cb("ret", sub_id)]
-    if mode == "required":
-        return [[open_btn], [[t(lang, "reading.btn.accept"), cb("acc", sub_id)], ret_btn]]
-    return [[open_btn, ret_btn]]
 
 
 async def _notify_reviewers(
@@ -251,6 +234,7 @@ async def resubmit(
     """Replaces the content of the member's returned submission and tells the reviewer, in
     one transaction; "not_returned" (the file removed) when it is not theirs or not returned."""
     at = ts(now)
+    subs: list[Submission] = []
     async with db.tx() as conn:
         done = await reading_repo.resubmit(
             conn, sub_id, member_pk=member_pk, body=content.body, file=content.file, now=at,
@@ -369,7 +353,7 @@ async def return_with_comment(
             lang = _lang_of(owner, cfg)
             await notify.to_member(
                 conn, cfg, owner, "reading.notice.returned", now=at, kind="reading.returned",
-                buttons=[[[t(lang, "reading.btn.resubmit"), cb("resub", sub.id)]]],
+                buttons=returned_buttons(lang, sub.id),
                 reviewer=actor.name, kind_name=kind_name(lang, sub.kind), title=sub.title,
                 comment=comment,
             )

@@ -1,14 +1,17 @@
-"""What the reading screens say: the progress and pace lines, a submission's line and header,
-the catalog list of /books, the group and overview tables, and the reviewer's excerpt.
+"""What the reading screens say and which buttons they carry: the progress and pace lines, a
+submission's line and header, the catalog list of /books, the group and overview tables, the
+reviewer's excerpt, and the `rd:` buttons as rows of (text, callback data).
 
-Text only, from the catalogs in the reader's language; no Telegram and no database here, so the
-handler, the notifications of bot.reading.flow and the tests share one wording.
+Text and data only, from the catalogs in the reader's language; no Telegram and no database
+here, so the handler, the notifications of bot.reading.flow and the tests share one wording.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
+from bot.core import callbacks
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.text import clip
@@ -18,7 +21,17 @@ from storage.db import parse_ts
 from storage.models import Member
 from storage.reading import Submission
 
+PREFIX = "rd"
 EXCERPT_CHARS = 200
+BUTTON_CHARS = 60
+
+Rows = list[list[tuple[str, str]]]
+Buttons = list[list[list[str]]]  # the outbox form of Rows: [text, data]
+
+
+def cb(action: str, *args: object) -> str:
+    """Callback data `rd:<action>:<args>`."""
+    return callbacks.encode(PREFIX, action, *args)
 
 
 def local_day(cfg: Config, stamp: str) -> str:
@@ -66,6 +79,16 @@ def short_progress(lang: str, tally: rules.Tally) -> str:
     if tally.pending:
         text += t(lang, "reading.progress.pending_suffix", n=tally.pending)
     return text
+
+
+def entry_saved(
+    lang: str, kind: str, title: str, finished_on: str | None, monograph: bool
+) -> str:
+    """The first line of the answer to a saved book log or output."""
+    if kind == "book":
+        return t(lang, "reading.read.saved", title=title, date=finished_on,
+                 mono=t(lang, "reading.line.mono") if monograph else "")
+    return t(lang, "reading.submit.saved", kind=kind_name(lang, kind), title=title)
 
 
 def saved_text(lang: str, cfg: Config, head: str, tally: rules.Tally) -> str:
@@ -275,3 +298,87 @@ def group_text(
     lines.append("")
     lines.append(t(lang, "reading.table.hint"))
     return "\n".join(lines)
+
+
+# -- buttons -------------------------------------------------------------------------------------
+
+
+def review_buttons(lang: str, sub_id: int, mode: str) -> Buttons:
+    """Buttons on a reviewer's notification (outbox form: [text, data])."""
+    open_btn = [t(lang, "reading.btn.open"), cb("open", sub_id)]
+    ret_btn = [t(lang, "reading.btn.return"), cb("ret", sub_id)]
+    if mode == "required":
+        return [[open_btn], [[t(lang, "reading.btn.accept"), cb("acc", sub_id)], ret_btn]]
+    return [[open_btn, ret_btn]]
+
+
+def returned_buttons(lang: str, sub_id: int) -> Buttons:
+    """The Resubmit button on a returned submission's notice (outbox form)."""
+    return [[[t(lang, "reading.btn.resubmit"), cb("resub", sub_id)]]]
+
+
+def own_rows(lang: str) -> Rows:
+    return [[(t(lang, "reading.btn.own"), cb("own"))]]
+
+
+def search_reply(lang: str, found: Sequence[Book]) -> tuple[str, Rows]:
+    """The search results as buttons (at most SEARCH_LIMIT), and the own-title button."""
+    shown = found[: rules.SEARCH_LIMIT]
+    rows: Rows = [
+        [(clip(t(lang, "reading.read.result", title=b.title, author=b.author), BUTTON_CHARS),
+          cb("pick", b.pk))]
+        for b in shown
+    ]
+    text = t(lang, "reading.read.results", count=len(found))
+    if len(found) > len(shown):
+        text += "\n" + t(lang, "reading.read.more", shown=len(shown))
+    return text, rows + own_rows(lang)
+
+
+def date_rows(lang: str) -> Rows:
+    return [[(t(lang, "reading.btn.today"), cb("date", 0)),
+             (t(lang, "reading.btn.yesterday"), cb("date", 1))]]
+
+
+def monograph_rows(lang: str) -> Rows:
+    return [[(t(lang, "reading.btn.monograph_yes"), cb("mono", 1)),
+             (t(lang, "reading.btn.monograph_no"), cb("mono", 0))]]
+
+
+def kind_rows(lang: str) -> Rows:
+    return [[(kind_name(lang, k), cb("kind", k))] for k in rules.OUTPUT_KINDS]
+
+
+def review_rows(lang: str, sub: Submission) -> Rows:
+    """Accept / Return under an opened submission, as its status allows (for a reviewer)."""
+    row: list[tuple[str, str]] = []
+    if rules.can_accept(sub.status):
+        row.append((t(lang, "reading.btn.accept"), cb("acc", sub.id)))
+    if rules.can_return(sub.status):
+        row.append((t(lang, "reading.btn.return"), cb("ret", sub.id)))
+    return [row]
+
+
+def resubmit_buttons(lang: str, subs: list[Submission]) -> list[tuple[str, str]]:
+    """Resubmit #n for each returned entry, under one's own progress."""
+    return [(t(lang, "reading.btn.resubmit_n", n=i), cb("resub", s.id))
+            for i, s in enumerate(subs, start=1) if s.status == "returned"]
+
+
+def group_button(lang: str, group_id: int) -> tuple[str, str]:
+    """A leader's way from their progress to the group's table."""
+    return (t(lang, "reading.btn.group"), cb("grp", group_id))
+
+
+def open_buttons(lang: str, subs: list[Submission]) -> list[tuple[str, str]]:
+    """Open #n for each of a reader's entries (under their progress, for a reviewer)."""
+    return [(t(lang, "reading.btn.open_n", n=i), cb("open", s.id))
+            for i, s in enumerate(subs, start=1)]
+
+
+def group_buttons(groups: list[tuple[str, int]]) -> list[tuple[str, str]]:
+    return [(name, cb("grp", gid)) for name, gid in groups]
+
+
+def member_buttons(members: list[Member]) -> list[tuple[str, str]]:
+    return [(m.name, cb("mem", m.pk)) for m in members]
