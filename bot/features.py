@@ -107,7 +107,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "reading",
         handlers=("handlers.reading",),
-        due_checks=(("reading.nudge", "handlers.reading:nudge_due"),),
+        due_checks=(("reading.nudge", "bot.reading.flow:nudge_due"),),
         digest_sections=(
             Section("reading", "bot.reminders.digest:reading_section", 40),
             Section("pace", "bot.reminders.digest:pace_section", 40, ("leader", "trainee")),

@@ -322,6 +322,16 @@ def clean_title(title: str) -> str:
     return text.strip("《》〈〉<>\"'“”‘’「」『』 ")
 
 
+def typed_title(text: str) -> tuple[str, str] | None:
+    """A typed title, cleaned, and its normalised form; None if nothing is left or it is
+    longer than MAX_TITLE_CHARS."""
+    title = clean_title(text)
+    norm = normalize_title(title)
+    if not norm or len(title) > MAX_TITLE_CHARS:
+        return None
+    return title, norm
+
+
 def matches(query: str, title: str, author: str = "") -> bool:
     """Whether every word of `query` occurs in the title or the author (normalised)."""
     words = [normalize_title(w) for w in query.split()]
