@@ -26,6 +26,7 @@ from storage.rows import (
     fetch_one,
     fetch_rows,
     fetch_value,
+    table_exists,
 )
 from storage.where import Where
 
@@ -176,12 +177,6 @@ async def export_rows(
         " LEFT JOIN groups g ON g.id = m.group_id LEFT JOIN members a ON a.id = l.actor_pk"
         f" WHERE {where.sql} ORDER BY l.on_date, m.member_id, l.id",
         where.params,
-    )
-
-
-async def table_exists(conn: aiosqlite.Connection, name: str) -> bool:
-    return await exists(
-        conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     )
 
 

@@ -179,3 +179,10 @@ async def new_id_or_none(
     """Runs an INSERT ... ON CONFLICT DO NOTHING; the new row's id, None when it added none."""
     cur = await conn.execute(sql, tuple(params))
     return cur.lastrowid if cur.rowcount else None
+
+
+async def table_exists(conn: aiosqlite.Connection, name: str) -> bool:
+    """Whether the database has a table `name` (a feature's tables may not have landed yet)."""
+    return await exists(
+        conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    )
