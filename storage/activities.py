@@ -16,7 +16,7 @@ import aiosqlite
 from storage import members as members_repo
 from storage.attendance import Record
 from storage.models import Member
-from storage.rows import Columns, FromRow, changed, exists, fetch_all, fetch_in, fetch_one, new_id
+from storage.rows import Columns, FromRow, Select, changed, exists, fetch_in, new_id
 from storage.where import Where
 
 PARTICIPANT_ROLES: tuple[str, ...] = ("trainee", "leader")
@@ -61,6 +61,9 @@ class Activity(FromRow):
         return self.lat is not None and self.lon is not None
 
 
+_ACTIVITIES = Select(_SELECT, Activity.from_row)
+
+
 def takes_part(activity: Activity, member: Member) -> bool:
     """Whether `member` is expected at `activity`."""
     if not member.active or member.role not in PARTICIPANT_ROLES:
@@ -70,21 +73,12 @@ def takes_part(activity: Activity, member: Member) -> bool:
     return True
 
 
-async def _where(
-    conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()
-) -> list[Activity]:
-    """The activities of `_SELECT` with the conditions (and order) `sql`."""
-    return await fetch_all(conn, f"{_SELECT} WHERE {sql}", params, Activity.from_row)
-
-
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Activity | None:
-    return await fetch_one(conn, f"{_SELECT} WHERE a.id = ?", (pk,), Activity.from_row)
+    return await _ACTIVITIES.one(conn, "a.id = ?", pk)
 
 
 async def by_activity_id(conn: aiosqlite.Connection, activity_id: str) -> Activity | None:
-    return await fetch_one(
-        conn, f"{_SELECT} WHERE a.activity_id = ?", (activity_id,), Activity.from_row
-    )
+    return await _ACTIVITIES.one(conn, "a.activity_id = ?", activity_id)
 
 
 async def by_activity_ids(
@@ -179,10 +173,10 @@ async def open_around(
 ) -> list[Activity]:
     """Scheduled activities not yet ended that start by `opens_before_limit` (now plus the
     opening lead): the ones whose check-in may be open."""
-    return await _where(
+    return await _ACTIVITIES.all(
         conn,
         "a.status = 'scheduled' AND a.start_at <= ? AND a.end_at > ? ORDER BY a.start_at, a.id",
-        (opens_before_limit, now),
+        opens_before_limit, now,
     )
 
 
@@ -217,18 +211,18 @@ async def open_around_with_record(
 async def ended_between(
     conn: aiosqlite.Connection, since: str, until: str
 ) -> list[Activity]:
-    return await _where(
+    return await _ACTIVITIES.all(
         conn,
         "a.status = 'scheduled' AND a.end_at > ? AND a.end_at <= ? ORDER BY a.end_at DESC, a.id",
-        (since, until),
+        since, until,
     )
 
 
 async def due_to_close(conn: aiosqlite.Connection, now: str) -> list[Activity]:
-    return await _where(
+    return await _ACTIVITIES.all(
         conn,
         "a.status = 'scheduled' AND a.closed_at IS NULL AND a.end_at <= ? ORDER BY a.end_at, a.id",
-        (now,),
+        now,
     )
 
 
@@ -264,8 +258,8 @@ async def for_member(
         where.add("(a.type <> 'group_study' OR a.group_id = ?)", member.group_id)
     where.window("a.start_at", start_from, start_to).when(end_after, "a.end_at > ?")
     order = "DESC" if newest_first else "ASC"
-    return await _where(
-        conn, f"{where.sql} ORDER BY a.start_at {order}, a.id LIMIT ?", (*where.params, limit)
+    return await _ACTIVITIES.all(
+        conn, f"{where.sql} ORDER BY a.start_at {order}, a.id LIMIT ?", *where.params, limit
     )
 
 
@@ -284,30 +278,30 @@ async def started(
         .when(group_id, "a.type = 'group_study' AND a.group_id = ?")
         .when(before_start, "a.start_at < ?")
     )
-    return await _where(
-        conn, f"{where.sql} ORDER BY a.start_at DESC, a.id DESC LIMIT ?", (*where.params, limit)
+    return await _ACTIVITIES.all(
+        conn, f"{where.sql} ORDER BY a.start_at DESC, a.id DESC LIMIT ?", *where.params, limit
     )
 
 
 async def upcoming_for_group(
     conn: aiosqlite.Connection, group_id: int, now: str, limit: int = 10
 ) -> list[Activity]:
-    return await _where(
+    return await _ACTIVITIES.all(
         conn,
         "a.status = 'scheduled' AND a.type = 'group_study' AND a.group_id = ?"
         " AND a.start_at > ? ORDER BY a.start_at, a.id LIMIT ?",
-        (group_id, now, limit),
+        group_id, now, limit,
     )
 
 
 async def upcoming_imported(conn: aiosqlite.Connection, now: str) -> list[Activity]:
     """Scheduled activities from the schedule import that start after `now` (chat-created ones
     are the leaders', not the file's), in time order."""
-    return await _where(
+    return await _ACTIVITIES.all(
         conn,
         "a.status = 'scheduled' AND a.source = 'import' AND a.start_at > ?"
         " ORDER BY a.start_at, a.id",
-        (now,),
+        now,
     )
 
 

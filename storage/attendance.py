@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.rows import FromRow, changed, fetch_all, fetch_one, marks
+from storage.rows import FromRow, Select, changed, fetch_all, marks
 from storage.where import Where
 
 
@@ -39,11 +39,11 @@ class Correction(FromRow):
     at: str
 
 
+_RECORDS = Select("SELECT * FROM attendance", Record.from_row)
+
+
 async def get(conn: aiosqlite.Connection, activity_pk: int, member_pk: int) -> Record | None:
-    return await fetch_one(
-        conn, "SELECT * FROM attendance WHERE activity_pk = ? AND member_pk = ?",
-        (activity_pk, member_pk), Record.from_row,
-    )
+    return await _RECORDS.one(conn, "activity_pk = ? AND member_pk = ?", activity_pk, member_pk)
 
 
 async def check_in(

@@ -19,11 +19,10 @@ from storage.models import Member
 from storage.rows import (
     Columns,
     FromRow,
+    Select,
     cast,
     exists,
-    fetch_all,
     fetch_in,
-    fetch_one,
     fetch_rows,
     fetch_value,
     table_exists,
@@ -61,6 +60,9 @@ class Entry(FromRow):
     COLUMNS: ClassVar[Columns] = {"points": cast("points", float)}
 
 
+_ENTRIES = Select("SELECT * FROM credit_ledger", Entry.from_row)
+
+
 async def append(conn: aiosqlite.Connection, entries: Iterable[NewEntry], now: str) -> int:
     """Appends entries; returns how many."""
     rows = [
@@ -80,12 +82,11 @@ async def last_entry(
     conn: aiosqlite.Connection, member_pk: int, source: str, year: int
 ) -> Entry | None:
     """The latest entry of (member, source, year) that is not itself a reversal."""
-    return await fetch_one(
+    return await _ENTRIES.one(
         conn,
-        "SELECT * FROM credit_ledger WHERE member_pk = ? AND source = ? AND year = ?"
-        " AND note NOT LIKE 'reversed: %' ORDER BY id DESC LIMIT 1",
-        (member_pk, source, year),
-        Entry.from_row,
+        "member_pk = ? AND source = ? AND year = ? AND note NOT LIKE 'reversed: %'"
+        " ORDER BY id DESC LIMIT 1",
+        member_pk, source, year,
     )
 
 
@@ -123,11 +124,8 @@ async def has_entries(conn: aiosqlite.Connection, year: int) -> bool:
 
 
 async def member_entries(conn: aiosqlite.Connection, member_pk: int, year: int) -> list[Entry]:
-    return await fetch_all(
-        conn,
-        "SELECT * FROM credit_ledger WHERE member_pk = ? AND year = ? ORDER BY on_date, id",
-        (member_pk, year),
-        Entry.from_row,
+    return await _ENTRIES.all(
+        conn, "member_pk = ? AND year = ? ORDER BY on_date, id", member_pk, year
     )
 
 

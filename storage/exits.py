@@ -10,16 +10,7 @@ from typing import Any, ClassVar
 
 import aiosqlite
 
-from storage.rows import (
-    Columns,
-    FromRow,
-    cast,
-    changed,
-    exists,
-    fetch_all,
-    fetch_one,
-    new_id_or_none,
-)
+from storage.rows import Columns, FromRow, Select, cast, changed, exists, fetch_one, new_id_or_none
 from storage.where import Where
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -136,22 +127,22 @@ class Proposal(FromRow):
     }
 
 
+_PROPOSALS = Select("SELECT * FROM exit_proposals", Proposal.from_row)
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 async def proposal(conn: aiosqlite.Connection, proposal_id: int) -> Proposal | None:
-    return await fetch_one(
-        conn, "SELECT * FROM exit_proposals WHERE id = ?", (proposal_id,), Proposal.from_row
-    )
+    return await _PROPOSALS.one(conn, "id = ?", proposal_id)
 
 
 async def proposal_by_key(
     conn: aiosqlite.Connection, member_pk: int, rule: str, period: str
 ) -> Proposal | None:
-    return await fetch_one(
-        conn, "SELECT * FROM exit_proposals WHERE member_pk = ? AND rule = ? AND period = ?",
-        (member_pk, rule, period), Proposal.from_row,
+    return await _PROPOSALS.one(
+        conn, "member_pk = ? AND rule = ? AND period = ?", member_pk, rule, period
     )
 
 
@@ -161,10 +152,7 @@ async def proposals(
     where = Where().among("state", states)
     if rules:
         where.among("rule", rules)
-    return await fetch_all(
-        conn, f"SELECT * FROM exit_proposals WHERE {where.sql} ORDER BY created_at, id",
-        where.params, Proposal.from_row,
-    )
+    return await _PROPOSALS.all(conn, f"{where.sql} ORDER BY created_at, id", *where.params)
 
 
 async def create_proposal(

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from storage.rows import Columns, FromRow, cast, changed, fetch_all, fetch_one, new_id_or_none
+from storage.rows import Columns, FromRow, Select, cast, changed, new_id_or_none
 from storage.where import Where
 
 _SELECT = (
@@ -64,25 +64,18 @@ class LeaveRequest(FromRow):
     COLUMNS: ClassVar[Columns] = {"late": cast("late", bool)}
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, *params: object) -> LeaveRequest | None:
-    """The request of `_SELECT` with the conditions `sql`, if any."""
-    return await fetch_one(conn, f"{_SELECT} WHERE {sql}", params, LeaveRequest.from_row)
-
-
-async def _where(conn: aiosqlite.Connection, sql: str, *params: object) -> list[LeaveRequest]:
-    """The requests of `_SELECT` with the conditions (and order) `sql`."""
-    return await fetch_all(conn, f"{_SELECT} WHERE {sql}", params, LeaveRequest.from_row)
+_REQUESTS = Select(_SELECT, LeaveRequest.from_row)
 
 
 async def get(conn: aiosqlite.Connection, request_id: int) -> LeaveRequest | None:
-    return await _one(conn, "r.id = ?", request_id)
+    return await _REQUESTS.one(conn, "r.id = ?", request_id)
 
 
 async def open_for(
     conn: aiosqlite.Connection, member_pk: int, activity_pk: int
 ) -> LeaveRequest | None:
     """The member's pending or approved request for the activity, if any."""
-    return await _one(
+    return await _REQUESTS.one(
         conn, "r.member_pk = ? AND r.activity_pk = ? AND r.state IN ('pending', 'approved')",
         member_pk, activity_pk,
     )
@@ -200,14 +193,14 @@ async def for_member(
     conn: aiosqlite.Connection, member_pk: int, limit: int = 20
 ) -> list[LeaveRequest]:
     """The member's requests, newest activity first."""
-    return await _where(
+    return await _REQUESTS.all(
         conn, "r.member_pk = ? ORDER BY a.start_at DESC, r.id DESC LIMIT ?", member_pk, limit
     )
 
 
 async def pending_for_leader(conn: aiosqlite.Connection, group_id: int) -> list[LeaveRequest]:
     """Pending requests routed to the leader of the group (scheduled activities only)."""
-    return await _where(
+    return await _REQUESTS.all(
         conn,
         "r.state = 'pending' AND r.route = 'leader' AND a.group_id = ?"
         " AND a.status = 'scheduled' ORDER BY a.start_at, r.id",
@@ -217,7 +210,7 @@ async def pending_for_leader(conn: aiosqlite.Connection, group_id: int) -> list[
 
 async def pending_for_hr(conn: aiosqlite.Connection) -> list[LeaveRequest]:
     """Pending requests waiting for HR: routed to HR, or escalated at the start."""
-    return await _where(
+    return await _REQUESTS.all(
         conn,
         "r.state = 'pending' AND (r.route = 'hr' OR r.escalated_at IS NOT NULL)"
         " AND a.status = 'scheduled' ORDER BY a.start_at, r.id",
@@ -248,7 +241,7 @@ async def _pending_without(
     conn: aiosqlite.Connection, column: str, start_by: str
 ) -> list[LeaveRequest]:
     """Pending requests whose `column` is not set yet and whose activity starts by `start_by`."""
-    return await _where(
+    return await _REQUESTS.all(
         conn,
         f"r.state = 'pending' AND r.{column} IS NULL"
         " AND a.status = 'scheduled' AND a.start_at <= ? ORDER BY a.start_at, r.id",
@@ -301,6 +294,6 @@ async def export_rows(
         .window("a.start_at", start_from, start_to)
         .when(group_id, "m.group_id = ?")
     )
-    return await _where(
+    return await _REQUESTS.all(
         conn, f"{where.sql} ORDER BY a.start_at, a.activity_id, m.member_id, r.id", *where.params
     )

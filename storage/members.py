@@ -7,34 +7,25 @@ from collections.abc import Iterable
 import aiosqlite
 
 from storage.models import Member
-from storage.rows import fetch_all, fetch_in, fetch_one
+from storage.rows import Select, fetch_in
 from storage.where import Where
 
 _SELECT = (
     "SELECT m.*, g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
 )
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, *params: object) -> Member | None:
-    """The member of `_SELECT` with the conditions `sql`, if any."""
-    return await fetch_one(conn, f"{_SELECT} WHERE {sql}", params, Member.from_row)
-
-
-async def _where(conn: aiosqlite.Connection, sql: str, *params: object) -> list[Member]:
-    """The members of `_SELECT` with the conditions (and order) `sql`."""
-    return await fetch_all(conn, f"{_SELECT} WHERE {sql}", params, Member.from_row)
+_MEMBERS = Select(_SELECT, Member.from_row)
 
 
 async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
-    return await _one(conn, "m.telegram_id = ?", telegram_id)
+    return await _MEMBERS.one(conn, "m.telegram_id = ?", telegram_id)
 
 
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Member | None:
-    return await _one(conn, "m.id = ?", pk)
+    return await _MEMBERS.one(conn, "m.id = ?", pk)
 
 
 async def by_member_id(conn: aiosqlite.Connection, member_id: str) -> Member | None:
-    return await _one(conn, "m.member_id = ?", member_id)
+    return await _MEMBERS.one(conn, "m.member_id = ?", member_id)
 
 
 async def by_pks(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, Member]:
@@ -46,7 +37,8 @@ async def by_pks(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, Me
 
 
 async def all_members(conn: aiosqlite.Connection, *, active_only: bool = True) -> list[Member]:
-    return await _where(conn, f"{'m.active = 1' if active_only else '1'} ORDER BY m.member_id")
+    where = "m.active = 1" if active_only else "1"
+    return await _MEMBERS.all(conn, f"{where} ORDER BY m.member_id")
 
 
 async def participants(conn: aiosqlite.Connection, group_id: int | None = None) -> list[Member]:
@@ -54,21 +46,23 @@ async def participants(conn: aiosqlite.Connection, group_id: int | None = None) 
     given."""
     where = Where("m.active = 1", "m.role IN ('trainee', 'leader')")
     where.when(group_id, "m.group_id = ?")
-    return await _where(conn, f"{where.sql} ORDER BY m.member_id", *where.params)
+    return await _MEMBERS.all(conn, f"{where.sql} ORDER BY m.member_id", *where.params)
 
 
 async def group_leader(conn: aiosqlite.Connection, group_id: int) -> Member | None:
-    return await _one(
+    return await _MEMBERS.one(
         conn, "m.group_id = ? AND m.role = 'leader' AND m.active = 1 LIMIT 1", group_id
     )
 
 
 async def group_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
-    return await _where(conn, "m.group_id = ? AND m.active = 1 ORDER BY m.member_id", group_id)
+    return await _MEMBERS.all(
+        conn, "m.group_id = ? AND m.active = 1 ORDER BY m.member_id", group_id
+    )
 
 
 async def hr_members(conn: aiosqlite.Connection) -> list[Member]:
-    return await _where(conn, "m.role = 'hr' AND m.active = 1 ORDER BY m.member_id")
+    return await _MEMBERS.all(conn, "m.role = 'hr' AND m.active = 1 ORDER BY m.member_id")
 
 
 async def link_telegram(
@@ -98,7 +92,7 @@ async def mark_unreachable(
 
 
 async def unreachable(conn: aiosqlite.Connection) -> list[Member]:
-    return await _where(
+    return await _MEMBERS.all(
         conn,
         "m.active = 1 AND (m.unreachable_at IS NOT NULL OR m.telegram_id IS NULL)"
         " ORDER BY m.member_id",
@@ -107,7 +101,7 @@ async def unreachable(conn: aiosqlite.Connection) -> list[Member]:
 
 async def group_roster(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
     """Everyone ever in the group, inactive members included (for HR's admin menu)."""
-    return await _where(
+    return await _MEMBERS.all(
         conn, "m.group_id = ? ORDER BY m.active DESC, m.role != 'leader', m.member_id", group_id
     )
 

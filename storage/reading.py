@@ -9,17 +9,7 @@ from typing import ClassVar
 
 import aiosqlite
 
-from storage.rows import (
-    Columns,
-    FromRow,
-    cast,
-    changed,
-    fetch_all,
-    fetch_one,
-    fetch_rows,
-    marks,
-    new_id,
-)
+from storage.rows import Columns, FromRow, Select, cast, changed, fetch_rows, marks, new_id
 from storage.where import Where
 
 
@@ -82,6 +72,7 @@ _SELECT = (
     " LEFT JOIN books b ON b.id = s.book_pk"
     " LEFT JOIN members r ON r.id = s.reviewed_by"
 )
+_SUBMISSIONS = Select(_SELECT, Submission.from_row)
 _ORDER = " ORDER BY COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)), s.id"
 
 
@@ -133,26 +124,21 @@ async def find_duplicate(
     book_pk: int | None = None,
 ) -> Submission | None:
     """This member's submission of the same book (by catalog row or title) or output title."""
-    return await fetch_one(
+    return await _SUBMISSIONS.one(
         conn,
-        f"{_SELECT} WHERE s.member_pk = ? AND s.year = ? AND ((s.kind = ? AND s.title_norm = ?)"
+        "s.member_pk = ? AND s.year = ? AND ((s.kind = ? AND s.title_norm = ?)"
         " OR (s.book_pk IS NOT NULL AND s.book_pk = ?)) LIMIT 1",
-        (member_pk, year, kind, title_norm, book_pk),
-        Submission.from_row,
+        member_pk, year, kind, title_norm, book_pk,
     )
 
 
 async def by_id(conn: aiosqlite.Connection, submission_id: int) -> Submission | None:
-    return await fetch_one(
-        conn, f"{_SELECT} WHERE s.id = ?", (submission_id,), Submission.from_row
-    )
+    return await _SUBMISSIONS.one(conn, "s.id = ?", submission_id)
 
 
 async def _where(conn: aiosqlite.Connection, where: Where) -> list[Submission]:
-    """The submissions of `_SELECT` with the conditions `where`, in date order."""
-    return await fetch_all(
-        conn, f"{_SELECT} WHERE {where.sql}{_ORDER}", where.params, Submission.from_row
-    )
+    """The submissions with the conditions `where`, in date order."""
+    return await _SUBMISSIONS.all(conn, f"{where.sql}{_ORDER}", *where.params)
 
 
 async def for_member(conn: aiosqlite.Connection, member_pk: int, year: int) -> list[Submission]:
@@ -168,12 +154,8 @@ async def for_year(
 
 async def everything(conn: aiosqlite.Connection) -> list[Submission]:
     """Every submission (for the export), by member then date."""
-    return await fetch_all(
-        conn,
-        f"{_SELECT} ORDER BY m.member_id, COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)),"
-        " s.id",
-        (),
-        Submission.from_row,
+    return await _SUBMISSIONS.all(
+        conn, "1 ORDER BY m.member_id, COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)), s.id"
     )
 
 

@@ -14,10 +14,10 @@ import aiosqlite
 from storage.rows import (
     Columns,
     FromRow,
+    Select,
     changed,
     exists,
     fetch_all,
-    fetch_one,
     fetch_rows,
     fetch_value,
     table_exists,
@@ -61,6 +61,9 @@ class Candidate(FromRow):
         "changed_at": "updated_at",
         "done": lambda row: frozenset((row["done"] or "").split(",")) - {""},
     }
+
+
+_RUNS = Select("SELECT * FROM digest_runs", DigestRun.from_row)
 
 
 # -- mutes ------------------------------------------------------------------------------------
@@ -162,10 +165,7 @@ async def set_queued(
 async def run_for(
     conn: aiosqlite.Connection, kind: str, scope: str, period: str
 ) -> DigestRun | None:
-    return await fetch_one(
-        conn, "SELECT * FROM digest_runs WHERE kind = ? AND scope = ? AND period = ?",
-        (kind, scope, period), DigestRun.from_row,
-    )
+    return await _RUNS.one(conn, "kind = ? AND scope = ? AND period = ?", kind, scope, period)
 
 
 async def done_periods(conn: aiosqlite.Connection, kind: str, period: str) -> set[str]:
@@ -182,11 +182,8 @@ async def latest_run(
 ) -> DigestRun | None:
     """The run of (kind, scope) that covered the latest time, among `statuses`."""
     where = Where().add("kind = ?", kind).add("scope = ?", scope).among("status", statuses)
-    return await fetch_one(
-        conn,
-        f"SELECT * FROM digest_runs WHERE {where.sql} ORDER BY covered_to DESC, id DESC LIMIT 1",
-        where.params,
-        DigestRun.from_row,
+    return await _RUNS.one(
+        conn, f"{where.sql} ORDER BY covered_to DESC, id DESC LIMIT 1", *where.params
     )
 
 
@@ -212,10 +209,7 @@ async def record_run(
 
 async def runs(conn: aiosqlite.Connection, kind: str | None = None) -> list[DigestRun]:
     where = Where().when(kind or None, "kind = ?")
-    return await fetch_all(
-        conn, f"SELECT * FROM digest_runs WHERE {where.sql} ORDER BY covered_to, id",
-        where.params, DigestRun.from_row,
-    )
+    return await _RUNS.all(conn, f"{where.sql} ORDER BY covered_to, id", *where.params)
 
 
 async def has_table(conn: aiosqlite.Connection, name: str) -> bool:

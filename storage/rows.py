@@ -16,7 +16,7 @@ import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from operator import itemgetter
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import aiosqlite
 
@@ -133,6 +133,23 @@ async def fetch_rows(
 ) -> list[sqlite3.Row]:
     """Every row of `sql`, as a list."""
     return list(await conn.execute_fetchall(sql, tuple(params)))
+
+
+class Select(Generic[T]):
+    """A `SELECT ... FROM ...` whose rows become records; each use adds its WHERE (conditions,
+    then any ORDER BY and LIMIT) and the parameters of its `?`s."""
+
+    def __init__(self, sql: str, make: Callable[[sqlite3.Row], T]) -> None:
+        self.sql = sql
+        self.make = make
+
+    async def one(self, conn: aiosqlite.Connection, where: str, *params: Any) -> T | None:
+        """The record of the first row (a lookup by a key, or with LIMIT 1), if any."""
+        return await fetch_one(conn, f"{self.sql} WHERE {where}", params, self.make)
+
+    async def all(self, conn: aiosqlite.Connection, where: str, *params: Any) -> list[T]:
+        """The records of every row, in order."""
+        return await fetch_all(conn, f"{self.sql} WHERE {where}", params, self.make)
 
 
 def marks(values: Sized) -> str:
