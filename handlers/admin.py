@@ -17,7 +17,18 @@ from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
 from bot.core.text import split_message
 from bot.members import admin
-from handlers.replies import Rows, chat_id, chunks, edit, forged, markup, reply, say
+from handlers.replies import (
+    Rows,
+    chat_id,
+    chunks,
+    edit,
+    forged,
+    hr_only,
+    lookup,
+    markup,
+    reply,
+    say,
+)
 from handlers.start import set_commands
 from storage.models import Member
 
@@ -43,10 +54,7 @@ def _menu(context: StudyContext) -> Rows:
 
 async def admin_command(update: Update, context: StudyContext) -> None:
     """Shows HR's menu."""
-    member = context.member
-    assert member is not None
-    if not member.is_hr:
-        await reply(update, context.t("admin.hr_only"))
+    if await hr_only(update, context, "admin.hr_only") is None:
         return
     await reply(update, context.t("admin.menu"), reply_markup=markup(_menu(context)))
 
@@ -213,15 +221,10 @@ PRESSES: dict[str, Press] = {
 
 async def on_button(update: Update, context: StudyContext) -> None:
     """Every /admin button; HR only (checked from the database)."""
-    query = update.callback_query
-    assert query is not None
-    cb = callbacks.decode(query.data)
-    member = context.member
-    press = PRESSES.get(cb.action) if cb is not None else None
-    if cb is None or press is None or member is None or not member.is_hr:
-        await forged(update, context)
-        return
-    await press(update, context, cb)
+    found = await lookup(update, context, PRESSES, allowed=lambda m: m.is_hr)
+    if found is not None:
+        cb, _, press = found
+        await press(update, context, cb)
 
 
 commands.register("admin", roles=frozenset({"hr"}), order=61)

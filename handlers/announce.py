@@ -23,7 +23,7 @@ from bot.core.services import Services, StudyContext
 from bot.core.text import utf16_len
 from bot.members import announce as flow
 from bot.members.admin import groups
-from handlers.replies import Rows, edit, forged, markup, reply
+from handlers.replies import Rows, edit, forged, hr_only, lookup, markup, reply
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,7 @@ def _button(context: StudyContext, key: str, action: str, *args: object) -> tupl
 
 async def announce(update: Update, context: StudyContext) -> None:
     """Starts an announcement: pick the audience."""
-    member = context.member
-    assert member is not None
-    if not member.is_hr:
-        await reply(update, context.t("announce.hr_only"))
+    if await hr_only(update, context, "announce.hr_only") is None:
         return
     dialog.end(context)
     rows: Rows = [
@@ -114,15 +111,10 @@ PRESSES: dict[str, Press] = {
 
 async def on_button(update: Update, context: StudyContext) -> None:
     """Audience, group, send and cancel buttons; HR only, checked from the database."""
-    query = update.callback_query
-    assert query is not None
-    cb = callbacks.decode(query.data)
-    member = context.member
-    press = PRESSES.get(cb.action) if cb is not None else None
-    if cb is None or press is None or member is None or not member.is_hr:
-        await forged(update, context)
-        return
-    await press(update, context, cb)
+    found = await lookup(update, context, PRESSES, allowed=lambda m: m.is_hr)
+    if found is not None:
+        cb, _, press = found
+        await press(update, context, cb)
 
 
 @dialog.on_input("announce")

@@ -25,7 +25,19 @@ from bot.credits import exit_review
 from bot.credits import views as credit_views
 from bot.credits.views import num, signed
 from bot.documents import charts
-from handlers.replies import Rows, chat_id, chunks, edit, forged, markup, reply, reply_long, say
+from handlers.replies import (
+    Rows,
+    chat_id,
+    chunks,
+    edit,
+    forged,
+    hr_only,
+    lookup,
+    markup,
+    reply,
+    reply_long,
+    say,
+)
 from storage.models import Member, Role
 
 PREFIX = "cr"
@@ -167,10 +179,8 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
 
 async def adjust_command(update: Update, context: StudyContext) -> None:
     """/adjust MEMBER_ID POINTS REASON (HR): a hand entry in the ledger, with its reason."""
-    member = context.member
-    assert member is not None
-    if not member.is_hr:
-        await reply(update, context.t("credits.adjust.hr_only"))
+    member = await hr_only(update, context, "credits.adjust.hr_only")
+    if member is None:
         return
     args = context.args or []
     if len(args) < 3:
@@ -219,10 +229,7 @@ def _exit_buttons(context: StudyContext, proposal_id: int) -> Rows:
 
 async def exits_command(update: Update, context: StudyContext) -> None:
     """Open exit proposals, one message each with Confirm exit / Dismiss (HR)."""
-    member = context.member
-    assert member is not None
-    if not member.is_hr:
-        await reply(update, context.t("credits.exit.hr_only"))
+    if await hr_only(update, context, "credits.exit.hr_only") is None:
         return
     services = context.services
     found = await credit_views.open_exits(services.db, services.config, services.now())
@@ -295,11 +302,11 @@ async def on_exit_button(update: Update, context: StudyContext) -> None:
     """Confirm (asks once more) / dismiss an exit proposal; HR only, checked in the database."""
     query = update.callback_query
     assert query is not None
-    cb = callbacks.decode(query.data)
-    member = context.member
-    press = EXIT_PRESSES.get(cb.action) if cb is not None else None
-    if cb is None or press is None or cb.int_arg() is None or member is None \
-            or not member.is_hr or not isinstance(query.message, Message):
+    found = await lookup(update, context, EXIT_PRESSES, allowed=lambda m: m.is_hr)
+    if found is None:
+        return
+    cb, member, press = found
+    if cb.int_arg() is None or not isinstance(query.message, Message):
         await forged(update, context)
         return
     await press(update, context, member, cb)
@@ -378,15 +385,10 @@ PRESSES: dict[str, Press] = {"det": _details, "hm": _heatmap_scope}
 
 async def on_button(update: Update, context: StudyContext) -> None:
     """The credits buttons: ledger details (own), heatmap scope (HR)."""
-    query = update.callback_query
-    assert query is not None
-    cb = callbacks.decode(query.data)
-    member = context.member
-    press = PRESSES.get(cb.action) if cb is not None else None
-    if cb is None or press is None or member is None:
-        await forged(update, context)
-        return
-    await press(update, context, member, cb)
+    found = await lookup(update, context, PRESSES)
+    if found is not None:
+        cb, member, press = found
+        await press(update, context, member, cb)
 
 
 def register(app: Application) -> None:

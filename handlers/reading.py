@@ -27,7 +27,7 @@ from bot.reading import flow, rules, views
 from bot.reading.content import Content, Refusal, Upload, receive
 from bot.reading.flow import Draft, Reviewed, Titled
 from bot.reading.views import PREFIX
-from handlers.replies import chat_id, chunks, drop_buttons, forged, markup, reply_long, say
+from handlers.replies import chat_id, chunks, drop_buttons, forged, lookup, markup, reply_long, say
 from storage.models import Member, Role
 from storage.reading import Submission
 
@@ -571,18 +571,14 @@ async def _kind(update: Update, context: StudyContext, cb: Callback) -> None:
 
 async def on_button(update: Update, context: StudyContext) -> None:
     """Every `rd:` button: dialog choices, review, open, resubmit, tables."""
-    query = update.callback_query
-    assert query is not None
-    cb = callbacks.decode(query.data)
-    handler = {
+    found = await lookup(update, context, {
         "acc": _accept, "ret": _ask_return_comment, "open": _open, "resub": _ask_resubmission,
         "grp": _group_table, "mem": _member_detail,
         "pick": _pick, "own": _own, "mono": _mono, "date": _date, "kind": _kind,
-    }.get(cb.action) if cb is not None else None
-    if cb is None or handler is None or context.member is None:
-        await forged(update, context)
-        return
-    await handler(update, context, cb)
+    })
+    if found is not None:
+        cb, _, handler = found
+        await handler(update, context, cb)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

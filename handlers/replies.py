@@ -1,21 +1,26 @@
 """Answering in chat, shared by every handler module: buttons from (text, data) rows, replies
 and sends split under Telegram's limit (buttons on the last part), edits that tolerate an
-unchanged or too-old message, taking spent buttons off, the forged-press alert.
+unchanged or too-old message, taking spent buttons off, the forged-press alert, a press decoded
+for a dispatch table, the HR-only refusal.
 
-Not a feature: `handlers.features` does not list it, it registers nothing.
+Not a feature: bot/features.py does not list it, it registers nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.core import callbacks
+from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
 from bot.core.text import split_message
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +99,35 @@ def chat_id(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
     return chat.id
+
+
+P = TypeVar("P")
+
+
+async def lookup(
+    update: Update, context: StudyContext, presses: Mapping[str, P],
+    allowed: Callable[[Member], bool] | None = None,
+) -> tuple[Callback, Member, P] | None:
+    """A button press decoded for a dispatch table: its data, the presser (registered, and
+    `allowed` if given — checked from the member record the gatekeeper loaded, never from the
+    data) and the table's entry for its action. Anything missing is a forged press: it gets
+    the alert and None comes back."""
+    query = update.callback_query
+    assert query is not None
+    cb = callbacks.decode(query.data)
+    member = context.member
+    press = presses.get(cb.action) if cb is not None else None
+    if cb is None or press is None or member is None or (allowed and not allowed(member)):
+        await forged(update, context)
+        return None
+    return cb, member, press
+
+
+async def hr_only(update: Update, context: StudyContext, refusal_key: str) -> Member | None:
+    """The sender of an HR command when they are HR; anyone else gets `refusal_key`."""
+    member = context.member
+    assert member is not None
+    if not member.is_hr:
+        await reply(update, context.t(refusal_key))
+        return None
+    return member

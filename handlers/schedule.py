@@ -23,7 +23,7 @@ from bot.activities.scheduling import activity_card, local
 from bot.core import callbacks, commands, dialog
 from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
-from handlers.replies import drop_buttons, edit, forged, markup, reply_long
+from handlers.replies import drop_buttons, edit, forged, lookup, markup, reply_long
 from storage.activities import Activity
 from storage.models import Member
 
@@ -365,13 +365,12 @@ async def on_button(update: Update, context: StudyContext) -> None:
     a leader's own group only."""
     query = update.callback_query
     assert query is not None
-    cb = callbacks.decode(query.data)
-    member = context.member
-    press = PRESSES.get(cb.action) if cb is not None else None
-    if (
-        cb is None or press is None or member is None or not member.is_leader
-        or member.group_id is None or not isinstance(query.message, Message)
-    ):
+    found = await lookup(update, context, PRESSES,
+                         allowed=lambda m: m.is_leader and m.group_id is not None)
+    if found is None:
+        return
+    cb, member, press = found
+    if not isinstance(query.message, Message):
         await forged(update, context)
         return
     await press(Pressed(update, query, query.message, member, cb), context)

@@ -36,12 +36,11 @@ from bot.activities.scheduling import (
     TITLE_MAX,
     activity_card,
     hosts_in_order,
-    lang_of,
     new_secret,
     notify_participants,
 )
 from bot.core.config import Config
-from bot.core.i18n import DEFAULT_LANGUAGE, t
+from bot.core.i18n import DEFAULT_LANGUAGE, lang_of, t
 from bot.delivery import notify
 from bot.documents.imports import ImportSession, TableImport, headed, run_table_import
 from bot.documents.tables import TableRow, finite_number

@@ -31,9 +31,9 @@ from bot.activities.rules import (
     is_open,
     status_on_close,
 )
-from bot.activities.scheduling import activity_card, activity_when, lang_of, rules_of
+from bot.activities.scheduling import activity_card, activity_when, rules_of
 from bot.core.config import Config
-from bot.core.i18n import t
+from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo

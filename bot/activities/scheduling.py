@@ -18,7 +18,7 @@ import aiosqlite
 
 from bot.activities.rules import Candidate, Rules, host_order
 from bot.core.config import CheckinConfig, Config
-from bot.core.i18n import normalize, t
+from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from storage import activities as activities_repo
 from storage import attendance as attendance_repo
@@ -46,9 +46,6 @@ def rules_of(cfg: CheckinConfig) -> Rules:
 def new_secret() -> str:
     return secrets.token_hex(16)
 
-
-def lang_of(member: Member, cfg: Config) -> str:
-    return normalize(member.language, cfg.program.language)
 
 
 # -- text shared by handlers and notifications ---------------------------------------------

@@ -11,7 +11,10 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.core.config import Config
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -42,6 +45,19 @@ def catalog(lang: str) -> dict[str, str]:
             raise KeyError(f"{res.name}: keys defined twice: {sorted(clash)}")
         merged.update(part)
     return merged
+
+
+class Speaker(Protocol):
+    """Anyone with a language of their own (a member record)."""
+
+    @property
+    def language(self) -> str | None: ...
+
+
+def lang_of(member: Speaker | None, cfg: Config) -> str:
+    """The language to address `member` in: their own, else the programme's (`[program]
+    language`). The one lookup every feature uses."""
+    return normalize(member.language if member is not None else None, cfg.program.language)
 
 
 def normalize(lang: str | None, default: str = DEFAULT_LANGUAGE) -> str:

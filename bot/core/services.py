@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.clock import Clock
 from bot.core.config import Config
-from bot.core.i18n import normalize, t
+from bot.core.i18n import lang_of, t
 from bot.delivery.outbox import OutboxSender
 from storage.db import Database, ts
 from storage.models import Member
@@ -64,6 +64,4 @@ class StudyContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
 
 
 def member_language(member: Member | None, services: Services) -> str:
-    if member is not None and member.language:
-        return normalize(member.language, services.default_language)
-    return services.default_language
+    return lang_of(member, services.config)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import aiosqlite
 
 from bot.core.config import Config
-from bot.core.i18n import normalize, t
+from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from bot.reading import rules
 from bot.reading.content import Content, discard
@@ -39,11 +39,6 @@ if TYPE_CHECKING:
     from bot.core.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def _lang_of(member: Member, cfg: Config) -> str:
-    """The language a notice to `member` is written in (buttons and kind names included)."""
-    return normalize(member.language, cfg.program.language)
 
 
 def year_of(cfg: Config, day: dt.date) -> rules.ProgrammeYear:
@@ -81,7 +76,7 @@ async def _notify_reviewers(
         if leader is not None and leader.pk != sub.member_pk:
             targets.append(leader)
     for target in targets:
-        lang = _lang_of(target, cfg)
+        lang = lang_of(target, cfg)
         row = await notify.to_member(
             conn, cfg, target, key, now=now, kind="reading.review",
             buttons=review_buttons(lang, sub.id, mode), name=sub.member_name,
@@ -313,7 +308,7 @@ async def accept(
             return Reviewed("already", sub)
         owner = await members_repo.by_pk(conn, sub.member_pk)
         if owner is not None:
-            lang = _lang_of(owner, cfg)
+            lang = lang_of(owner, cfg)
             await notify.to_member(
                 conn, cfg, owner, "reading.notice.accepted", now=at, kind="reading.accepted",
                 reviewer=actor.name, kind_name=kind_name(lang, sub.kind), title=sub.title,
@@ -349,7 +344,7 @@ async def return_with_comment(
             return Reviewed("already", sub)
         owner = await members_repo.by_pk(conn, sub.member_pk)
         if owner is not None:
-            lang = _lang_of(owner, cfg)
+            lang = lang_of(owner, cfg)
             await notify.to_member(
                 conn, cfg, owner, "reading.notice.returned", now=at, kind="reading.returned",
                 buttons=returned_buttons(lang, sub.id),
@@ -499,7 +494,7 @@ async def _send_nudges(
         for m, tally, p, book in due:
             if not await reading_repo.record_nudge(conn, m.pk, month, p.behind, now):
                 continue
-            lang = _lang_of(m, cfg)
+            lang = lang_of(m, cfg)
             suggestion = (
                 t(lang, "reading.nudge.suggest", title=book.title, author=book.author)
                 if book is not None else t(lang, "reading.nudge.no_suggestion")

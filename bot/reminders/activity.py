@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from bot.activities.scheduling import activity_card, lang_of
-from bot.core.i18n import t
+from bot.activities.scheduling import activity_card
+from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from bot.reminders import rules
 from bot.reminders.digest import reminder_rules
