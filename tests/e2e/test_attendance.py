@@ -9,37 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities.importer import run_import
 from bot.activities.rules import current_code, qr_token
 from bot.activities.scheduling import rules_of
 from bot.app import build_application, start_app, stop_app
-from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
-from storage import activities as activities_repo
 from storage import members as members_repo
-from storage.activities import Activity
-from tests.helpers import TZ, Harness, restart, running_bot
+from tests.helpers import TZ, Harness, activity, edited, import_schedule, restart, running_bot
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 # 第一组 (L1, T1, T2), 10:00-12:00 on the test day, hosted by T1; check-in opens at 09:30.
 G1 = "G1,group_study,读书交流,第一组,2026-03-02 10:00,2026-03-02 12:00,会议室,,,T1"
 VENUE = (30.2741, 120.1551)
-
-
-async def add(h: Harness, *lines: str) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(lines, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-    await h.flush()
-
-
-async def activity(h: Harness, activity_id: str = "G1") -> Activity:
-    async with h.services.db.read() as conn:
-        found = await activities_repo.by_activity_id(conn, activity_id)
-    assert found is not None
-    return found
 
 
 async def code(h: Harness, activity_id: str = "G1") -> str:
@@ -65,22 +44,15 @@ async def count_records(h: Harness, activity_id: str = "G1") -> int:
     return int(row[0])
 
 
-async def edited(h: Harness, entry: Entry, edits: int = 1) -> Entry:
-    """`entry` once the bot has edited it (a button's answer comes before the edit)."""
-    return await h.sandbox.wait_for_bot_message(
-        entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1
-    )
-
-
 def at(hh: int, mm: int, ss: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, 2, hh, mm, ss, tzinfo=TZ)
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await add(harness, G1)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with G1 on the schedule."""
+    await import_schedule(h, G1)
+    return h
 
 
 # -- statuses -------------------------------------------------------------------------------
@@ -172,7 +144,7 @@ async def test_wrong_codes_are_limited_and_the_limit_survives_a_restart(h: Harne
 async def test_wrong_codes_spread_over_more_than_the_window_do_not_lock(tmp_path: Path) -> None:
     async with running_bot(tmp_path, checkin={"max_wrong_codes": 2,
                                               "wrong_codes_window_minutes": 10}) as h:
-        await add(h, G1)
+        await import_schedule(h, G1)
         trainee = await h.register("T2")
         h.clock.set(at(9, 31))
         right = await code(h)
@@ -216,7 +188,7 @@ async def test_already_checked_in(h: Harness) -> None:
 
 
 async def test_online_activity_self_check_in(h: Harness) -> None:
-    await add(h, "O1,online,线上讲座,,2026-03-02 19:00,2026-03-02 20:00,,,,")
+    await import_schedule(h, "O1,online,线上讲座,,2026-03-02 19:00,2026-03-02 20:00,,,,")
     trainee = await h.register("T3")
     h.clock.set(at(19, 10))
     reply = await trainee.ask("/checkin")
@@ -274,7 +246,7 @@ async def test_qr_deep_link_checks_in_and_expires(h: Harness) -> None:
 
 
 async def test_several_open_activities_offer_a_choice(h: Harness) -> None:
-    await add(h, "O1,online,线上读书会,,2026-03-02 10:00,2026-03-02 11:00,,,,")
+    await import_schedule(h, "O1,online,线上读书会,,2026-03-02 10:00,2026-03-02 11:00,,,,")
     trainee = await h.register("T2")
     h.clock.set(at(9, 40))
     choice = await trainee.ask("/checkin")
@@ -292,8 +264,10 @@ async def test_several_open_activities_offer_a_choice(h: Harness) -> None:
 @pytest.fixture
 async def hl(tmp_path: Path):  # type: ignore[no-untyped-def]
     async with running_bot(tmp_path, checkin={"require_location": True, "radius_m": 200}) as h:
-        await add(h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
-                     f"{VENUE[0]},{VENUE[1]},")
+        await import_schedule(
+            h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
+               f"{VENUE[0]},{VENUE[1]},",
+        )
         yield h
 
 
@@ -343,8 +317,10 @@ async def test_cancel_at_the_location_step_removes_the_location_button(hl: Harne
 
 async def test_location_not_asked_when_off(tmp_path: Path) -> None:
     async with running_bot(tmp_path, checkin={"require_location": False}) as h:
-        await add(h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
-                     f"{VENUE[0]},{VENUE[1]},")
+        await import_schedule(
+            h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
+               f"{VENUE[0]},{VENUE[1]},",
+        )
         user = await h.register("T3")
         h.clock.set(at(9, 50))
         assert "签到成功" in (await user.ask(f"/checkin {await code(h, 'C1')}")).text
@@ -462,7 +438,9 @@ async def test_fifty_trainees_check_in_at_the_same_moment(tmp_path: Path) -> Non
     roster += "".join(f"T{i:02d},学员{i:02d},trainee,大组,学校,小学\n" for i in range(50))
     roster += "H1,人事,hr,,局,\n"
     async with running_bot(tmp_path, roster=roster) as h:
-        await add(h, "B1,group_study,大组学习,大组,2026-03-02 10:00,2026-03-02 12:00,礼堂,,,L1")
+        await import_schedule(
+            h, "B1,group_study,大组学习,大组,2026-03-02 10:00,2026-03-02 12:00,礼堂,,,L1"
+        )
         users: list[SandboxUser] = []
         async with h.services.db.tx() as conn:
             for i in range(50):
@@ -580,7 +558,9 @@ async def test_only_leader_or_hr_may_correct(h: Harness) -> None:
 
 
 async def test_leader_opens_earlier_rolls(h: Harness) -> None:
-    await add(h, "G2,group_study,案例剖析,第一组,2026-03-02 14:00,2026-03-02 15:00,会议室,,,T2")
+    await import_schedule(
+        h, "G2,group_study,案例剖析,第一组,2026-03-02 14:00,2026-03-02 15:00,会议室,,,T2"
+    )
     leader = await h.register("L1")
     await h.tick(hours=7)
     leader.skip_pending()

@@ -12,7 +12,6 @@ except the tables listed in VOLATILE, which change on any update by design.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import importlib
@@ -21,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities.importer import run_import
 from bot.core import commands
 from bot.credits.importer import import_file
-from bot.delivery.inbox import Inbox
-from bot.documents.tables import TableRow, read_table
+from bot.documents.tables import read_table
 from bot.reading.books import COLUMNS as BOOK_COLUMNS
 from bot.reading.books import import_books, validate_books
 from bot.sandbox.client import Entry, SandboxUser
@@ -34,7 +31,7 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
-from tests.helpers import SMALL_ROSTER, T0, Harness, running_bot
+from tests.helpers import SMALL_ROSTER, T0, Harness, edited, import_schedule, running_bot, settled
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_BOOKS = ROOT / "bot" / "samples" / "books.csv"
@@ -108,14 +105,6 @@ def callback_table() -> dict[str, list[str]]:
 
 
 Snapshot = dict[str, dict[tuple[object, ...], dict[str, object]]]
-
-
-async def settled(h: Harness) -> None:
-    """Every update handed to the bot so far has been handled (a handler may answer a press
-    before it writes)."""
-    inbox = h.app.bot_data["inbox"]
-    assert isinstance(inbox, Inbox)
-    await asyncio.wait_for(inbox.settled(), 10)
 
 
 async def snapshot(h: Harness) -> Snapshot:
@@ -260,7 +249,6 @@ async def test_forged_buttons_change_nothing(tmp_path: Path, actor: str) -> None
 
 # -- real buttons, pressed by the wrong people ---------------------------------------------------
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 SCHEDULE = (
     "G1,group_study,读书交流,第一组,2026-03-02 15:00,2026-03-02 17:00,会议室,,,T1",
     "C1,collective,集中培训,,2026-03-03 09:00,2026-03-03 11:00,礼堂,,,",
@@ -310,19 +298,6 @@ async def press_prefix(user: SandboxUser, message: Entry, prefix: str) -> None:
     assert not answer.show_alert, (data, answer.text)
 
 
-async def edited_again(h: Harness, entry: Entry, edits: int) -> Entry:
-    return await h.sandbox.wait_for_bot_message(
-        entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1)
-
-
-async def import_schedule(h: Harness) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(SCHEDULE, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-
-
 async def past_activity(h: Harness) -> None:
     """A closed activity of 第一组 three days ago (hosted by T1) with its roll call."""
     start = T0 - dt.timedelta(days=3)
@@ -344,7 +319,7 @@ async def leave_request(h: Harness, user: SandboxUser, activity_id: str) -> Entr
     await user.ask(f"/leave {activity_id}")
     confirm = await user.ask("家中有事")
     await user.press(confirm, "✅ 确认提交")
-    done = await edited_again(h, confirm, 1)
+    done = await edited(h, confirm, 1)
     assert "已提交" in done.text, done.text
     return done
 
@@ -354,7 +329,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     entries, problems = validate_books(read_table(SAMPLE_BOOKS, BOOK_COLUMNS))
     assert not problems
     await import_books(h.services.db, entries, h.clock.now())
-    await import_schedule(h)
+    await import_schedule(h, *SCHEDULE, flush=False)
     await past_activity(h)
     users = {m: await h.register(m) for m in PEOPLE}
     await h.flush()
@@ -380,7 +355,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await press_prefix(l1, menu, "sch:cx")
     pick = await l1.next_message()
     await press_prefix(l1, pick, "sch:cxp:")
-    await edited_again(h, pick, 1)
+    await edited(h, pick, 1)
     await press_prefix(l1, menu, "sch:mv")
     await l1.next_message()
     # L1's roll of the past activity, down to the correction of T2's record.
@@ -389,28 +364,28 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await press_prefix(l1, roll, "att:fix:")
     people = await l1.next_message()
     await press_prefix(l1, people, f"att:fixm:{activity_pk}:{await pk_of(h, 'T2')}")
-    await edited_again(h, people, 1)
+    await edited(h, people, 1)
     # HR's /admin: a member card and the confirmations of every change offered.
     for op in ("off", "inv", "mv"):
         admin = await with_buttons(hr, "/admin", "adm:grps")
         await press_prefix(hr, admin, "adm:grps")
-        await edited_again(h, admin, 1)
+        await edited(h, admin, 1)
         await press_prefix(hr, admin, "adm:grp:m:2")
-        await edited_again(h, admin, 2)
+        await edited(h, admin, 2)
         await press_prefix(hr, admin, f"adm:mem:{await pk_of(h, 'T3')}")
-        await edited_again(h, admin, 3)
+        await edited(h, admin, 3)
         await press_prefix(hr, admin, "adm:mvto:" if op == "mv" else f"adm:ask:{op}:")
-        await edited_again(h, admin, 4)
+        await edited(h, admin, 4)
         if op == "mv":
             await press_prefix(hr, admin, "adm:ask:mv:")
-            await edited_again(h, admin, 5)
+            await edited(h, admin, 5)
     await file_report(users["T1"])
     # HR's announcement to 第二组, up to its preview (Send / Cancel); HR's heatmap scopes.
     ask = await with_buttons(hr, "/announce", "ann:aud:")
     await press_prefix(hr, ask, "ann:aud:group")
-    await edited_again(h, ask, 1)
+    await edited(h, ask, 1)
     await press_prefix(hr, ask, "ann:grp:2")
-    await edited_again(h, ask, 2)
+    await edited(h, ask, 2)
     await hr.ask("明天下午三点开会。")
     await with_buttons(hr, "/heatmap", "cr:hm:")
     # L1 opens the report from /reports; L1 hands G1's hosting over (the member picker).
@@ -423,11 +398,11 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await settled(h)
     admin = await with_buttons(hr, "/admin", "adm:grps")
     await press_prefix(hr, admin, "adm:grps:l")
-    await edited_again(h, admin, 1)
+    await edited(h, admin, 1)
     await press_prefix(hr, admin, "adm:grp:l:2")
-    await edited_again(h, admin, 2)
+    await edited(h, admin, 2)
     await press_prefix(hr, admin, "adm:ask:ld:")
-    await edited_again(h, admin, 3)
+    await edited(h, admin, 3)
     # HR's Reject on T2's request asks for a reason, with a "no reason" button.
     card = next(e for e in hr.messages() if "leave:no:" in str(e.buttons))
     await press_prefix(hr, card, "leave:no:")
@@ -436,7 +411,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     # The exit proposal's second step (Confirm / Back).
     notice = next(e for e in hr.messages() if "exit:ask:" in str(e.buttons))
     await press_prefix(hr, notice, "exit:ask:")
-    await edited_again(h, notice, 1)
+    await edited(h, notice, 1)
     await h.flush()
     return users
 

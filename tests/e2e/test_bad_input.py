@@ -21,7 +21,6 @@ from bot.reports.rules import document_suffix
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from tests.e2e.test_authorization import APOLOGY, all_commands, snapshot
-from tests.e2e.test_leave import add
 from tests.e2e.test_reports import (
     G1,
     PHOTOS,
@@ -30,8 +29,7 @@ from tests.e2e.test_reports import (
     roll_call_and_end,
     start_filing,
 )
-from tests.e2e.test_reports import add as add_activity
-from tests.helpers import Harness, running_bot
+from tests.helpers import Harness, import_schedule, running_bot
 
 T = TypeVar("T")
 Run = Callable[[Awaitable[T]], T]
@@ -275,8 +273,8 @@ def test_leave_reason_step(tmp_path: Path) -> None:
             async def go() -> None:
                 made[0] += 1
                 activity_id = f"GX{made[0]}"
-                await add(h, f"{activity_id},group_study,读书交流{made[0]},第一组,"
-                             "2026-03-06 15:00,2026-03-06 17:00,会议室,,,T1")
+                await import_schedule(h, f"{activity_id},group_study,读书交流{made[0]},第一组,"
+                                         "2026-03-06 15:00,2026-03-06 17:00,会议室,,,T1")
                 await answer_to(user, "/cancel")
                 prompt = await answer_to(user, f"/leave {activity_id}")
                 assert "请写下请假理由" in prompt, prompt
@@ -490,7 +488,7 @@ def test_report_photo_caption_and_document_names(tmp_path: Path) -> None:
         root = h.config.files_dir.resolve()
 
         async def to_the_document_step() -> None:
-            await add_activity(h, G1)
+            await import_schedule(h, G1)
             await roll_call_and_end(h)
             question = await start_filing(h, host)
             assert "学习了什么" in question.text

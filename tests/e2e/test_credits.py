@@ -20,17 +20,8 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
-from storage import members as members_repo
 from storage.db import ts
-from storage.models import Member
-from tests.helpers import T0, TZ, Harness, running_bot
-
-
-async def member(h: Harness, member_id: str) -> Member:
-    async with h.services.db.read() as conn:
-        found = await members_repo.by_member_id(conn, member_id)
-    assert found is not None
-    return found
+from tests.helpers import T0, TZ, Harness, member, running_bot
 
 
 async def seed_activity(h: Harness, statuses: dict[str, str], *, days_ago: int = 3,
@@ -56,12 +47,6 @@ def png_size(entry: Entry) -> tuple[int, int]:
     with Image.open(io.BytesIO(entry.file_bytes)) as img:
         assert img.format == "PNG"
         return img.size
-
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        yield harness
 
 
 async def test_credits_for_a_trainee_with_details(h: Harness) -> None:

@@ -5,38 +5,19 @@ keyboard takes the keyboard away."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.app import build_application, start_app, stop_app
 from bot.delivery.inbox import Inbox
 from bot.sandbox.client import SandboxUser
 from storage.db import open_database
 from tests.e2e.test_attendance import VENUE, code
-from tests.e2e.test_attendance import add as add_activity
-from tests.e2e.test_inbox import Crash
-from tests.e2e.test_leave import SCHEDULE, add, edited
-from tests.helpers import TZ, Harness, restart, running_bot
+from tests.e2e.test_leave import SCHEDULE
+from tests.helpers import TZ, Crash, Harness, edited, import_schedule, restart, running_bot, settled
 
 IDLE = "我现在没有在等您输入内容"
-
-
-@pytest.fixture
-def crash(monkeypatch: pytest.MonkeyPatch) -> Iterator[Crash]:
-    c = Crash(monkeypatch)
-    yield c
-    c.end()
-
-
-async def settled(h: Harness) -> None:
-    inbox = h.app.bot_data["inbox"]
-    assert isinstance(inbox, Inbox)
-    await asyncio.wait_for(inbox.settled(), 10)
 
 
 async def rows(h: Harness) -> dict[int, dict[str, object]]:
@@ -87,7 +68,7 @@ async def leave_prompt(h: Harness, user: SandboxUser) -> None:
 
 async def test_leave_reason_survives_restart_and_finishes(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         await restart(h)
@@ -102,7 +83,7 @@ async def test_leave_reason_survives_restart_and_finishes(tmp_path: Path) -> Non
 
 async def test_a_dialog_older_than_resume_hours_is_dropped(tmp_path: Path) -> None:
     async with running_bot(tmp_path, dialog={"resume_hours": 1}) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         young, old = await h.register("T1"), await h.register("T2")
         await leave_prompt(h, old)
         h.clock.advance(minutes=50)
@@ -117,7 +98,7 @@ async def test_a_dialog_older_than_resume_hours_is_dropped(tmp_path: Path) -> No
 
 async def test_an_ended_dialog_leaves_no_row(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         assert user.id in await rows(h)
@@ -135,7 +116,7 @@ async def test_a_replayed_step_meets_its_restored_dialog(
     tmp_path: Path, crash: Crash
 ) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         await settled(h)
@@ -181,8 +162,10 @@ async def test_a_step_handled_but_not_deleted_is_replayed_on_the_state_it_met(
 
 async def test_a_command_ending_the_location_step_removes_the_button(tmp_path: Path) -> None:
     async with running_bot(tmp_path, checkin={"require_location": True, "radius_m": 200}) as h:
-        await add_activity(h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
-                              f"{VENUE[0]},{VENUE[1]},")
+        await import_schedule(
+            h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
+               f"{VENUE[0]},{VENUE[1]},",
+        )
         user = await h.register("T3")
         h.clock.set(dt.datetime(2026, 3, 2, 9, 50, tzinfo=TZ))
         ask = await user.ask(f"/checkin {await code(h, 'C1')}")

@@ -9,16 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.core.services import StudyContext
 from bot.sandbox.server import Sandbox
-from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config, running_bot
-
-
-async def boom(update: Update, context: StudyContext) -> None:
-    raise RuntimeError("kaboom in a handler")
+from tests.helpers import SMALL_ROSTER, T0, boom, load_roster, make_config, running_bot
 
 
 async def test_error_is_apologised_for_and_reported_to_hr_chat(tmp_path: Path) -> None:

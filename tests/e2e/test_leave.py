@@ -13,19 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities.importer import run_import
 from bot.activities.rules import current_code
 from bot.activities.scheduling import rules_of
 from bot.cli import main
 from bot.core import pending
 from bot.delivery.inbox import Inbox
 from bot.documents.exports import ExportFilter, exporters, write_csv
-from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
 from storage import activities as activities_repo
-from tests.helpers import SMALL_ROSTER, TZ, Harness, restart, running_bot
+from tests.helpers import SMALL_ROSTER, TZ, Harness, edited, import_schedule, restart, running_bot
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 SCHEDULE = (
     "G1,group_study,读书交流,第一组,2026-03-02 15:00,2026-03-02 17:00,会议室,,,T1",
     "G2,group_study,课例研讨,第二组,2026-03-02 15:00,2026-03-02 17:00,二组会议室,,,T3",
@@ -41,22 +38,6 @@ EXPORT_COLUMNS = ("request_id,member_id,name,group,activity_id,title,start,statu
 
 def at(day: int, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hh, mm, tzinfo=TZ)
-
-
-async def add(h: Harness, *lines: str) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(lines, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-    await h.flush()
-
-
-async def edited(h: Harness, entry: Entry, edits: int = 1) -> Entry:
-    """`entry` once the bot has edited it (a button's answer comes before the edit)."""
-    return await h.sandbox.wait_for_bot_message(
-        entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1
-    )
 
 
 async def request(h: Harness, user: SandboxUser, activity_id: str, reason: str) -> Entry:
@@ -106,10 +87,10 @@ def leave_cards(user: SandboxUser) -> list[Entry]:
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await add(harness, *SCHEDULE)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with SCHEDULE imported."""
+    await import_schedule(h, *SCHEDULE)
+    return h
 
 
 # -- routing -------------------------------------------------------------------------------------
@@ -155,7 +136,7 @@ async def test_group_without_an_active_leader_goes_to_hr(h: Harness) -> None:
 
 async def test_too_late_is_refused_and_names_whom_to_contact(tmp_path: Path) -> None:
     async with running_bot(tmp_path, leave={"cutoff_minutes": 60}) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         h.clock.set(at(2, 14, 0))  # G1 starts 15:00: the deadline is 14:00
         reply = await user.ask("/leave G1")
@@ -292,7 +273,7 @@ async def test_reject_without_a_reason(h: Harness) -> None:
 
 async def test_two_approvers_at_once_make_one_decision(tmp_path: Path) -> None:
     async with running_bot(tmp_path, roster=TWO_HR) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         first, second = await h.register("H1"), await h.register("H2")
         user = await h.register("T1")
         await request(h, user, "C1", "家中有事")
@@ -605,7 +586,7 @@ async def test_export_columns_and_filters(h: Harness, tmp_path: Path) -> None:
 async def test_hr_chat_gets_the_card_and_decides_in_the_group(tmp_path: Path) -> None:
     async with running_bot(tmp_path, program={"hr_chat_id": -100600}) as h:
         group = h.sandbox.group(-100600, "人事科")
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         hr = await h.register("H1")
         outsider = await h.register("T2")
         user = await h.register("T1")

@@ -13,12 +13,8 @@ from storage import members as members_repo
 from storage import outbox as outbox_repo
 from tests.helpers import Harness, restart, running_bot
 
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    # No background sender: only the tests' explicit flushes deliver.
-    async with running_bot(tmp_path, start_sender=False) as harness:
-        yield harness
+# No background sender: only the tests' explicit flushes deliver.
+pytestmark = pytest.mark.bot(start_sender=False)
 
 
 async def queue(h: Harness, member_id: str, text_key: str = "register.leader_notice",

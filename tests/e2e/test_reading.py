@@ -38,10 +38,10 @@ async def load_books(h: Harness) -> None:
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await load_books(harness)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with the book catalog loaded."""
+    await load_books(h)
+    return h
 
 
 async def subs_of(h: Harness, member_id: str) -> list[Submission]:

@@ -3,18 +3,10 @@ unregistered users, /me and /help per role, the leader's notification, command m
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from storage import members as members_repo
-from tests.helpers import Harness, running_bot
-
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        yield harness
+from tests.helpers import Harness
 
 
 async def member_by_tg(h: Harness, telegram_id: int):  # type: ignore[no-untyped-def]

@@ -14,17 +14,12 @@ from pathlib import Path
 import pytest
 
 from bot.activities import roll_call
-from bot.activities.importer import run_import
 from bot.documents.exports import cli_export
-from bot.documents.tables import TableRow
 from bot.reports.export import COLUMNS
 from bot.sandbox.client import Entry, SandboxUser
-from storage import activities as activities_repo
 from storage import members as members_repo
-from storage.activities import Activity
-from tests.helpers import TZ, Harness, running_bot
+from tests.helpers import TZ, Harness, activity, import_schedule, running_bot
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 # 第一组 (L1, T1, T2): a Friday activity hosted by T1; its report is due Monday 9 March 18:00.
 G1 = "G1,group_study,读书交流,第一组,2026-03-06 10:00,2026-03-06 12:00,会议室,,,T1"
 # A later one, for the hand-over; and one of 第二组 (L2, T3) hosted by T3.
@@ -36,22 +31,6 @@ PHOTOS = [b"\xff\xd8\xff\xe0 photo %d " % i + bytes(range(40)) for i in range(3)
 
 def at(day: int, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hh, mm, tzinfo=TZ)
-
-
-async def add(h: Harness, *lines: str) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(lines, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-    await h.flush()
-
-
-async def activity(h: Harness, activity_id: str = "G1") -> Activity:
-    async with h.services.db.read() as conn:
-        found = await activities_repo.by_activity_id(conn, activity_id)
-    assert found is not None
-    return found
 
 
 async def member_pk(h: Harness, member_id: str) -> int:
@@ -149,10 +128,10 @@ async def file_report(
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await add(harness, G1, G2, G3)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with G1, G2 and G3 on the schedule."""
+    await import_schedule(h, G1, G2, G3)
+    return h
 
 
 # -- filing ---------------------------------------------------------------------------------
@@ -466,7 +445,9 @@ async def test_after_downtime_only_the_latest_reminder(h: Harness) -> None:
 
 
 async def test_leader_host_gets_one_overdue_notice(h: Harness) -> None:
-    await add(h, "G4,group_study,视频讲座研讨,第一组,2026-03-05 10:00,2026-03-05 12:00,会议室,,,L1")
+    await import_schedule(
+        h, "G4,group_study,视频讲座研讨,第一组,2026-03-05 10:00,2026-03-05 12:00,会议室,,,L1"
+    )
     leader = await h.register("L1")
     await h.flush()
     h.clock.set(at(6, 18, 1))
@@ -479,7 +460,9 @@ async def test_past_activities_imported_later_get_no_reminders(h: Harness) -> No
     host = await h.register("T1")
     await h.flush()
     h.clock.set(at(10, 9, 0))
-    await add(h, "G0,group_study,旧活动,第一组,2026-03-04 10:00,2026-03-04 12:00,会议室,,,T1")
+    await import_schedule(
+        h, "G0,group_study,旧活动,第一组,2026-03-04 10:00,2026-03-04 12:00,会议室,,,T1"
+    )
     before = len(host.messages())
     await h.tick()
     assert not any("旧活动" in m.text for m in host.messages()[before:])
@@ -622,7 +605,7 @@ async def test_overviews_and_opening_a_report(h: Harness) -> None:
 async def test_hr_chat_gets_the_report_when_configured(tmp_path: Path) -> None:
     async with running_bot(tmp_path, program={"hr_chat_id": -100500}) as h:
         group = h.sandbox.group(-100500, "人事科")
-        await add(h, G1)
+        await import_schedule(h, G1)
         host = await h.register("T1")
         await h.flush()
         await roll_call_and_end(h)

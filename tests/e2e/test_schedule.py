@@ -3,23 +3,11 @@ host proposed by rotation, the group told in each member's language; /upcoming p
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from bot.activities.importer import run_import
-from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
 from storage import activities as activities_repo
 from storage import members as members_repo
-from tests.e2e.test_attendance import HEADER, add, edited
-from tests.helpers import Harness, running_bot
-
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        yield harness
+from tests.helpers import Harness, edited, import_schedule, schedule_rows
 
 
 async def create(leader: SandboxUser, host_button: str | None = None,
@@ -53,7 +41,7 @@ async def registered(h: Harness, *member_ids: str) -> dict[str, SandboxUser]:
 async def test_leader_creates_with_rotation_and_group_is_told(h: Harness) -> None:
     users = await registered(h, "L1", "T1", "T2", "T3")
     # T1 hosted last time, L1 the time before: T2 has never hosted, so it is T2's turn.
-    await add(
+    await import_schedule(
         h,
         "G0,group_study,旧活动,第一组,2026-02-02 15:30,2026-02-02 17:30,,,,L1",
         "G1,group_study,旧活动,第一组,2026-02-16 15:30,2026-02-16 17:30,,,,T1",
@@ -136,7 +124,9 @@ async def test_schedule_refusals(h: Harness) -> None:
     assert "已经过去" in (await leader.ask("2026-03-01 10:00")).text
     assert "没看懂" in (await leader.ask("下周二")).text
     # Another group's leader cannot move 第一组's activity, even with forged button data.
-    await add(h, "G1,group_study,读书交流,第一组,2026-03-09 15:30,2026-03-09 17:30,,,,T1")
+    await import_schedule(
+        h, "G1,group_study,读书交流,第一组,2026-03-09 15:30,2026-03-09 17:30,,,,T1"
+    )
     async with h.services.db.read() as conn:
         a = await activities_repo.by_activity_id(conn, "G1")
     assert a is not None
@@ -151,7 +141,7 @@ async def test_schedule_refusals(h: Harness) -> None:
 
 async def test_upcoming_per_role(h: Harness) -> None:
     users = await registered(h, "T1", "T3", "H1")
-    await add(
+    await import_schedule(
         h,
         "G1,group_study,读书交流,第一组,2026-03-09 15:30,2026-03-09 17:30,会议室,,,T1",
         "G2,group_study,案例剖析,第二组,2026-03-10 15:30,2026-03-10 17:30,会议室,,,T3",
@@ -168,7 +158,7 @@ async def test_upcoming_per_role(h: Harness) -> None:
 
 async def test_import_notifies_participants_once(h: Harness) -> None:
     users = await registered(h, "T1", "T3")
-    await add(
+    await import_schedule(
         h,
         "G1,group_study,读书交流,第一组,2026-03-09 15:30,2026-03-09 17:30,会议室,,,T1",
         "C1,collective,主题培训,,2026-03-20 09:00,2026-03-20 16:30,报告厅,,,",
@@ -178,7 +168,7 @@ async def test_import_notifies_participants_once(h: Harness) -> None:
     assert len(t1_notice) == 1 and "2 个活动" in t1_notice[0].text
     assert len(t3_notice) == 1 and "1 个活动" in t3_notice[0].text
     # The same file again changes nothing and tells nobody.
-    await add(
+    await import_schedule(
         h,
         "G1,group_study,读书交流,第一组,2026-03-09 15:30,2026-03-09 17:30,会议室,,,T1",
         "C1,collective,主题培训,,2026-03-20 09:00,2026-03-20 16:30,报告厅,,,",
@@ -197,12 +187,11 @@ async def test_reimport_with_cancel_missing_tells_the_members(h: Harness) -> Non
         await members_repo.set_language(conn, t1.pk, "en", h.services.now_ts())
     keep = "G1,group_study,读书交流,第一组,2026-03-05 15:30,2026-03-05 17:30,会议室,,,L1"
     drop = "G2,group_study,案例剖析,第一组,2026-03-12 15:30,2026-03-12 17:30,会议室,,,T1"
-    await add(h, keep, drop)
+    await import_schedule(h, keep, drop)
     for user in users.values():
         user.skip_pending()
 
-    names = HEADER.split(",")
-    rows = [TableRow(2, dict(zip(names, keep.split(","), strict=True)))]
+    rows = schedule_rows(keep)
     result, problems = await run_import(
         h.services.db, h.config, rows, h.clock.now(), "zh", cancel_missing=True
     )
