@@ -107,7 +107,8 @@ class Harness:
     async def register(self, member_id: str) -> SandboxUser:
         user = self.new_user(member_id)
         reply = await user.ask(f"/start {self.codes[member_id]}")
-        assert "注册成功" in (reply.text or "") or "registered" in (reply.text or ""), reply.text
+        assert said(reply.text, "register.welcome") or said(reply.text, "register.welcome", "en"), (
+            reply.text)
         return user
 
     async def register_all(self, *member_ids: str) -> dict[str, SandboxUser]:
