@@ -53,6 +53,16 @@ H1,周敏,hr,,教育局人事科,
 """
 
 
+def big_roster(n: int) -> str:
+    """A roster of `n` people: HR (周敏) and groups of ten, each led by its first member."""
+    lines = ["member_id,name,role,group,school,stage", "H1,周敏,hr,,人事科,"]
+    for i in range(n - 1):
+        group = i // 10
+        role = "leader" if i % 10 == 0 else "trainee"
+        lines.append(f"M{i:03d},成员{i},{role},第{group + 1}组,学校{i},小学")
+    return "\n".join(lines) + "\n"
+
+
 def make_config(tmp: Path, sandbox: Sandbox | None = None, **sections: dict[str, Any]) -> Config:
     data: dict[str, Any] = {
         "storage": {"path": str(tmp / "studybot.sqlite3"), "files_dir": str(tmp / "files")},
@@ -219,6 +229,15 @@ async def edited(h: Harness, entry: Entry, edits: int = 1) -> Entry:
     return await h.sandbox.wait_for_bot_message(
         entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1
     )
+
+
+async def wait_edit(h: Harness, chat_id: int, message_id: int, key: str, **params: Any) -> str:
+    """The text of bot message `message_id` once it has been edited to say catalog `key`."""
+    entry = await h.sandbox.wait_for_bot_message(
+        chat_id, lambda e: e.message_id == message_id and said(e.text, key, **params),
+        after=message_id - 1,
+    )
+    return entry.text or ""
 
 
 def inbox_of(h: Harness) -> Inbox:
