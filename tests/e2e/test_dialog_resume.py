@@ -15,9 +15,20 @@ from bot.sandbox.client import SandboxUser
 from storage.db import open_database
 from tests.e2e.test_attendance import VENUE, code
 from tests.e2e.test_leave import SCHEDULE
-from tests.helpers import TZ, Crash, Harness, edited, import_schedule, restart, running_bot, settled
+from tests.helpers import (
+    TZ,
+    Crash,
+    Harness,
+    edited,
+    import_schedule,
+    restart,
+    running_bot,
+    said,
+    settled,
+    text_of,
+)
 
-IDLE = "我现在没有在等您输入内容"
+IDLE = text_of("dialog.idle")
 
 
 async def rows(h: Harness) -> dict[int, dict[str, object]]:
@@ -40,17 +51,17 @@ async def test_schedule_half_done_resumes_after_restart(tmp_path: Path) -> None:
         leader = await h.register("L1")
         menu = await leader.ask("/schedule")
         await leader.press(menu, "➕ 新建活动")
-        assert "活动主题" in (await leader.next_message()).text
-        assert "日期和开始时间" in (await leader.ask("案例剖析：课堂管理")).text
+        assert said((await leader.next_message()).text, "attendance.schedule.ask_title")
+        assert said((await leader.ask("案例剖析：课堂管理")).text, "attendance.schedule.ask_when")
         saved = await rows(h)
         assert saved[leader.id]["step"] == "when"
         await restart(h)
         duration = await leader.ask("2026-03-10 15:30")
-        assert "持续多久" in duration.text, duration.text
+        assert said(duration.text, "attendance.schedule.ask_duration"), duration.text
         await leader.press(duration, "120 分钟")
-        assert "活动地点" in (await leader.next_message()).text
+        assert said((await leader.next_message()).text, "attendance.schedule.ask_place")
         hosts = await leader.ask("实验小学会议室")
-        assert "主持人" in hosts.text
+        assert said(hosts.text, "attendance.schedule.ask_host")
         await leader.press(hosts, hosts.button_texts[0])
         await leader.next_message()
         found = await h.services.db.fetchall(
@@ -62,7 +73,7 @@ async def test_schedule_half_done_resumes_after_restart(tmp_path: Path) -> None:
 
 async def leave_prompt(h: Harness, user: SandboxUser) -> None:
     prompt = await user.ask("/leave G1")
-    assert "请写下请假理由" in prompt.text, prompt.text
+    assert said(prompt.text, "leave.ask.reason"), prompt.text
     await settled(h)  # saved (at the clock's time) before a test moves the clock
 
 
@@ -73,7 +84,7 @@ async def test_leave_reason_survives_restart_and_finishes(tmp_path: Path) -> Non
         await leave_prompt(h, user)
         await restart(h)
         confirm = await user.ask("家中有事")
-        assert "请确认提交" in confirm.text and "家中有事" in confirm.text, confirm.text
+        assert said(confirm.text, "leave.ask.confirm") and "家中有事" in confirm.text, confirm.text
         await user.press(confirm, "✅ 确认提交")
         await edited(h, confirm)
         requests = await h.services.db.fetchall("SELECT reason FROM leave_requests")
@@ -91,7 +102,7 @@ async def test_a_dialog_older_than_resume_hours_is_dropped(tmp_path: Path) -> No
         h.clock.advance(minutes=20)  # old: 70 minutes, young: 20
         await restart(h)
         assert IDLE in (await old.ask("家中有事")).text
-        assert "请确认提交" in (await young.ask("身体不适")).text
+        assert said((await young.ask("身体不适")).text, "leave.ask.confirm")
         saved = await rows(h)
         assert old.id not in saved and saved[young.id]["step"] == "confirm"
 
@@ -126,7 +137,7 @@ async def test_a_replayed_step_meets_its_restored_dialog(
         crash.end()
         await restart(h)  # restores the dialog, then replays the reason
         confirm = await user.next_message()
-        assert "请确认提交" in confirm.text and "家中有事" in confirm.text, confirm.text
+        assert said(confirm.text, "leave.ask.confirm") and "家中有事" in confirm.text, confirm.text
         await user.press(confirm, "✅ 确认提交")
         await edited(h, confirm)
         assert await rows(h) == {}
@@ -148,7 +159,7 @@ async def test_a_step_handled_but_not_deleted_is_replayed_on_the_state_it_met(
             return None
 
         crash._mp.setattr(Inbox, "_delete_finished", nothing)  # the process dies first
-        assert "日期和开始时间" in (await leader.ask("案例剖析：课堂管理")).text
+        assert said((await leader.ask("案例剖析：课堂管理")).text, "attendance.schedule.ask_when")
         await settled(h)
         await stop_app(h.app)  # still committing nothing
         saved = await rows_in(h.config.db_path)
@@ -156,8 +167,10 @@ async def test_a_step_handled_but_not_deleted_is_replayed_on_the_state_it_met(
         crash.end()
         h.app = build_application(h.config, h.options)
         await start_app(h.app)
-        assert "日期和开始时间" in (await leader.next_message()).text  # the title, again
-        assert "持续多久" in (await leader.ask("2026-03-10 15:30")).text
+        assert said(
+            (await leader.next_message()).text, "attendance.schedule.ask_when"
+        )  # the title, again
+        assert said((await leader.ask("2026-03-10 15:30")).text, "attendance.schedule.ask_duration")
 
 
 async def test_a_command_ending_the_location_step_removes_the_button(tmp_path: Path) -> None:

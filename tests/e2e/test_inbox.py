@@ -17,7 +17,17 @@ from telegram.ext import CommandHandler
 from bot.delivery.inbox import MAX_REPLAYS, Inbox
 from storage import activities as activities_repo
 from storage.db import ts
-from tests.helpers import T0, Crash, Harness, boom, free_port, inbox_of, restart, running_bot
+from tests.helpers import (
+    T0,
+    Crash,
+    Harness,
+    boom,
+    free_port,
+    inbox_of,
+    restart,
+    running_bot,
+    said,
+)
 
 
 async def inbox_rows(h: Harness) -> list[tuple[int, int]]:
@@ -41,7 +51,7 @@ async def test_stored_but_unhandled_updates_are_handled_after_restart_in_order(
         crash.end()
         await restart(h)
         first = await user.next_message()
-        assert "注册成功" in first.text, first.text
+        assert said(first.text, "register.welcome"), first.text
         second = await user.next_message()
         assert "黄志强" in second.text, second.text
         assert await inbox_rows(h) == []
@@ -88,13 +98,13 @@ async def test_an_update_whose_handler_raises_is_answered_and_not_replayed(
     async with running_bot(tmp_path) as h:
         h.app.add_handler(CommandHandler("boom", boom))
         user = await h.register("T1")
-        assert "抱歉" in (await user.ask("/boom")).text
+        assert said((await user.ask("/boom")).text, "error.apology")
         assert await inbox_rows(h) == []
         await restart(h)
         h.app.add_handler(CommandHandler("boom", boom))
         # A replayed /boom would be answered before this (one user's updates run in order).
         assert "黄志强" in (await user.ask("/me")).text
-        assert sum("抱歉" in (e.text or "") for e in user.messages()) == 1
+        assert sum(said(e.text, "error.apology") for e in user.messages()) == 1
 
 
 async def test_an_update_that_never_finishes_is_dropped_after_max_replays(
@@ -178,14 +188,14 @@ async def test_replay_of_finished_updates_whose_rows_were_not_deleted_is_idempot
                 source="import", created_by=None, now=ts(T0),
             )
         user = await h.register("T1")
-        assert "签到成功" in (await user.ask("/checkin")).text
+        assert said((await user.ask("/checkin")).text, "attendance.checkin.ok")
         assert len(await h.services.db.fetchall("SELECT update_id FROM inbox")) == 2
         monkeypatch.undo()
         await restart(h)
         again_start = await user.next_message()
-        assert "您已注册为" in again_start.text, again_start.text
+        assert said(again_start.text, "register.already"), again_start.text
         again_checkin = await user.next_message()
-        assert "无需重复签到" in again_checkin.text, again_checkin.text
+        assert said(again_checkin.text, "attendance.checkin.already"), again_checkin.text
         assert await inbox_rows(h) == []
         records = await h.services.db.fetchall("SELECT COUNT(*) FROM attendance")
         assert records[0][0] == 1
