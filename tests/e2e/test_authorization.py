@@ -31,7 +31,17 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
-from tests.helpers import SMALL_ROSTER, T0, Harness, edited, import_schedule, running_bot, settled
+from tests.helpers import (
+    SMALL_ROSTER,
+    T0,
+    Harness,
+    edited,
+    import_schedule,
+    running_bot,
+    said,
+    settled,
+    text_of,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_BOOKS = ROOT / "bot" / "samples" / "books.csv"
@@ -48,7 +58,7 @@ VOLATILE = {
     "sqlite_sequence": "SQLite's AUTOINCREMENT counters (none today; here should one come)",
     "dialogs": "the saved question a user is answering (a leader's /schedule button opens one)",
 }
-APOLOGY = "抱歉"
+APOLOGY = text_of("error.apology")
 ROLE_OF = {"T1": "trainee", "L2": "leader", "L1": "leader", "H1": "hr", "T2": "trainee"}
 
 
@@ -201,10 +211,10 @@ async def test_every_command_for_every_actor(tmp_path: Path, actor: str) -> None
             first = texts[0] if texts else ""
             refused = name not in permitted
             if actor == "unregistered":
-                if name != "start" and "邀请链接" not in first:
+                if name != "start" and not said(first, "register.how_to"):
                     problems.append(f"/{name}: not the how-to answer: {first!r}")
             elif actor == "exited":
-                if "已停用" not in first:
+                if not said(first, "register.inactive"):
                     problems.append(f"/{name}: not the deactivated answer: {first!r}")
             elif any(APOLOGY in t for t in texts):
                 problems.append(f"/{name}: apology instead of a refusal: {texts!r}")
@@ -254,10 +264,10 @@ SCHEDULE = (
     "C1,collective,集中培训,,2026-03-03 09:00,2026-03-03 11:00,礼堂,,,",
     "G2,group_study,课例研讨,第二组,2026-03-02 15:00,2026-03-02 17:00,二组会议室,,,T3",
 )
-FORGED = "这个按钮已失效或不属于您。"
+FORGED = text_of("error.forged")
 # How a refusal reads: the forged-button alert, or for a leave confirmation (its data names
 # the activity, the draft is the presser's own dialog) that the presser's draft has expired.
-REFUSALS = {FORGED, "这次请假申请已过期，请重新发送 /leave。"}
+REFUSALS = {FORGED, text_of("leave.ask.stale")}
 PEOPLE = ("L1", "T1", "T2", "L2", "T3", "H1")
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 REFLECTION = "读了这本书，我对课堂教学有了新的认识。" * 20
@@ -320,7 +330,7 @@ async def leave_request(h: Harness, user: SandboxUser, activity_id: str) -> Entr
     confirm = await user.ask("家中有事")
     await user.press(confirm, "✅ 确认提交")
     done = await edited(h, confirm, 1)
-    assert "已提交" in done.text, done.text
+    assert said(done.text, "leave.ask.sent"), done.text
     return done
 
 
@@ -426,7 +436,9 @@ async def file_report(host: SandboxUser) -> None:
     await host.ask("共读《给教师的建议》第一至十条，分组交流。")
     await host.ask("人人发言，结合本校实际提出三条改进措施。")
     await host.send_photo(b"\xff\xd8\xff\xe0 photo " + bytes(range(40)))
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=lambda m: said(
+        m.text, "reports.photos.received", count=1
+    ))
     await host.press(status, "照片已发完")
     recommend = await host.next_message()
     await host.press(recommend, "⭐ 推荐成果")
@@ -436,7 +448,7 @@ async def file_report(host: SandboxUser) -> None:
     await host.ask("课堂管理的三点体会")
     await host.send_document(b"PK\x03\x04 docx", "三点体会.docx", mime_type=DOCX_MIME)
     count = await host.next_message()
-    preview = await host.ask("2") if "实际到场" in count.text else count
+    preview = await host.ask("2") if said(count.text, "reports.ask.headcount") else count
     await press_prefix(host, preview, "rep:sub:")
 
 
