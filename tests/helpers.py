@@ -121,10 +121,6 @@ class Harness:
             reply.text)
         return user
 
-    async def register_all(self, *member_ids: str) -> dict[str, SandboxUser]:
-        """Registers the members in order: {member_id: their user}."""
-        return {member_id: await self.register(member_id) for member_id in member_ids}
-
     async def flush(self) -> int:
         return await self.services.sender.flush()
 
