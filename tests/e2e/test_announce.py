@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import Harness, running_bot
-
-
-async def wait_edit(h: Harness, chat_id: int, message_id: int, needle: str) -> str:
-    entry = await h.sandbox.wait_for_bot_message(
-        chat_id, lambda e: e.message_id == message_id and needle in (e.text or ""),
-        after=message_id - 1,
-    )
-    return entry.text or ""
+from tests.helpers import big_roster, running_bot, said, wait_edit
 
 
 async def test_announcement_to_one_group_with_progress(tmp_path: Path) -> None:
@@ -24,21 +16,21 @@ async def test_announcement_to_one_group_with_progress(tmp_path: Path) -> None:
         t3_before = len(t3.messages())
         menu = await hr.ask("/announce")
         await hr.press(menu, "某个小组")
-        groups = await wait_edit(h, hr.chat_id, menu.message_id, "请选择小组")
+        groups = await wait_edit(h, hr.chat_id, menu.message_id, "announce.choose_group")
         assert groups
         await hr.press(hr.messages()[-1], "第一组")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.ask_text")
         preview = await hr.ask("周五下午三点在城关小学集中学习，请准时参加。")
         # 第一组 has L1, T1, T2; T2 never registered.
-        assert "将发送给 3 人" in preview.text and "2 人已注册" in preview.text
+        assert said(preview.text, "announce.preview", count=3, reachable=2)
         await hr.press(preview, "✅ 发送")
-        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送中")
-        assert "待发送 2" in text and "无法送达 1" in text
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "announce.progress")
+        assert said(text, "announce.progress", pending=2, unreachable=1)
         t1.block()
         await h.tick()  # delivers, then the progress check edits the line
         await h.tick()
-        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
-        assert "已送达 1" in text and "无法送达 2" in text
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "announce.done")
+        assert said(text, "announce.done", sent=1, unreachable=2)
         assert any("周五下午三点" in m.text for m in l1.messages())
         assert len(t3.messages()) == t3_before  # another group: nothing
 
@@ -47,7 +39,7 @@ async def test_only_hr_may_announce_and_buttons_are_checked(tmp_path: Path) -> N
     async with running_bot(tmp_path) as h:
         hr = await h.register("H1")
         leader = await h.register("L1")
-        assert "只有人事部门" in (await leader.ask("/announce")).text
+        assert said((await leader.ask("/announce")).text, "announce.hr_only")
         menu = await hr.ask("/announce")
         answer = await leader.press_data(menu, "ann:aud:all")
         assert answer.show_alert
@@ -64,18 +56,9 @@ async def test_over_long_announcement_is_refused(tmp_path: Path) -> None:
         hr = await h.register("H1")
         menu = await hr.ask("/announce")
         await hr.press(menu, "全体成员")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.ask_text")
         reply = await hr.ask("字" * 3001)
-        assert "太长" in reply.text
-
-
-def big_roster(n: int) -> str:
-    lines = ["member_id,name,role,group,school,stage", "H1,周敏,hr,,人事科,"]
-    for i in range(n - 1):
-        group = i // 10
-        role = "leader" if i % 10 == 0 else "trainee"
-        lines.append(f"M{i:03d},成员{i},{role},第{group + 1}组,学校{i},小学")
-    return "\n".join(lines) + "\n"
+        assert said(reply.text, "announce.too_long")
 
 
 async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) -> None:
@@ -99,11 +82,11 @@ async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) ->
                 users[user.id] = user
         menu = await hr.ask("/announce")
         await hr.press(menu, "全体成员")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.ask_text")
         preview = await hr.ask("下周一上午九点在县教育局三楼会议室召开中期推进会。")
-        assert "将发送给 200 人" in preview.text
+        assert said(preview.text, "announce.preview", count=200)
         await hr.press(preview, "✅ 发送")
-        await wait_edit(h, hr.chat_id, preview.message_id, "发送中")
+        await wait_edit(h, hr.chat_id, preview.message_id, "announce.progress")
         h.sandbox.enforce_rate_limits = True
         # Deliver at Telegram's pace: 429s are rescheduled on the injectable clock.
         for _ in range(120):
@@ -115,8 +98,8 @@ async def test_announcement_to_200_under_telegram_rate_limits(tmp_path: Path) ->
                 break
             h.clock.advance(seconds=1)
         await h.tick()
-        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
-        assert "已送达 200" in text and "待发送 0" in text and "无法送达 0" in text
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "announce.done")
+        assert said(text, "announce.done", sent=200, pending=0, unreachable=0)
         got = [sum("中期推进会" in m.text for m in u.messages()) for u in users.values()]
         assert got == [1] * 199
         assert sum("中期推进会" in m.text for m in hr.messages()) == 1
@@ -130,16 +113,16 @@ async def test_emoji_count_twice_against_the_limit_so_the_preview_fits(tmp_path:
         l2 = await h.register("L2")
         menu = await hr.ask("/announce")
         await hr.press(menu, "某个小组")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请选择小组")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.choose_group")
         await hr.press(hr.messages()[-1], "第二组")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.ask_text")
         refused = await hr.ask("😀" * 2500)
-        assert "通知太长了（5000 字）" in refused.text
+        assert said(refused.text, "announce.too_long", length=5000)
         preview = await hr.ask("😀" * 1500)
-        assert "将发送给" in preview.text
+        assert said(preview.text, "announce.preview")
         await hr.press(preview, "✅ 发送")
         await h.tick()
         await h.tick()
-        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
-        assert "已送达 1" in text
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "announce.done")
+        assert said(text, "announce.done", sent=1)
         assert any("😀" * 1500 in m.text for m in l2.messages())

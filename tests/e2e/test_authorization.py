@@ -12,7 +12,6 @@ except the tables listed in VOLATILE, which change on any update by design.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import importlib
@@ -22,11 +21,9 @@ from pathlib import Path
 import pytest
 
 from bot import features
-from bot.activities.importer import run_import
 from bot.core import commands
 from bot.credits.importer import import_file
-from bot.delivery.inbox import Inbox
-from bot.documents.tables import TableRow, read_table
+from bot.documents.tables import read_table
 from bot.reading.books import COLUMNS as BOOK_COLUMNS
 from bot.reading.books import import_books, validate_books
 from bot.sandbox.client import Entry, SandboxUser
@@ -34,7 +31,17 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
-from tests.helpers import SMALL_ROSTER, T0, Harness, running_bot
+from tests.helpers import (
+    SMALL_ROSTER,
+    T0,
+    Harness,
+    edited,
+    import_schedule,
+    running_bot,
+    said,
+    settled,
+    text_of,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_BOOKS = ROOT / "bot" / "samples" / "books.csv"
@@ -51,7 +58,7 @@ VOLATILE = {
     "sqlite_sequence": "SQLite's AUTOINCREMENT counters (none today; here should one come)",
     "dialogs": "the saved question a user is answering (a leader's /schedule button opens one)",
 }
-APOLOGY = "抱歉"
+APOLOGY = text_of("error.apology")
 ROLE_OF = {"T1": "trainee", "L2": "leader", "L1": "leader", "H1": "hr", "T2": "trainee"}
 
 
@@ -108,14 +115,6 @@ def callback_table() -> dict[str, list[str]]:
 
 
 Snapshot = dict[str, dict[tuple[object, ...], dict[str, object]]]
-
-
-async def settled(h: Harness) -> None:
-    """Every update handed to the bot so far has been handled (a handler may answer a press
-    before it writes)."""
-    inbox = h.app.bot_data["inbox"]
-    assert isinstance(inbox, Inbox)
-    await asyncio.wait_for(inbox.settled(), 10)
 
 
 async def snapshot(h: Harness) -> Snapshot:
@@ -212,10 +211,10 @@ async def test_every_command_for_every_actor(tmp_path: Path, actor: str) -> None
             first = texts[0] if texts else ""
             refused = name not in permitted
             if actor == "unregistered":
-                if name != "start" and "邀请链接" not in first:
+                if name != "start" and not said(first, "register.how_to"):
                     problems.append(f"/{name}: not the how-to answer: {first!r}")
             elif actor == "exited":
-                if "已停用" not in first:
+                if not said(first, "register.inactive"):
                     problems.append(f"/{name}: not the deactivated answer: {first!r}")
             elif any(APOLOGY in t for t in texts):
                 problems.append(f"/{name}: apology instead of a refusal: {texts!r}")
@@ -260,16 +259,15 @@ async def test_forged_buttons_change_nothing(tmp_path: Path, actor: str) -> None
 
 # -- real buttons, pressed by the wrong people ---------------------------------------------------
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 SCHEDULE = (
     "G1,group_study,读书交流,第一组,2026-03-02 15:00,2026-03-02 17:00,会议室,,,T1",
     "C1,collective,集中培训,,2026-03-03 09:00,2026-03-03 11:00,礼堂,,,",
     "G2,group_study,课例研讨,第二组,2026-03-02 15:00,2026-03-02 17:00,二组会议室,,,T3",
 )
-FORGED = "这个按钮已失效或不属于您。"
+FORGED = text_of("error.forged")
 # How a refusal reads: the forged-button alert, or for a leave confirmation (its data names
 # the activity, the draft is the presser's own dialog) that the presser's draft has expired.
-REFUSALS = {FORGED, "这次请假申请已过期，请重新发送 /leave。"}
+REFUSALS = {FORGED, text_of("leave.ask.stale")}
 PEOPLE = ("L1", "T1", "T2", "L2", "T3", "H1")
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 REFLECTION = "读了这本书，我对课堂教学有了新的认识。" * 20
@@ -310,19 +308,6 @@ async def press_prefix(user: SandboxUser, message: Entry, prefix: str) -> None:
     assert not answer.show_alert, (data, answer.text)
 
 
-async def edited_again(h: Harness, entry: Entry, edits: int) -> Entry:
-    return await h.sandbox.wait_for_bot_message(
-        entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1)
-
-
-async def import_schedule(h: Harness) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(SCHEDULE, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-
-
 async def past_activity(h: Harness) -> None:
     """A closed activity of 第一组 three days ago (hosted by T1) with its roll call."""
     start = T0 - dt.timedelta(days=3)
@@ -344,8 +329,8 @@ async def leave_request(h: Harness, user: SandboxUser, activity_id: str) -> Entr
     await user.ask(f"/leave {activity_id}")
     confirm = await user.ask("家中有事")
     await user.press(confirm, "✅ 确认提交")
-    done = await edited_again(h, confirm, 1)
-    assert "已提交" in done.text, done.text
+    done = await edited(h, confirm, 1)
+    assert said(done.text, "leave.ask.sent"), done.text
     return done
 
 
@@ -354,7 +339,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     entries, problems = validate_books(read_table(SAMPLE_BOOKS, BOOK_COLUMNS))
     assert not problems
     await import_books(h.services.db, entries, h.clock.now())
-    await import_schedule(h)
+    await import_schedule(h, *SCHEDULE, flush=False)
     await past_activity(h)
     users = {m: await h.register(m) for m in PEOPLE}
     await h.flush()
@@ -380,7 +365,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await press_prefix(l1, menu, "sch:cx")
     pick = await l1.next_message()
     await press_prefix(l1, pick, "sch:cxp:")
-    await edited_again(h, pick, 1)
+    await edited(h, pick, 1)
     await press_prefix(l1, menu, "sch:mv")
     await l1.next_message()
     # L1's roll of the past activity, down to the correction of T2's record.
@@ -389,28 +374,28 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await press_prefix(l1, roll, "att:fix:")
     people = await l1.next_message()
     await press_prefix(l1, people, f"att:fixm:{activity_pk}:{await pk_of(h, 'T2')}")
-    await edited_again(h, people, 1)
+    await edited(h, people, 1)
     # HR's /admin: a member card and the confirmations of every change offered.
     for op in ("off", "inv", "mv"):
         admin = await with_buttons(hr, "/admin", "adm:grps")
         await press_prefix(hr, admin, "adm:grps")
-        await edited_again(h, admin, 1)
+        await edited(h, admin, 1)
         await press_prefix(hr, admin, "adm:grp:m:2")
-        await edited_again(h, admin, 2)
+        await edited(h, admin, 2)
         await press_prefix(hr, admin, f"adm:mem:{await pk_of(h, 'T3')}")
-        await edited_again(h, admin, 3)
+        await edited(h, admin, 3)
         await press_prefix(hr, admin, "adm:mvto:" if op == "mv" else f"adm:ask:{op}:")
-        await edited_again(h, admin, 4)
+        await edited(h, admin, 4)
         if op == "mv":
             await press_prefix(hr, admin, "adm:ask:mv:")
-            await edited_again(h, admin, 5)
+            await edited(h, admin, 5)
     await file_report(users["T1"])
     # HR's announcement to 第二组, up to its preview (Send / Cancel); HR's heatmap scopes.
     ask = await with_buttons(hr, "/announce", "ann:aud:")
     await press_prefix(hr, ask, "ann:aud:group")
-    await edited_again(h, ask, 1)
+    await edited(h, ask, 1)
     await press_prefix(hr, ask, "ann:grp:2")
-    await edited_again(h, ask, 2)
+    await edited(h, ask, 2)
     await hr.ask("明天下午三点开会。")
     await with_buttons(hr, "/heatmap", "cr:hm:")
     # L1 opens the report from /reports; L1 hands G1's hosting over (the member picker).
@@ -423,11 +408,11 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     await settled(h)
     admin = await with_buttons(hr, "/admin", "adm:grps")
     await press_prefix(hr, admin, "adm:grps:l")
-    await edited_again(h, admin, 1)
+    await edited(h, admin, 1)
     await press_prefix(hr, admin, "adm:grp:l:2")
-    await edited_again(h, admin, 2)
+    await edited(h, admin, 2)
     await press_prefix(hr, admin, "adm:ask:ld:")
-    await edited_again(h, admin, 3)
+    await edited(h, admin, 3)
     # HR's Reject on T2's request asks for a reason, with a "no reason" button.
     card = next(e for e in hr.messages() if "leave:no:" in str(e.buttons))
     await press_prefix(hr, card, "leave:no:")
@@ -436,7 +421,7 @@ async def build_state(h: Harness, tmp_path: Path) -> dict[str, SandboxUser]:
     # The exit proposal's second step (Confirm / Back).
     notice = next(e for e in hr.messages() if "exit:ask:" in str(e.buttons))
     await press_prefix(hr, notice, "exit:ask:")
-    await edited_again(h, notice, 1)
+    await edited(h, notice, 1)
     await h.flush()
     return users
 
@@ -451,7 +436,9 @@ async def file_report(host: SandboxUser) -> None:
     await host.ask("共读《给教师的建议》第一至十条，分组交流。")
     await host.ask("人人发言，结合本校实际提出三条改进措施。")
     await host.send_photo(b"\xff\xd8\xff\xe0 photo " + bytes(range(40)))
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=lambda m: said(
+        m.text, "reports.photos.received", count=1
+    ))
     await host.press(status, "照片已发完")
     recommend = await host.next_message()
     await host.press(recommend, "⭐ 推荐成果")
@@ -461,7 +448,7 @@ async def file_report(host: SandboxUser) -> None:
     await host.ask("课堂管理的三点体会")
     await host.send_document(b"PK\x03\x04 docx", "三点体会.docx", mime_type=DOCX_MIME)
     count = await host.next_message()
-    preview = await host.ask("2") if "实际到场" in count.text else count
+    preview = await host.ask("2") if said(count.text, "reports.ask.headcount") else count
     await press_prefix(host, preview, "rep:sub:")
 
 

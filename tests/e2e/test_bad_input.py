@@ -21,7 +21,6 @@ from bot.reports.rules import document_suffix
 from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from tests.e2e.test_authorization import APOLOGY, all_commands, snapshot
-from tests.e2e.test_leave import add
 from tests.e2e.test_reports import (
     G1,
     PHOTOS,
@@ -30,8 +29,7 @@ from tests.e2e.test_reports import (
     roll_call_and_end,
     start_filing,
 )
-from tests.e2e.test_reports import add as add_activity
-from tests.helpers import Harness, running_bot
+from tests.helpers import Harness, import_schedule, running_bot, said, text_of
 
 T = TypeVar("T")
 Run = Callable[[Awaitable[T]], T]
@@ -64,7 +62,7 @@ CALLBACK = st.one_of(
     st.text(min_size=1, max_size=64),
 ).filter(lambda s: 1 <= len(s.encode()) <= 64)
 
-IDLE = "发送 /help 查看可用命令"  # the pointer a message nothing waits for gets
+IDLE = text_of("dialog.idle")  # what a message nothing waits for gets
 SETTINGS = settings(
     max_examples=15, deadline=None, database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -132,7 +130,8 @@ def test_free_text_photo_captions_and_file_names(tmp_path: Path) -> None:
                 # The album's second photo: no second answer.
                 second = await user.send_photo(b"\xff\xd82", media_group_id=f"a{album[0]}")
                 marker = await user.ask("/cancel", timeout=5)
-                assert "取消" in marker.text, marker.text
+                cancelled = said(marker.text, "dialog.cancelled")
+                assert cancelled or said(marker.text, "dialog.nothing"), marker.text
                 assert not [m.text for m in user.messages()
                             if second.message_id < m.message_id < marker.message_id]
             run(go())
@@ -163,7 +162,7 @@ def test_mute_date_ranges(tmp_path: Path) -> None:
                 before = await snapshot(h)
                 reply = await answer_to(user, f"/mute {args}")
                 check(args, reply)
-                if "不再发送活动提醒" not in reply:  # refused: nothing may change
+                if not said(reply, "reminders.mute.done"):  # refused: nothing may change
                     assert await snapshot(h) == before, f"data changed for {args!r}"
             run(go())
 
@@ -275,11 +274,11 @@ def test_leave_reason_step(tmp_path: Path) -> None:
             async def go() -> None:
                 made[0] += 1
                 activity_id = f"GX{made[0]}"
-                await add(h, f"{activity_id},group_study,读书交流{made[0]},第一组,"
-                             "2026-03-06 15:00,2026-03-06 17:00,会议室,,,T1")
+                await import_schedule(h, f"{activity_id},group_study,读书交流{made[0]},第一组,"
+                                         "2026-03-06 15:00,2026-03-06 17:00,会议室,,,T1")
                 await answer_to(user, "/cancel")
                 prompt = await answer_to(user, f"/leave {activity_id}")
-                assert "请写下请假理由" in prompt, prompt
+                assert said(prompt, "leave.ask.reason"), prompt
                 before = await snapshot(h)
                 user.skip_pending()
                 confirm = await user.ask(reason, timeout=5)
@@ -287,10 +286,11 @@ def test_leave_reason_step(tmp_path: Path) -> None:
                 assert await snapshot(h) == before, f"saved before confirming: {reason!r}"
                 typed = reason.strip()
                 if len(typed) > limit:
-                    assert f"最多 {limit} 字" in confirm.text, confirm.text
+                    assert said(confirm.text, "leave.ask.too_long", limit=limit), confirm.text
                     assert not confirm.buttons
                     return
-                assert "请确认提交" in confirm.text and typed in confirm.text, confirm.text
+                assert said(confirm.text, "leave.ask.confirm"), confirm.text
+                assert typed in confirm.text, confirm.text
                 await user.press(confirm, "✅ 确认提交", timeout=5)
                 done = await h.sandbox.wait_for_bot_message(
                     confirm.chat_id, lambda e: e is confirm and SENT in e.text,
@@ -307,18 +307,22 @@ def test_leave_reason_step(tmp_path: Path) -> None:
                 # long or blank, else stored as typed and quoted in the trainee's notice.
                 approver.skip_pending()
                 await approver.press(cards[-1], "驳回", timeout=5)
-                await approver.next_message(timeout=5, predicate=lambda m: "驳回理由" in m.text)
+                await approver.next_message(timeout=5, predicate=lambda m: said(
+                    m.text, "leave.decide.ask_reason"
+                ))
                 note = typed[::-1].strip() or "x"
                 approver.skip_pending()
                 answer = await approver.ask(note, timeout=5)
                 check(note, answer.text)
                 if len(note) <= limit:
-                    assert "已驳回" in answer.text, answer.text
+                    assert said(answer.text, "leave.decide.done_rejected"), answer.text
                     await h.flush()
                     row = await h.services.db.fetchone(
                         "SELECT state, decision_note FROM leave_requests ORDER BY id DESC")
                     assert row is not None and tuple(row) == ("rejected", note)
-                    assert any(note in m.text for m in user.messages() if "未获批准" in m.text)
+                    assert any(note in m.text for m in user.messages() if said(
+                        m.text, "leave.notice.rejected_reason"
+                    ))
                 await answer_to(approver, "/cancel")
             run(go())
 
@@ -382,9 +386,9 @@ def test_submitted_document_names(tmp_path: Path) -> None:
                 check(name, reply.text)
                 last = await _last_file(h)
                 if await snapshot(h) == before:  # refused: not a kind the bot takes
-                    assert "已提交" not in reply.text, reply.text
+                    assert not said(reply.text, "reading.submit.saved"), reply.text
                     return
-                assert "已提交" in reply.text, reply.text
+                assert said(reply.text, "reading.submit.saved"), reply.text
                 assert last is not None
                 sub_id, rel, shown = last
                 stored = (root / rel).resolve()
@@ -490,22 +494,24 @@ def test_report_photo_caption_and_document_names(tmp_path: Path) -> None:
         root = h.config.files_dir.resolve()
 
         async def to_the_document_step() -> None:
-            await add_activity(h, G1)
+            await import_schedule(h, G1)
             await roll_call_and_end(h)
             question = await start_filing(h, host)
-            assert "学习了什么" in question.text
+            assert said(question.text, "reports.ask.studied")
             await host.ask("共读《给教师的建议》<b>&", timeout=5)
             asked = await host.ask("'; DROP TABLE reports;-- *_`", timeout=5)
-            assert "请发送活动照片" in asked.text
+            assert said(asked.text, "reports.ask.photos")
             await host.send_photo(PHOTOS[0], caption="<b>\u202e../../x" + "长" * 1000)
-            status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text,
+            status = await host.next_message(predicate=lambda m: said(
+                m.text, "reports.photos.received", count=1
+            ),
                                              timeout=5)
             recommend = await after_press(host, status, "照片已发完")
             who = await after_press(host, recommend, "⭐ 推荐成果")
             title = await after_press(host, who, "邹立新")
-            assert "标题" in title.text
+            assert said(title.text, "reports.ask.rec_title")
             body = await host.ask("<i>三点体会</b>", timeout=5)
-            assert "发送成果内容" in body.text
+            assert said(body.text, "reports.ask.rec_body")
 
         run(to_the_document_step())
 
@@ -518,7 +524,7 @@ def test_report_photo_caption_and_document_names(tmp_path: Path) -> None:
                 await host.send_document(b"MZ\x90\x00", name)
                 reply = await host.next_message(timeout=5)
                 check(name, reply.text)
-                assert "不支持这种文件" in reply.text, reply.text
+                assert said(reply.text, "reports.rec.bad_document"), reply.text
                 assert await snapshot(h) == before
             run(go())
 
@@ -528,7 +534,7 @@ def test_report_photo_caption_and_document_names(tmp_path: Path) -> None:
             host.skip_pending()
             await host.send_document(b"PK\x03\x04 docx", HOSTILE_DOC)
             count_q = await host.next_message(timeout=5)
-            assert "实际到场多少人" in count_q.text, count_q.text
+            assert said(count_q.text, "reports.ask.headcount"), count_q.text
             preview = await host.ask("2", timeout=5)
             check("2", preview.text)
             await after_press(host, preview, "✅ 提交报告")

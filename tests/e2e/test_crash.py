@@ -29,7 +29,7 @@ from bot.sandbox.server import Sandbox
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
-from tests.helpers import load_roster, make_config
+from tests.helpers import load_roster, make_config, said
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -177,9 +177,9 @@ async def test_sigkill_mid_way_loses_and_duplicates_nothing(tmp_path: Path) -> N
             async def request(user: SandboxUser) -> None:
                 async with gate:
                     prompt = await user.ask("/leave LEAVE", timeout=20)
-                    assert "请写下请假理由" in prompt.text, prompt.text
+                    assert said(prompt.text, "leave.ask.reason"), prompt.text
                     confirm = await user.ask("家中有事，需请假一天", timeout=20)
-                    assert "请确认提交" in confirm.text, confirm.text
+                    assert said(confirm.text, "leave.ask.confirm"), confirm.text
                     await user.press(confirm, "✅ 确认提交", timeout=20)
 
             await asyncio.gather(*(request(u) for u in users[:LEAVES]))

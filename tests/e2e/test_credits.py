@@ -20,18 +20,10 @@ from storage import activities as activities_repo
 from storage import attendance as attendance_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
-from storage import members as members_repo
 from storage.db import ts
-from storage.models import Member
-from tests.helpers import T0, TZ, Harness, running_bot
+from tests.helpers import T0, TZ, Harness, member, running_bot, said, text_of
 
-
-async def member(h: Harness, member_id: str) -> Member:
-    async with h.services.db.read() as conn:
-        found = await members_repo.by_member_id(conn, member_id)
-    assert found is not None
-    return found
-
+EXIT_BUTTONS = [text_of("credits.exit.btn_confirm"), text_of("credits.exit.btn_dismiss")]
 
 async def seed_activity(h: Harness, statuses: dict[str, str], *, days_ago: int = 3,
                         host: str | None = None, group: int = 1) -> int:
@@ -58,24 +50,21 @@ def png_size(entry: Entry) -> tuple[int, int]:
         return img.size
 
 
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        yield harness
-
-
 async def test_credits_for_a_trainee_with_details(h: Harness) -> None:
     t1 = await h.register("T1")
     await seed_activity(h, {"T1": "present", "T2": "late", "L1": "absent"}, host="T1")
     reply = await t1.ask("/credits")
     assert png_size(reply) == charts.progress_size()
     # present 2 + hosting 2 = 4; line: 0.6 x mean(4, 1, 0, -2, 0) = 0.36; group median of 4,1,-2.
-    assert "2026 年累计 4 分" in reply.text and "排名 1/5" in reply.text
-    assert "当前线 0.36 分" in reply.text and "组中位数 1 分" in reply.text
-    assert "低于线" not in reply.text
+    assert said(reply.text, "credits.summary", year=2026, total=4, rank=1, count=5)
+    assert said(reply.text, "credits.summary", line="0.36", median=1)
+    assert not said(reply.text, "credits.summary_below")
     await t1.press(reply, "📒 学分明细")
     detail = await t1.next_message()
-    assert "共 4 分" in detail.text and "出勤：2 分" in detail.text and "主持活动" in detail.text
+    assert said(detail.text, "credits.detail_header", total=4)
+    assert said(detail.text, "credits.rule.host")
+    assert said(detail.text, "credits.detail_rule_line",
+                rule=text_of("credits.rule.attendance.present"), points=2)
 
 
 async def test_a_trainee_below_the_line_is_told_what_is_needed(h: Harness) -> None:
@@ -83,12 +72,13 @@ async def test_a_trainee_below_the_line_is_told_what_is_needed(h: Harness) -> No
     await seed_activity(h, {"T1": "present", "T2": "present", "L1": "absent"})
     reply = await l1.ask("/credits")
     # Totals 2, 2, -2, 0, 0: line 0.6 x 0.4 = 0.24; L1 needs 2.24 and more as the line moves.
-    assert "排名 5/5" in reply.text and "⚠️ 低于线，还需" in reply.text
+    assert said(reply.text, "credits.summary", rank=5, count=5)
+    assert said(reply.text, "credits.summary_below")
 
 
 async def test_hr_has_no_credits(h: Harness) -> None:
     hr = await h.register("H1")
-    assert "不计学分" in (await hr.ask("/credits")).text
+    assert said((await hr.ask("/credits")).text, "credits.hr_no_credits")
 
 
 async def test_ranking_by_role(h: Harness) -> None:
@@ -97,33 +87,41 @@ async def test_ranking_by_role(h: Harness) -> None:
     hr = await h.register("H1")
     await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "late"})
     refused = await t1.ask("/ranking")
-    assert refused.media_type is None and "只向组长" in refused.text
+    assert refused.media_type is None and said(refused.text, "credits.ranking_refused")
     # The leader sees the group (3 bars) and who is below the line.
     group = await l1.ask("/ranking")
     assert png_size(group) == charts.ranking_size(3)
-    assert "第一组 · 2026 年：3 人" in group.text and "低于线 1 人" in group.text
+    assert said(group.text, "credits.ranking_caption", scope="第一组", year=2026, count=3, below=1)
     at_risk = await l1.next_message()
-    assert "邹立新（第一组）-2 分，还需" in at_risk.text
+    assert said(at_risk.text, "credits.at_risk_line", name="邹立新", group="第一组", total=-2)
     assert "王芳" not in at_risk.text
     # HR sees everyone, or one group by name.
     everyone = await hr.ask("/ranking")
     assert png_size(everyone) == charts.ranking_size(5)
-    assert "全体 · 2026 年：5 人" in everyone.text
+    assert said(
+        everyone.text,
+        "credits.ranking_caption",
+        scope=text_of("credits.everyone"),
+        year=2026,
+        count=5,
+    )
     await hr.next_message()
     second = await hr.ask("/ranking 第二组")
-    assert "第二组 · 2026 年：2 人" in second.text
+    assert said(second.text, "credits.ranking_caption", scope="第二组", year=2026, count=2)
     await hr.next_message()
-    assert "没有名为「第九组」的小组" in (await hr.ask("/ranking 第九组")).text
+    assert said(
+        (await hr.ask("/ranking 第九组")).text, "credits.ranking_unknown_group", group="第九组"
+    )
 
 
 async def test_adjust_by_hr_is_in_the_ledger_and_told(h: Harness) -> None:
     hr = await h.register("H1")
     t1 = await h.register("T1")
     done = await hr.ask("/adjust T1 +3 学习心得被评为优秀")
-    assert "已为 黄志强 调整 +3 分" in done.text and "累计 3 分" in done.text
+    assert said(done.text, "credits.adjust.done", name="黄志强", points="+3", total=3)
     await h.flush()
-    told = await t1.next_message(predicate=lambda e: "调整了学分" in e.text)
-    assert "+3 分：学习心得被评为优秀" in told.text
+    told = await t1.next_message(predicate=lambda e: said(e.text, "credits.adjust.told"))
+    assert said(told.text, "credits.adjust.told", points="+3", reason="学习心得被评为优秀")
     t1_pk, h1_pk = (await member(h, "T1")).pk, (await member(h, "H1")).pk
     async with h.services.db.read() as conn:
         rows = await ledger.member_entries(conn, t1_pk, 2026)
@@ -140,7 +138,7 @@ async def test_adjust_by_hr_is_in_the_ledger_and_told(h: Harness) -> None:
         ("/adjust X9 1 无", "没有编号为 X9"), ("/adjust H1 1 无", "不计学分"),
     ):
         assert expected in (await hr.ask(text)).text, text
-    assert "只有人事部门" in (await t1.ask("/adjust T2 5 帮忙")).text
+    assert said((await t1.ask("/adjust T2 5 帮忙")).text, "credits.adjust.hr_only")
 
 
 async def test_heatmap_for_hr(h: Harness) -> None:
@@ -148,14 +146,14 @@ async def test_heatmap_for_hr(h: Harness) -> None:
     t1 = await h.register("T1")
     await seed_activity(h, {"T1": "present", "T2": "late", "L1": "excused"}, days_ago=5)
     await seed_activity(h, {"T1": "early_leave", "T2": "absent"}, days_ago=2)
-    assert "只向人事部门" in (await t1.ask("/heatmap")).text
+    assert said((await t1.ask("/heatmap")).text, "credits.heatmap.hr_only")
     menu = await hr.ask("/heatmap")
     await hr.press(menu, "第一组")
     photo = await hr.next_message()
     assert png_size(photo) == charts.heatmap_size(3, 2)
-    assert "第一组 · 2026 年最近 2 次活动" in photo.text
+    assert said(photo.text, "credits.heatmap.caption", scope="第一组", year=2026, count=2)
     direct = await hr.ask("/heatmap 第二组")
-    assert "第二组本年度还没有已开始的活动" in direct.text
+    assert said(direct.text, "credits.heatmap.empty", scope="第二组")
 
 
 async def import_rows(h: Harness, tmp: Path, kind: str, text: str) -> int:
@@ -184,13 +182,14 @@ async def test_exit_confirmed_forged_press_refused(h: Harness, tmp_path: Path) -
                              "T2,2025S1,90\n") == 0
     await h.tick()
     notice = await hr_notice(h, hr, "黄志强")
-    assert "学期考试不及格" in notice.text and "2025S1 52 分；2025S2 48 分" in notice.text
-    assert notice.button_texts == ["✅ 确认退出", "✖️ 不予退出"]
+    assert said(notice.text, "credits.exit.rule.exams")
+    assert said(notice.text, "credits.exit.evidence.exams", items="2025S1 52 分；2025S2 48 分")
+    assert notice.button_texts == EXIT_BUTTONS
     [p] = await proposals(h)
     # A trainee forging the confirm (on a message of their own) is refused; nothing changes.
     mine = await t1.ask("/credits")
     answer = await t1.press_data(mine, f"exit:do:{p.id}")
-    assert answer.show_alert and "已失效" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "error.forged")
     assert (await member(h, "T1")).active and [x.id for x in await proposals(h)] == [p.id]
     # A leader forging it too.
     answer = await l1.press_data(await l1.ask("/ranking"), f"exit:dis:{p.id}")
@@ -198,26 +197,28 @@ async def test_exit_confirmed_forged_press_refused(h: Harness, tmp_path: Path) -
     # HR confirms (asked once more first).
     await hr.press(notice, "✅ 确认退出")
     ask = await h.sandbox.wait_for_bot_message(
-        hr.chat_id, lambda e: e.message_id == notice.message_id and "确定吗" in e.text,
+        hr.chat_id, lambda e: e.message_id == notice.message_id and said(
+            e.text, "credits.exit.ask"
+        ),
         after=notice.message_id - 1)
     assert (await member(h, "T1")).active  # nothing before the second tap
     answer = await hr.press(ask, "确认，黄志强退出")
-    assert "已确认退出" in (answer.text or "")
+    assert said(answer.text, "credits.exit.answer_confirmed")
     assert not (await member(h, "T1")).active
     decided = (await exits_repo_proposal(h, p.id))
     assert decided.state == "confirmed" and decided.decided_by == (await member(h, "H1")).pk
     await h.flush()
-    assert "已退出后备干部人才库" in t1.last().text
-    assert "黄志强 经人事部门确认已退出" in l1.last().text
-    assert "已确认退出（周敏" in hr.messages()[-1].text or any(
-        "已确认退出（周敏" in m.text for m in hr.messages())
+    assert said(t1.last().text, "credits.exit.told_member")
+    assert said(l1.last().text, "credits.exit.told_leader", name="黄志强")
+    assert said(hr.messages()[-1].text, "credits.exit.outcome_confirmed", by="周敏") or any(
+        said(m.text, "credits.exit.outcome_confirmed", by="周敏") for m in hr.messages())
     # The history stays; the member is gone from the ranking and told they are inactive.
     async with h.services.db.read() as conn:
         assert [r for r in await exits_repo.exam_results(conn) if r[0] == decided.member_pk]
-    assert "已停用" in (await t1.ask("/credits")).text
+    assert said((await t1.ask("/credits")).text, "register.inactive")
     # A second press of the same confirm changes nothing.
     again = await hr.press_data(ask, f"exit:do:{p.id}")
-    assert again.show_alert and "已经确认过" in (again.text or "")
+    assert again.show_alert and said(again.text, "credits.exit.already_confirmed")
     # No new proposal on the next ticks.
     await h.tick(minutes=30)
     assert await proposals(h) == []
@@ -237,25 +238,28 @@ async def test_exit_dismissed_and_not_proposed_again(h: Harness, tmp_path: Path)
                              "member_id,year,percent\nT2,2025,75%\nT1,2025,80\n") == 0
     await h.tick()
     notice = await hr_notice(h, hr, "邹立新")
-    assert "2025 年满意度 75%，低于 80%" in notice.text
+    assert said(notice.text, "credits.exit.evidence.satisfaction", year=2025, share=75, min=80)
     async with h.services.db.read() as conn:
         waiting = await pending.gather(conn, "zh")
-    assert "退出建议：邹立新（工作单位满意度测评未达标）— 发送 /exits 处理" in waiting
+    assert text_of("credits.exit.pending_line", name="邹立新",
+                   rule=text_of("credits.exit.rule.satisfaction")) in waiting
     listing = await hr.ask("/exits")
-    assert "共 1 条" in listing.text
+    assert said(listing.text, "credits.exit.header", count=1)
     card = await hr.next_message()
-    assert card.button_texts == ["✅ 确认退出", "✖️ 不予退出"]
+    assert card.button_texts == EXIT_BUTTONS
     answer = await hr.press(card, "✖️ 不予退出")
-    assert "不予退出" in (answer.text or "")
+    assert said(answer.text, "credits.exit.answer_dismissed")
     [p] = await proposals(h, "dismissed")
     assert p.decided_by == (await member(h, "H1")).pk
     assert (await member(h, "T2")).active
     await h.tick(minutes=30)
     assert await proposals(h) == []
-    assert "没有待处理" in (await hr.ask("/exits")).text
+    assert said((await hr.ask("/exits")).text, "credits.exit.none")
     # The HR notice sent earlier lost its buttons.
     edited = await h.sandbox.wait_for_bot_message(
-        hr.chat_id, lambda e: e.message_id == notice.message_id and "不予退出（周敏" in e.text,
+        hr.chat_id, lambda e: e.message_id == notice.message_id and said(
+            e.text, "credits.exit.outcome_dismissed", by="周敏"
+        ),
         after=notice.message_id - 1)
     assert edited.buttons == []
 
@@ -276,12 +280,14 @@ async def test_supervision_twice_in_a_row_and_withdrawn_after_correction(
     assert await proposals(h) == []
     assert len(await proposals(h, "withdrawn")) == 1
     withdrawn = await h.sandbox.wait_for_bot_message(
-        hr.chat_id, lambda e: e.message_id == notice.message_id and "已自动撤回" in e.text,
+        hr.chat_id, lambda e: e.message_id == notice.message_id and said(
+            e.text, "credits.exit.withdrawn"
+        ),
         after=notice.message_id - 1)
     assert withdrawn.buttons == []
     # A stale press of the old button (from a client that missed the edit) changes nothing.
     answer = await hr.press(withdrawn, "✅ 确认退出")
-    assert answer.show_alert and "撤回" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "credits.exit.already_withdrawn")
 
 
 async def test_rule_one_at_the_year_end(h: Harness) -> None:
@@ -298,7 +304,9 @@ async def test_rule_one_at_the_year_end(h: Harness) -> None:
     [p] = await proposals(h)
     assert (p.rule, p.period) == ("credits", "2026")
     notice = await hr_notice(h, hr, "邹立新")
-    assert "2026 年度学分 -2 分，低于线 0.72 分" in notice.text  # 0.6 x 8 / 5
+    assert said(
+        notice.text, "credits.exit.evidence.credits", year=2026, total=-2, line="0.72"
+    )  # 0.6 x 8 / 5
     async with h.services.db.read() as conn:
         assert await exits_repo.year_closed(conn, 2026)
     await h.tick(minutes=30)
@@ -325,7 +333,7 @@ async def test_imports_are_all_or_nothing(
 ) -> None:
     assert await import_rows(h, tmp_path, kind, text) == 2
     err = capsys.readouterr().err
-    assert "没有导入" in err
+    assert said(err, "credits.import.rejected")
     for problem in problems:
         assert problem in err, (problem, err)
     async with h.services.db.read() as conn:
@@ -358,7 +366,14 @@ async def test_cli_adjust_and_the_credits_export(
     await seed_activity(h, {"T1": "present", "T2": "absent"})
     args = argparse.Namespace(member="T1", points="+2.5", reason="优秀案例分析")
     assert await cli_adjust(args, h.config) == 0
-    assert "已为 黄志强（T1）调整 +2.5 分：优秀案例分析" in capsys.readouterr().out
+    assert said(
+        capsys.readouterr().out,
+        "credits.import.adjusted",
+        name="黄志强",
+        member_id="T1",
+        points="+2.5",
+        reason="优秀案例分析",
+    )
     for bad in (argparse.Namespace(member="T1", points="0", reason="x"),
                 argparse.Namespace(member="T1", points="2", reason=" "),
                 argparse.Namespace(member="X9", points="2", reason="x"),
@@ -368,8 +383,8 @@ async def test_cli_adjust_and_the_credits_export(
     # The command line runs on the system clock: bring the bot's clock up to it to deliver.
     h.clock.set(max(h.clock.now(), dt.datetime.now(TZ)) + dt.timedelta(minutes=1))
     await h.flush()
-    assert "+2.5 分：优秀案例分析" in (await t1.next_message(
-        predicate=lambda e: "调整了学分" in e.text)).text
+    told = await t1.next_message(predicate=lambda e: said(e.text, "credits.adjust.told"))
+    assert said(told.text, "credits.adjust.told", points="+2.5", reason="优秀案例分析")
     [sheet] = await collect(h.services.db, h.config, ["credits"], ExportFilter())
     rows = {(r["member_id"], r["rule"], r["points"], r["by"]) for r in sheet.rows}
     assert rows == {("T1", "attendance.present", 2.0, ""), ("T2", "attendance.absent", -2.0, ""),

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from bot.demo.play import run_demo
+from tests.helpers import said
 
 
 async def test_demo_plays_every_scene_and_prints_the_transcript(tmp_path: Path) -> None:
@@ -13,10 +14,11 @@ async def test_demo_plays_every_scene_and_prints_the_transcript(tmp_path: Path) 
     keep = tmp_path / "kept"
     assert await run_demo(keep, out=out) == 0
     text = out.getvalue()
+    plain = text.replace("\n    ", "\n")  # a message's later lines are indented
     assert "── 罗宏伟 (M001)" in text  # a section per person
-    assert "> /start ABCD2345" in text and "邀请码不正确" in text  # the wrong code
-    assert "注册成功，黄志强" in text
-    assert "新成员已注册" in text  # the leader's notification
-    assert "您好！这是" in text  # the stranger's how-to-register answer
+    assert "> /start ABCD2345" in text and said(text, "register.wrong_code")  # the wrong code
+    assert said(plain, "register.welcome", name="黄志强")
+    assert said(text, "register.leader_notice")  # the leader's notification
+    assert said(plain, "register.how_to")  # the stranger's how-to-register answer
     assert (keep / "demo.sqlite3").exists()
     assert "Traceback" not in text

@@ -5,38 +5,30 @@ keyboard takes the keyboard away."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.app import build_application, start_app, stop_app
 from bot.delivery.inbox import Inbox
 from bot.sandbox.client import SandboxUser
 from storage.db import open_database
 from tests.e2e.test_attendance import VENUE, code
-from tests.e2e.test_attendance import add as add_activity
-from tests.e2e.test_inbox import Crash
-from tests.e2e.test_leave import SCHEDULE, add, edited
-from tests.helpers import TZ, Harness, restart, running_bot
+from tests.e2e.test_leave import SCHEDULE
+from tests.helpers import (
+    TZ,
+    Crash,
+    Harness,
+    edited,
+    import_schedule,
+    restart,
+    running_bot,
+    said,
+    settled,
+    text_of,
+)
 
-IDLE = "我现在没有在等您输入内容"
-
-
-@pytest.fixture
-def crash(monkeypatch: pytest.MonkeyPatch) -> Iterator[Crash]:
-    c = Crash(monkeypatch)
-    yield c
-    c.end()
-
-
-async def settled(h: Harness) -> None:
-    inbox = h.app.bot_data["inbox"]
-    assert isinstance(inbox, Inbox)
-    await asyncio.wait_for(inbox.settled(), 10)
+IDLE = text_of("dialog.idle")
 
 
 async def rows(h: Harness) -> dict[int, dict[str, object]]:
@@ -59,17 +51,17 @@ async def test_schedule_half_done_resumes_after_restart(tmp_path: Path) -> None:
         leader = await h.register("L1")
         menu = await leader.ask("/schedule")
         await leader.press(menu, "➕ 新建活动")
-        assert "活动主题" in (await leader.next_message()).text
-        assert "日期和开始时间" in (await leader.ask("案例剖析：课堂管理")).text
+        assert said((await leader.next_message()).text, "attendance.schedule.ask_title")
+        assert said((await leader.ask("案例剖析：课堂管理")).text, "attendance.schedule.ask_when")
         saved = await rows(h)
         assert saved[leader.id]["step"] == "when"
         await restart(h)
         duration = await leader.ask("2026-03-10 15:30")
-        assert "持续多久" in duration.text, duration.text
+        assert said(duration.text, "attendance.schedule.ask_duration"), duration.text
         await leader.press(duration, "120 分钟")
-        assert "活动地点" in (await leader.next_message()).text
+        assert said((await leader.next_message()).text, "attendance.schedule.ask_place")
         hosts = await leader.ask("实验小学会议室")
-        assert "主持人" in hosts.text
+        assert said(hosts.text, "attendance.schedule.ask_host")
         await leader.press(hosts, hosts.button_texts[0])
         await leader.next_message()
         found = await h.services.db.fetchall(
@@ -81,18 +73,18 @@ async def test_schedule_half_done_resumes_after_restart(tmp_path: Path) -> None:
 
 async def leave_prompt(h: Harness, user: SandboxUser) -> None:
     prompt = await user.ask("/leave G1")
-    assert "请写下请假理由" in prompt.text, prompt.text
+    assert said(prompt.text, "leave.ask.reason"), prompt.text
     await settled(h)  # saved (at the clock's time) before a test moves the clock
 
 
 async def test_leave_reason_survives_restart_and_finishes(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         await restart(h)
         confirm = await user.ask("家中有事")
-        assert "请确认提交" in confirm.text and "家中有事" in confirm.text, confirm.text
+        assert said(confirm.text, "leave.ask.confirm") and "家中有事" in confirm.text, confirm.text
         await user.press(confirm, "✅ 确认提交")
         await edited(h, confirm)
         requests = await h.services.db.fetchall("SELECT reason FROM leave_requests")
@@ -102,7 +94,7 @@ async def test_leave_reason_survives_restart_and_finishes(tmp_path: Path) -> Non
 
 async def test_a_dialog_older_than_resume_hours_is_dropped(tmp_path: Path) -> None:
     async with running_bot(tmp_path, dialog={"resume_hours": 1}) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         young, old = await h.register("T1"), await h.register("T2")
         await leave_prompt(h, old)
         h.clock.advance(minutes=50)
@@ -110,14 +102,14 @@ async def test_a_dialog_older_than_resume_hours_is_dropped(tmp_path: Path) -> No
         h.clock.advance(minutes=20)  # old: 70 minutes, young: 20
         await restart(h)
         assert IDLE in (await old.ask("家中有事")).text
-        assert "请确认提交" in (await young.ask("身体不适")).text
+        assert said((await young.ask("身体不适")).text, "leave.ask.confirm")
         saved = await rows(h)
         assert old.id not in saved and saved[young.id]["step"] == "confirm"
 
 
 async def test_an_ended_dialog_leaves_no_row(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         assert user.id in await rows(h)
@@ -135,7 +127,7 @@ async def test_a_replayed_step_meets_its_restored_dialog(
     tmp_path: Path, crash: Crash
 ) -> None:
     async with running_bot(tmp_path) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         await leave_prompt(h, user)
         await settled(h)
@@ -145,7 +137,7 @@ async def test_a_replayed_step_meets_its_restored_dialog(
         crash.end()
         await restart(h)  # restores the dialog, then replays the reason
         confirm = await user.next_message()
-        assert "请确认提交" in confirm.text and "家中有事" in confirm.text, confirm.text
+        assert said(confirm.text, "leave.ask.confirm") and "家中有事" in confirm.text, confirm.text
         await user.press(confirm, "✅ 确认提交")
         await edited(h, confirm)
         assert await rows(h) == {}
@@ -167,7 +159,7 @@ async def test_a_step_handled_but_not_deleted_is_replayed_on_the_state_it_met(
             return None
 
         crash._mp.setattr(Inbox, "_delete_finished", nothing)  # the process dies first
-        assert "日期和开始时间" in (await leader.ask("案例剖析：课堂管理")).text
+        assert said((await leader.ask("案例剖析：课堂管理")).text, "attendance.schedule.ask_when")
         await settled(h)
         await stop_app(h.app)  # still committing nothing
         saved = await rows_in(h.config.db_path)
@@ -175,14 +167,18 @@ async def test_a_step_handled_but_not_deleted_is_replayed_on_the_state_it_met(
         crash.end()
         h.app = build_application(h.config, h.options)
         await start_app(h.app)
-        assert "日期和开始时间" in (await leader.next_message()).text  # the title, again
-        assert "持续多久" in (await leader.ask("2026-03-10 15:30")).text
+        assert said(
+            (await leader.next_message()).text, "attendance.schedule.ask_when"
+        )  # the title, again
+        assert said((await leader.ask("2026-03-10 15:30")).text, "attendance.schedule.ask_duration")
 
 
 async def test_a_command_ending_the_location_step_removes_the_button(tmp_path: Path) -> None:
     async with running_bot(tmp_path, checkin={"require_location": True, "radius_m": 200}) as h:
-        await add_activity(h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
-                              f"{VENUE[0]},{VENUE[1]},")
+        await import_schedule(
+            h, f"C1,collective,主题培训,,2026-03-02 10:00,2026-03-02 16:00,报告厅,"
+               f"{VENUE[0]},{VENUE[1]},",
+        )
         user = await h.register("T3")
         h.clock.set(dt.datetime(2026, 3, 2, 9, 50, tzinfo=TZ))
         ask = await user.ask(f"/checkin {await code(h, 'C1')}")

@@ -9,16 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.core.services import StudyContext
 from bot.sandbox.server import Sandbox
-from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config, running_bot
-
-
-async def boom(update: Update, context: StudyContext) -> None:
-    raise RuntimeError("kaboom in a handler")
+from tests.helpers import SMALL_ROSTER, T0, boom, load_roster, make_config, running_bot, said
 
 
 async def test_error_is_apologised_for_and_reported_to_hr_chat(tmp_path: Path) -> None:
@@ -27,7 +21,7 @@ async def test_error_is_apologised_for_and_reported_to_hr_chat(tmp_path: Path) -
         hr_chat = h.sandbox.group(-100777, "人事科")
         user = await h.register("T1")
         reply = await user.ask("/boom")
-        assert "抱歉" in reply.text
+        assert said(reply.text, "error.apology")
         report = await h.sandbox.wait_for_bot_message(hr_chat.id)
         assert "kaboom in a handler" in report.text
         assert h.sandbox.token not in report.text
@@ -40,8 +34,8 @@ async def test_apology_in_english_for_an_english_member(tmp_path: Path) -> None:
         h.app.add_handler(CommandHandler("boom", boom))
         user = h.new_user()
         reply = await user.ask(f"/start {h.codes['T1']}")
-        assert "You are registered" in reply.text
-        assert "Sorry" in (await user.ask("/boom")).text
+        assert said(reply.text, "register.welcome", lang="en")
+        assert said((await user.ask("/boom")).text, "error.apology", lang="en")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -64,7 +58,7 @@ async def test_run_process_stops_gracefully_and_never_logs_the_token(tmp_path: P
         try:
             user = sb.user(4242, "黄志强")
             reply = await user.ask(f"/start {codes['T1']}", timeout=30)
-            assert "注册成功" in reply.text
+            assert said(reply.text, "register.welcome")
             assert "黄志强" in (await user.ask("/me")).text
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.helpers import running_bot
+from tests.helpers import running_bot, said
 
 
 async def test_export_by_role(tmp_path: Path) -> None:
@@ -26,4 +26,4 @@ async def test_export_by_role(tmp_path: Path) -> None:
         wb = openpyxl.load_workbook(io.BytesIO(doc.file_bytes or b""))
         ids = {row[0] for row in wb["roster"].iter_rows(min_row=2, values_only=True)}
         assert ids == {"L2", "T3"}
-        assert "只有组长" in (await trainee.ask("/export")).text
+        assert said((await trainee.ask("/export")).text, "export_chat.not_allowed")

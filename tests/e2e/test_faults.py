@@ -12,8 +12,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from storage import members as members_repo
-from tests.e2e.test_announce import big_roster, wait_edit
-from tests.helpers import Harness, running_bot
+from tests.helpers import Harness, big_roster, running_bot, said, wait_edit
 
 MEMBERS = 40  # H1 and M000..M038
 TEXT = "本周六上午九点在县教育局三楼会议室召开期中推进会，请准时参加。"
@@ -45,11 +44,11 @@ async def test_announcement_survives_429_5xx_timeouts_and_a_block(
                 users[user.id] = user
         menu = await hr.ask("/announce")
         await hr.press(menu, "全体成员")
-        await wait_edit(h, hr.chat_id, menu.message_id, "请输入通知内容")
+        await wait_edit(h, hr.chat_id, menu.message_id, "announce.ask_text")
         preview = await hr.ask(TEXT)
-        assert f"将发送给 {MEMBERS} 人" in preview.text
+        assert said(preview.text, "announce.preview", count=MEMBERS)
         await hr.press(preview, "✅ 发送")
-        await wait_edit(h, hr.chat_id, preview.message_id, "发送中")
+        await wait_edit(h, hr.chat_id, preview.message_id, "announce.progress")
         assert await pending(h) == MEMBERS
         users[BLOCKED].block()
         sb = h.sandbox
@@ -124,7 +123,7 @@ async def test_announcement_survives_429_5xx_timeouts_and_a_block(
 
         # The progress line tells HR, and the bot still answers.
         await h.tick()
-        text = await wait_edit(h, hr.chat_id, preview.message_id, "发送完毕")
-        assert f"已送达 {MEMBERS - 1}" in text and "无法送达 1" in text and "待发送 0" in text
+        text = await wait_edit(h, hr.chat_id, preview.message_id, "announce.done")
+        assert said(text, "announce.done", sent=MEMBERS - 1, unreachable=1, pending=0)
         assert "周敏" in (await hr.ask("/me")).text
         assert "成员1" in (await users[50_001].ask("/me")).text

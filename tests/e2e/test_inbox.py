@@ -8,26 +8,26 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.core.services import StudyContext
 from bot.delivery.inbox import MAX_REPLAYS, Inbox
 from storage import activities as activities_repo
 from storage.db import ts
-from tests.helpers import T0, Harness, restart, running_bot
-
-
-def inbox_of(h: Harness) -> Inbox:
-    inbox = h.app.bot_data["inbox"]
-    assert isinstance(inbox, Inbox)
-    return inbox
+from tests.helpers import (
+    T0,
+    Crash,
+    Harness,
+    boom,
+    free_port,
+    inbox_of,
+    restart,
+    running_bot,
+    said,
+)
 
 
 async def inbox_rows(h: Harness) -> list[tuple[int, int]]:
@@ -35,47 +35,6 @@ async def inbox_rows(h: Harness) -> list[tuple[int, int]]:
     await asyncio.wait_for(inbox_of(h).settled(), 10)
     rows = await h.services.db.fetchall("SELECT update_id, attempts FROM inbox ORDER BY 1")
     return [(int(r[0]), int(r[1])) for r in rows]
-
-
-class Crash:
-    """While on, updates are stored in the inbox (and confirmed to Telegram) but never reach
-    the application: the state a process killed right after storing a batch leaves."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.stored: list[int] = []
-        self.arrived = asyncio.Event()
-        self._mp = monkeypatch
-
-    def start(self) -> None:
-        self._mp.setattr(Inbox, "dispatch", self._lost)
-
-    def start_kill(self) -> None:
-        """Also stops polling right there, before the getUpdates that would confirm the batch
-        to Telegram (a process killed between storing a batch and the next long poll)."""
-        self._mp.setattr(Inbox, "dispatch", self._lost_and_killed)
-
-    def _lost_and_killed(self, update: Update) -> None:
-        self._lost(update)
-        raise asyncio.CancelledError  # ends the polling task where it stands
-
-    def _lost(self, update: Update) -> None:  # stands in for Inbox.dispatch
-        self.stored.append(update.update_id)
-        self.arrived.set()
-
-    async def wait(self, count: int) -> None:
-        while len(self.stored) < count:
-            self.arrived.clear()
-            await asyncio.wait_for(self.arrived.wait(), 10)
-
-    def end(self) -> None:
-        self._mp.undo()
-
-
-@pytest.fixture
-def crash(monkeypatch: pytest.MonkeyPatch) -> Iterator[Crash]:
-    c = Crash(monkeypatch)
-    yield c
-    c.end()
 
 
 async def test_stored_but_unhandled_updates_are_handled_after_restart_in_order(
@@ -92,7 +51,7 @@ async def test_stored_but_unhandled_updates_are_handled_after_restart_in_order(
         crash.end()
         await restart(h)
         first = await user.next_message()
-        assert "注册成功" in first.text, first.text
+        assert said(first.text, "register.welcome"), first.text
         second = await user.next_message()
         assert "黄志强" in second.text, second.text
         assert await inbox_rows(h) == []
@@ -133,23 +92,19 @@ async def test_a_handled_update_is_deleted_and_not_handled_again(tmp_path: Path)
         assert count is not None and count[0] > 0
 
 
-async def boom(update: Update, context: StudyContext) -> None:
-    raise RuntimeError("kaboom in a handler")
-
-
 async def test_an_update_whose_handler_raises_is_answered_and_not_replayed(
     tmp_path: Path,
 ) -> None:
     async with running_bot(tmp_path) as h:
         h.app.add_handler(CommandHandler("boom", boom))
         user = await h.register("T1")
-        assert "抱歉" in (await user.ask("/boom")).text
+        assert said((await user.ask("/boom")).text, "error.apology")
         assert await inbox_rows(h) == []
         await restart(h)
         h.app.add_handler(CommandHandler("boom", boom))
         # A replayed /boom would be answered before this (one user's updates run in order).
         assert "黄志强" in (await user.ask("/me")).text
-        assert sum("抱歉" in (e.text or "") for e in user.messages()) == 1
+        assert sum(said(e.text, "error.apology") for e in user.messages()) == 1
 
 
 async def test_an_update_that_never_finishes_is_dropped_after_max_replays(
@@ -198,13 +153,6 @@ async def test_a_row_that_does_not_parse_is_dropped(
         assert "黄志强" in (await user.ask("/me")).text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def test_webhook_update_is_stored_before_the_200_and_handled_after_restart(
     tmp_path: Path, crash: Crash
 ) -> None:
@@ -240,14 +188,14 @@ async def test_replay_of_finished_updates_whose_rows_were_not_deleted_is_idempot
                 source="import", created_by=None, now=ts(T0),
             )
         user = await h.register("T1")
-        assert "签到成功" in (await user.ask("/checkin")).text
+        assert said((await user.ask("/checkin")).text, "attendance.checkin.ok")
         assert len(await h.services.db.fetchall("SELECT update_id FROM inbox")) == 2
         monkeypatch.undo()
         await restart(h)
         again_start = await user.next_message()
-        assert "您已注册为" in again_start.text, again_start.text
+        assert said(again_start.text, "register.already"), again_start.text
         again_checkin = await user.next_message()
-        assert "无需重复签到" in again_checkin.text, again_checkin.text
+        assert said(again_checkin.text, "attendance.checkin.already"), again_checkin.text
         assert await inbox_rows(h) == []
         records = await h.services.db.fetchall("SELECT COUNT(*) FROM attendance")
         assert records[0][0] == 1

@@ -13,19 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from bot.activities.importer import run_import
 from bot.activities.rules import current_code
 from bot.activities.scheduling import rules_of
 from bot.cli import main
 from bot.core import pending
 from bot.delivery.inbox import Inbox
 from bot.documents.exports import ExportFilter, exporters, write_csv
-from bot.documents.tables import TableRow
 from bot.sandbox.client import Entry, SandboxUser
 from storage import activities as activities_repo
-from tests.helpers import SMALL_ROSTER, TZ, Harness, restart, running_bot
+from tests.helpers import (
+    SMALL_ROSTER,
+    TZ,
+    Harness,
+    edited,
+    import_schedule,
+    restart,
+    running_bot,
+    said,
+    text_of,
+)
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 SCHEDULE = (
     "G1,group_study,读书交流,第一组,2026-03-02 15:00,2026-03-02 17:00,会议室,,,T1",
     "G2,group_study,课例研讨,第二组,2026-03-02 15:00,2026-03-02 17:00,二组会议室,,,T3",
@@ -34,7 +41,8 @@ SCHEDULE = (
     "O1,online,线上讲座,,2026-03-04 19:00,2026-03-04 20:00,,,,",
 )
 TWO_HR = SMALL_ROSTER + "H2,孙丽,hr,,教育局人事科,\n"
-FORGED = "这个按钮已失效或不属于您。"
+FORGED = text_of("error.forged")
+DECIDE = [text_of("leave.btn.approve"), text_of("leave.btn.reject")]
 EXPORT_COLUMNS = ("request_id,member_id,name,group,activity_id,title,start,status,reason,"
                   "decided_by,decided_at,late")
 
@@ -43,28 +51,12 @@ def at(day: int, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hh, mm, tzinfo=TZ)
 
 
-async def add(h: Harness, *lines: str) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(lines, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-    await h.flush()
-
-
-async def edited(h: Harness, entry: Entry, edits: int = 1) -> Entry:
-    """`entry` once the bot has edited it (a button's answer comes before the edit)."""
-    return await h.sandbox.wait_for_bot_message(
-        entry.chat_id, lambda e: e is entry and e.edits >= edits, after=entry.message_id - 1
-    )
-
-
 async def request(h: Harness, user: SandboxUser, activity_id: str, reason: str) -> Entry:
     """/leave <activity>, the reason, the confirming tap; the confirmation as edited."""
     prompt = await user.ask(f"/leave {activity_id}")
-    assert "请写下请假理由" in prompt.text, prompt.text
+    assert said(prompt.text, "leave.ask.reason"), prompt.text
     confirm = await user.ask(reason)
-    assert "请确认提交" in confirm.text and reason in confirm.text
+    assert said(confirm.text, "leave.ask.confirm") and reason in confirm.text
     await user.press(confirm, "✅ 确认提交")
     done = await edited(h, confirm)
     await h.flush()
@@ -106,10 +98,10 @@ def leave_cards(user: SandboxUser) -> list[Entry]:
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await add(harness, *SCHEDULE)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with SCHEDULE imported."""
+    await import_schedule(h, *SCHEDULE)
+    return h
 
 
 # -- routing -------------------------------------------------------------------------------------
@@ -131,12 +123,13 @@ async def test_routing(
     deciders = {m: await h.register(m) for m in (approver, not_told)}
     user = await h.register(requester)
     done = await request(h, user, activity_id, "家中有事")
-    assert "请假申请 #1 已提交" in done.text
-    expected = "组长罗宏伟" if approver == "L1" else "人事部门"
-    assert f"已转交{expected}审批" in done.text
+    assert said(done.text, "leave.ask.sent", id=1)
+    expected = (text_of("leave.contact.leader", name="罗宏伟") if approver == "L1"
+                else text_of("leave.contact.hr"))
+    assert said(done.text, "leave.ask.sent", approver=expected)
     got = await card(deciders[approver], 1)
-    assert got.button_texts == ["批准", "驳回"]
-    assert "家中有事" in got.text and "今年已获准请假：0 次" in got.text
+    assert got.button_texts == DECIDE
+    assert "家中有事" in got.text and said(got.text, "leave.msg.count", count=0)
     assert leave_cards(deciders[not_told]) == []
 
 
@@ -146,7 +139,7 @@ async def test_group_without_an_active_leader_goes_to_hr(h: Harness) -> None:
     hr = await h.register("H1")
     user = await h.register("T3")
     done = await request(h, user, "G2", "出差")
-    assert "已转交人事部门审批" in done.text
+    assert said(done.text, "leave.ask.sent", approver=text_of("leave.contact.hr"))
     await card(hr, 1)
 
 
@@ -155,14 +148,23 @@ async def test_group_without_an_active_leader_goes_to_hr(h: Harness) -> None:
 
 async def test_too_late_is_refused_and_names_whom_to_contact(tmp_path: Path) -> None:
     async with running_bot(tmp_path, leave={"cutoff_minutes": 60}) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         user = await h.register("T1")
         h.clock.set(at(2, 14, 0))  # G1 starts 15:00: the deadline is 14:00
         reply = await user.ask("/leave G1")
-        assert "须在 03-02 14:00 之前提交" in reply.text and "组长罗宏伟" in reply.text
+        assert said(
+            reply.text,
+            "leave.ask.too_late",
+            deadline="03-02 14:00",
+            contact=text_of("leave.contact.leader", name="罗宏伟"),
+        )
         h.clock.set(at(3, 8, 30))
         reply = await user.ask("/leave C1")
-        assert "人事部门（周敏）" in reply.text
+        assert said(
+            reply.text,
+            "leave.ask.too_late",
+            contact=text_of("leave.contact.hr_named", names="周敏"),
+        )
         # Picked in time, confirmed too late: refused on the confirming tap.
         h.clock.set(at(2, 13, 58))
         await user.ask("/leave G1")
@@ -170,7 +172,7 @@ async def test_too_late_is_refused_and_names_whom_to_contact(tmp_path: Path) -> 
         h.clock.set(at(2, 14, 0))
         await user.press(confirm, "✅ 确认提交")
         refused = await edited(h, confirm)
-        assert "来不及" in refused.text
+        assert said(refused.text, "leave.ask.too_late")
         assert await count_requests(h) == 0
 
 
@@ -178,27 +180,29 @@ async def test_a_reason_over_the_limit_is_refused(h: Harness) -> None:
     user = await h.register("T1")
     await user.ask("/leave G1")
     reply = await user.ask("很" * 501)
-    assert "最多 500 字" in reply.text and "501" in reply.text
+    assert said(reply.text, "leave.ask.too_long", limit=500) and "501" in reply.text
     confirm = await user.ask("很" * 500)  # still asked: exactly the limit is fine
-    assert "请确认提交" in confirm.text
+    assert said(confirm.text, "leave.ask.confirm")
 
 
 async def test_pick_from_the_list(h: Harness) -> None:
     leader = await h.register("L1")
     user = await h.register("T1")
     menu = await user.ask("/leave")
-    assert "请选择要请假的活动" in menu.text
+    assert said(menu.text, "leave.ask.pick")
     assert any("读书交流" in b for b in menu.button_texts)
     assert not any("课例研讨" in b for b in menu.button_texts)  # the other group's
     await user.press(menu, next(b for b in menu.button_texts if "读书交流" in b))
-    await user.next_message(predicate=lambda e: "请写下请假理由" in e.text)
+    await user.next_message(predicate=lambda e: said(e.text, "leave.ask.reason"))
     confirm = await user.ask("孩子生病")
     await user.press(confirm, "✅ 确认提交")
     await edited(h, confirm)
     await h.flush()
     await card(leader, 1)
     menu = await user.ask("/leave")
-    assert any("（待审批）" in b for b in menu.button_texts)
+    assert any(said(
+        b, "leave.ask.marked", state=text_of("leave.state.pending")
+    ) for b in menu.button_texts)
 
 
 # -- deciding ------------------------------------------------------------------------------------
@@ -212,13 +216,16 @@ async def test_approve(h: Harness) -> None:
     answer = await leader.press(got, "批准")
     assert answer.text == "已批准" and not answer.show_alert
     shown = await edited(h, got)
-    assert "✅ 罗宏伟 已于 03-02 09:00 批准" in shown.text and shown.buttons == []
+    assert said(shown.text, "leave.outcome.approved", by="罗宏伟", at="03-02 09:00")
+    assert shown.buttons == []
     await h.flush()
-    notice = await user.next_message(predicate=lambda e: "已获批准" in e.text)
+    notice = await user.next_message(predicate=lambda e: said(e.text, "leave.notice.approved"))
     assert "#1" in notice.text and "读书交流" in notice.text and "罗宏伟" in notice.text
     assert await state(h) == ("approved", "L1", 0)
     upcoming = await user.ask("/upcoming")
-    assert "请假：已准假" in upcoming.text
+    assert said(
+        upcoming.text, "attendance.upcoming.leave", status=text_of("attendance.leave.approved")
+    )
     # The roll call closes: excused, not absent.
     h.clock.set(at(2, 17, 0))
     await h.tick()
@@ -247,12 +254,13 @@ async def test_a_press_replayed_after_telegram_forgot_it_still_decides(
     h.sandbox.forget_query(entry.callback_query_id)  # Telegram's answer window has passed
     await restart(h)
     shown = await edited(h, got)
-    assert "✅ 罗宏伟 已于 03-02 09:00 批准" in shown.text and shown.buttons == []
+    assert said(shown.text, "leave.outcome.approved", by="罗宏伟", at="03-02 09:00")
+    assert shown.buttons == []
     assert await state(h) == ("approved", "L1", 0)
     await h.flush()
-    notice = await user.next_message(predicate=lambda e: "已获批准" in e.text)
+    notice = await user.next_message(predicate=lambda e: said(e.text, "leave.notice.approved"))
     assert "#1" in notice.text
-    assert not any("抱歉" in e.text for e in leader.messages())
+    assert not any(said(e.text, "error.apology") for e in leader.messages())
 
 
 async def test_reject_with_a_reason(h: Harness) -> None:
@@ -261,18 +269,28 @@ async def test_reject_with_a_reason(h: Harness) -> None:
     await request(h, user, "C1", "想休息")
     got = await card(hr, 1)
     await hr.press(got, "驳回")
-    question = await hr.next_message(predicate=lambda e: "驳回理由" in e.text)
-    assert question.button_texts == ["不填理由，直接驳回"]
+    question = await hr.next_message(predicate=lambda e: said(e.text, "leave.decide.ask_reason"))
+    assert question.button_texts == [text_of("leave.btn.no_reason")]
     reply = await hr.ask("集中培训不能缺席")
     assert reply.text == "已驳回"
     shown = await edited(h, got)
-    assert "❌ 周敏 已于 03-02 09:00 驳回，理由：集中培训不能缺席" in shown.text
+    assert said(
+        shown.text,
+        "leave.outcome.rejected_reason",
+        by="周敏",
+        at="03-02 09:00",
+        note="集中培训不能缺席",
+    )
     await h.flush()
-    notice = await user.next_message(predicate=lambda e: "未获批准" in e.text)
-    assert "理由：集中培训不能缺席" in notice.text
+    notice = await user.next_message(predicate=lambda e: said(
+        e.text, "leave.notice.rejected_reason"
+    ))
+    assert said(notice.text, "leave.notice.rejected_reason", note="集中培训不能缺席")
     assert await state(h) == ("rejected", "H1", 0)
     mine = await user.ask("/leaves")
-    assert "#1" in mine.text and "已驳回" in mine.text and "集中培训不能缺席" in mine.text
+    assert "#1" in mine.text
+    assert said(mine.text, "leave.state.rejected")
+    assert "集中培训不能缺席" in mine.text
 
 
 async def test_reject_without_a_reason(h: Harness) -> None:
@@ -281,18 +299,21 @@ async def test_reject_without_a_reason(h: Harness) -> None:
     await request(h, user, "G1", "私事")
     got = await card(leader, 1)
     await leader.press(got, "驳回")
-    question = await leader.next_message(predicate=lambda e: "驳回理由" in e.text)
+    question = await leader.next_message(predicate=lambda e: said(
+        e.text, "leave.decide.ask_reason"
+    ))
     answer = await leader.press(question, "不填理由，直接驳回")
     assert answer.text == "已驳回"
     shown = await edited(h, got)
-    assert "❌ 罗宏伟 已于 03-02 09:00 驳回" in shown.text and "理由" not in shown.text.split(
+    assert said(shown.text, "leave.outcome.rejected", by="罗宏伟", at="03-02 09:00")
+    assert "理由" not in shown.text.split(
         "驳回")[-1]
     assert await state(h) == ("rejected", "L1", 0)
 
 
 async def test_two_approvers_at_once_make_one_decision(tmp_path: Path) -> None:
     async with running_bot(tmp_path, roster=TWO_HR) as h:
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         first, second = await h.register("H1"), await h.register("H2")
         user = await h.register("T1")
         await request(h, user, "C1", "家中有事")
@@ -301,11 +322,12 @@ async def test_two_approvers_at_once_make_one_decision(tmp_path: Path) -> None:
         # and the reason typed afterwards finds the request decided.
         _, rejecting = await asyncio.gather(first.press(one, "批准"), second.press(two, "驳回"))
         if rejecting.show_alert:  # the approval came first
-            assert (rejecting.text or "").startswith("这条请假已经处理过了：✅ 周敏")
+            assert (rejecting.text or "").startswith(
+                text_of("leave.decide.already", outcome="✅ 周敏"))
         else:
-            await second.next_message(predicate=lambda e: "驳回理由" in e.text)
+            await second.next_message(predicate=lambda e: said(e.text, "leave.decide.ask_reason"))
             late = await second.ask("不同意")
-            assert late.text.startswith("这条请假已经处理过了：✅ 周敏")
+            assert late.text.startswith(text_of("leave.decide.already", outcome="✅ 周敏"))
         assert await state(h, 1) == ("approved", "H1", 0)
         # Both approve at once: one decision, the other presser is told who decided.
         other = await h.register("T2")
@@ -313,7 +335,8 @@ async def test_two_approvers_at_once_make_one_decision(tmp_path: Path) -> None:
         three, four = await card(first, 2), await card(second, 2)
         answers = await asyncio.gather(first.press(three, "批准"), second.press(four, "批准"))
         texts = sorted(a.text or "" for a in answers)
-        assert texts[0] == "已批准" and texts[1].startswith("这条请假已经处理过了：✅")
+        assert texts[0] == text_of("leave.decide.done_approved")
+        assert texts[1].startswith(text_of("leave.decide.already", outcome="✅"))
         decided = await state(h, 2)
         assert decided[0] == "approved" and decided[1] in ("H1", "H2")
         await h.flush()
@@ -322,9 +345,9 @@ async def test_two_approvers_at_once_make_one_decision(tmp_path: Path) -> None:
         for entry in (three, four):
             shown = await edited(h, entry)
             assert "批准" in shown.text and shown.buttons == []
-        assert len([e for e in other.messages() if "已获批准" in e.text]) == 1
+        assert len([e for e in other.messages() if said(e.text, "leave.notice.approved")]) == 1
         for person in (first, second, user, other):
-            assert not any("出了点问题" in e.text for e in person.messages())
+            assert not any(said(e.text, "error.apology") for e in person.messages())
 
 
 async def test_forged_presses_change_nothing(h: Harness) -> None:
@@ -347,7 +370,7 @@ async def test_forged_presses_change_nothing(h: Harness) -> None:
     assert answer.text == "已批准"
     got = leave_cards(leader)[0]
     answer = await leader.press(got, "驳回")
-    assert answer.show_alert and "已经处理过了" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "leave.decide.already")
     assert await state(h) == ("approved", "H1", 0)
 
 
@@ -364,7 +387,7 @@ async def test_withdraw_a_pending_request(h: Harness) -> None:
     assert await state(h) == ("withdrawn", None, 0)
     await h.flush()
     shown = await edited(h, got)
-    assert "申请人已撤回" in shown.text and shown.buttons == []
+    assert said(shown.text, "leave.outcome.withdrawn") and shown.buttons == []
     # A new request for the same activity is possible again.
     await request(h, user, "G1", "还是要请假")
     assert await count_requests(h) == 2
@@ -380,15 +403,17 @@ async def test_withdraw_an_approved_request_before_the_start_only(h: Harness) ->
     answer = await user.press(mine, "撤回 #1 读书交流")
     assert answer.text == "已撤回"
     await h.flush()
-    told = await leader.next_message(predicate=lambda e: "撤回了已批准的请假" in e.text)
+    told = await leader.next_message(predicate=lambda e: said(
+        e.text, "leave.notice.withdrawn_approved"
+    ))
     assert "黄志强" in told.text
     await request(h, user, "G1", "再次请假")
     await leader.press(await card(leader, 2), "批准")
     h.clock.set(at(2, 15, 1))
     mine = await user.ask("/leaves")
-    assert "撤回 #2 读书交流" not in mine.button_texts
+    assert text_of("leave.btn.withdraw", id=2, title="读书交流") not in mine.button_texts
     answer = await user.press_data(mine, "leave:wd:2")
-    assert answer.show_alert and "不能再撤回" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "leave.withdraw.too_late")
     assert (await state(h, 2))[0] == "approved"
 
 
@@ -406,13 +431,13 @@ async def test_check_in_after_approval_voids_the_leave(h: Harness) -> None:
     assert g1 is not None
     code = current_code(g1.secret, h.clock.now(), rules_of(h.config.checkin))
     reply = await user.ask(f"/checkin {code}", predicate=lambda e: "签到" in e.text)
-    assert "签到成功" in reply.text
+    assert said(reply.text, "attendance.checkin.ok")
     assert (await state(h))[0] == "void"
     h.clock.set(at(2, 17, 0))
     await h.tick()
     assert await record(h, "T1", "G1") == "present"
     mine = await user.ask("/leaves")
-    assert "已作废" in mine.text
+    assert said(mine.text, "leave.state.void")
 
 
 # -- reminders and escalation --------------------------------------------------------------------
@@ -426,14 +451,14 @@ async def test_reminder_then_escalation_by_the_clock(h: Harness) -> None:
     await card(leader, 1)
     assert (await h.tick(hours=3, minutes=59))["leave.remind"] == 0  # 12:59
     assert (await h.tick(minutes=1))["leave.remind"] == 1  # 13:00 = start - 120 min
-    reminder = await leader.next_message(predicate=lambda e: "⏰ 提醒" in e.text)
-    assert "15:00" in reminder.text and reminder.button_texts == ["批准", "驳回"]
+    reminder = await leader.next_message(predicate=lambda e: said(e.text, "leave.msg.remind"))
+    assert "15:00" in reminder.text and reminder.button_texts == DECIDE
     assert (await h.tick(minutes=30))["leave.remind"] == 0  # once only
     assert leave_cards(hr) == []
     assert (await h.tick(minutes=89))["leave.escalate"] == 0  # 14:59
     assert (await h.tick(minutes=1))["leave.escalate"] == 1  # 15:00
-    escalated = await hr.next_message(predicate=lambda e: "活动已开始" in e.text)
-    assert escalated.button_texts == ["批准", "驳回"]
+    escalated = await hr.next_message(predicate=lambda e: said(e.text, "leave.msg.escalate"))
+    assert escalated.button_texts == DECIDE
     assert (await h.tick(minutes=5))["leave.escalate"] == 0
     async with h.services.db.read() as conn:
         waiting = await pending.gather(conn, "zh")
@@ -443,7 +468,8 @@ async def test_reminder_then_escalation_by_the_clock(h: Harness) -> None:
     await h.flush()
     for entry in leave_cards(leader):
         shown = await edited(h, entry)
-        assert "周敏 已于 03-02 15:05 批准" in shown.text and shown.buttons == []
+        assert said(shown.text, "leave.outcome.approved", by="周敏", at="03-02 15:05")
+        assert shown.buttons == []
 
 
 async def test_a_request_after_the_reminder_moment_is_not_reminded(h: Harness) -> None:
@@ -464,7 +490,7 @@ async def test_escalation_after_downtime_is_sent_once(h: Harness) -> None:
     await request(h, user, "G1", "家中有事")
     done = await h.tick(hours=8)  # 17:00: reminder time and start both passed while down
     assert done["leave.remind"] == 0 and done["leave.escalate"] == 1
-    await hr.next_message(predicate=lambda e: "活动已开始" in e.text)
+    await hr.next_message(predicate=lambda e: said(e.text, "leave.msg.escalate"))
     assert (await h.tick())["leave.escalate"] == 0
 
 
@@ -481,7 +507,7 @@ async def test_buttons_work_after_a_restart(h: Harness) -> None:
     assert answer.text == "已批准"
     assert await state(h) == ("approved", "L1", 0)
     await h.flush()
-    await user.next_message(predicate=lambda e: "已获批准" in e.text)
+    await user.next_message(predicate=lambda e: said(e.text, "leave.notice.approved"))
 
 
 # -- HR's after-the-fact excuse --------------------------------------------------------------------
@@ -494,10 +520,10 @@ async def test_excuse_after_the_fact_turns_absent_into_excused(h: Harness) -> No
     await h.tick()
     assert await record(h, "T2", "G1") == "absent"
     usage = await hr.ask("/excuse")
-    assert "用法" in usage.text
+    assert said(usage.text, "leave.excuse.usage")
     shown = await hr.ask("/excuse T2 G1 突发疾病，已补交病历")
-    assert "补录请假 #1" in shown.text and "逾期" in shown.text
-    assert shown.button_texts == ["批准", "驳回"]
+    assert said(shown.text, "leave.msg.excuse", id=1) and said(shown.text, "leave.msg.late")
+    assert shown.button_texts == DECIDE
     await hr.press(shown, "批准")
     assert await record(h, "T2", "G1") == "excused"
     note = await h.services.db.fetchone(
@@ -507,13 +533,13 @@ async def test_excuse_after_the_fact_turns_absent_into_excused(h: Harness) -> No
     assert note is not None and tuple(note) == ("absent", "excused", "逾期请假 #1 事后批准")
     assert await state(h) == ("approved", "H1", 1)
     await h.flush()
-    notice = await user.next_message(predicate=lambda e: "事后补批" in e.text)
-    assert "改记为请假" in notice.text
+    notice = await user.next_message(predicate=lambda e: said(e.text, "leave.notice.approved_late"))
+    assert said(notice.text, "leave.notice.approved_late")
     again = await hr.ask("/excuse T2 G1")
-    assert "已经批准" in again.text
+    assert said(again.text, "leave.excuse.approved")
     trainee = await user.ask("/excuse T1 G1")
-    assert "只有人事部门" in trainee.text
-    assert "没有编号为 X9" in (await hr.ask("/excuse X9 G1")).text
+    assert said(trainee.text, "leave.excuse.hr_only")
+    assert said((await hr.ask("/excuse X9 G1")).text, "leave.excuse.no_member", member_id="X9")
 
 
 async def test_hr_rejects_a_late_one(h: Harness) -> None:
@@ -522,7 +548,7 @@ async def test_hr_rejects_a_late_one(h: Harness) -> None:
     h.clock.set(at(3, 9, 30))
     shown = await hr.ask("/excuse T3 C1 睡过头了")
     await hr.press(shown, "驳回")
-    await hr.next_message(predicate=lambda e: "驳回理由" in e.text)
+    await hr.next_message(predicate=lambda e: said(e.text, "leave.decide.ask_reason"))
     await hr.ask("理由不充分")
     assert await state(h) == ("rejected", "H1", 1)
     h.clock.set(at(3, 11, 0))
@@ -539,9 +565,9 @@ async def test_leader_queue_with_buttons(h: Harness) -> None:
         await request(h, await h.register(member_id), "G1", f"{member_id} 有事")
     await request(h, leader, "C1", "组长自己请假")
     reply = await leader.ask("/leaves")
-    assert "我的请假" in reply.text and "集中培训" in reply.text
+    assert said(reply.text, "leave.list.own_header") and "集中培训" in reply.text
     header = await leader.next_message()
-    assert "待您审批的请假：2 条" in header.text
+    assert said(header.text, "leave.list.queue_header", count=2)
     first = await leader.next_message()
     second = await leader.next_message()
     assert "T1 有事" in first.text and "T2 有事" in second.text
@@ -551,7 +577,7 @@ async def test_leader_queue_with_buttons(h: Harness) -> None:
     hr = await h.register("H1")
     await hr.ask("/leaves")
     waiting = await hr.next_message()
-    assert "组长自己请假" in waiting.text and waiting.button_texts == ["批准", "驳回"]
+    assert "组长自己请假" in waiting.text and waiting.button_texts == DECIDE
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -564,7 +590,7 @@ async def test_export_columns_and_filters(h: Harness, tmp_path: Path) -> None:
     await leader.press(await card(leader, 1), "批准")
     await request(h, await h.register("T3"), "C1", "出差")
     await hr.press(await card(hr, 2), "驳回")
-    await hr.next_message(predicate=lambda e: "驳回理由" in e.text)
+    await hr.next_message(predicate=lambda e: said(e.text, "leave.decide.ask_reason"))
     assert (await hr.ask("不批")).text == "已驳回"
     sheet = await exporters()["leave"](h.services.db, h.config, ExportFilter())
     out = io.StringIO()
@@ -605,29 +631,30 @@ async def test_export_columns_and_filters(h: Harness, tmp_path: Path) -> None:
 async def test_hr_chat_gets_the_card_and_decides_in_the_group(tmp_path: Path) -> None:
     async with running_bot(tmp_path, program={"hr_chat_id": -100600}) as h:
         group = h.sandbox.group(-100600, "人事科")
-        await add(h, *SCHEDULE)
+        await import_schedule(h, *SCHEDULE)
         hr = await h.register("H1")
         outsider = await h.register("T2")
         user = await h.register("T1")
         await request(h, user, "C1", "家中有事")
-        got = await group.next_message(predicate=lambda e: "请假申请 #1" in e.text)
-        assert got.button_texts == ["批准", "驳回"]
+        got = await group.next_message(predicate=lambda e: said(e.text, "leave.msg.new", id=1))
+        assert got.button_texts == DECIDE
         assert leave_cards(hr) == []
         answer = await outsider.press(got, "批准")  # a trainee in the HR chat
         assert answer.show_alert and answer.text == FORGED
-        assert (await hr.press(got, "批准")).text == "已批准"
+        assert (await hr.press(got, "批准")).text == text_of("leave.decide.done_approved")
         shown = await edited(h, got)
-        assert "✅ 周敏" in shown.text and shown.buttons == []
+        assert said(shown.text, "leave.outcome.approved", by="周敏") and shown.buttons == []
         assert await state(h) == ("approved", "H1", 0)
         # Reject in the group: the reason is asked for in HR's private chat.
         await request(h, outsider, "C1", "出差")
-        second = await group.next_message(predicate=lambda e: "请假申请 #2" in e.text)
+        second = await group.next_message(predicate=lambda e: said(e.text, "leave.msg.new", id=2))
         answer = await hr.press(second, "驳回")
-        assert answer.show_alert and "私聊" in (answer.text or "")
-        await hr.next_message(predicate=lambda e: "驳回理由" in e.text)
-        assert (await hr.ask("培训必须参加")).text == "已驳回"
+        assert answer.show_alert and said(answer.text, "leave.decide.reason_in_private")
+        await hr.next_message(predicate=lambda e: said(e.text, "leave.decide.ask_reason"))
+        assert (await hr.ask("培训必须参加")).text == text_of("leave.decide.done_rejected")
         shown = await edited(h, second)
-        assert "驳回，理由：培训必须参加" in shown.text and shown.buttons == []
+        assert said(shown.text, "leave.outcome.rejected_reason", note="培训必须参加")
+        assert shown.buttons == []
 
 
 async def test_the_leaders_digest_lists_leave_waiting_for_them(h: Harness) -> None:

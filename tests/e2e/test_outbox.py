@@ -11,14 +11,10 @@ from bot.core.i18n import t
 from bot.delivery import notify
 from storage import members as members_repo
 from storage import outbox as outbox_repo
-from tests.helpers import Harness, restart, running_bot
+from tests.helpers import Harness, restart, running_bot, said
 
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    # No background sender: only the tests' explicit flushes deliver.
-    async with running_bot(tmp_path, start_sender=False) as harness:
-        yield harness
+# No background sender: only the tests' explicit flushes deliver.
+pytestmark = pytest.mark.bot(start_sender=False)
 
 
 async def queue(h: Harness, member_id: str, text_key: str = "register.leader_notice",
@@ -55,7 +51,7 @@ async def test_429_then_success_delivers_once(h: Harness) -> None:
     assert await h.flush() == 1
     assert await statuses(h) == {"sent": 1}
     assert await h.flush() == 0
-    notices = [m for m in user.messages() if "新成员已注册" in m.text]
+    notices = [m for m in user.messages() if said(m.text, "register.leader_notice")]
     assert len(notices) == 1
 
 
@@ -90,7 +86,7 @@ async def test_chat_order_is_kept(h: Harness) -> None:
     user = await h.register("L1")
     await queue(h, "L1", n=5)
     assert await h.flush() == 5
-    texts = [m.text for m in user.messages() if "新成员已注册" in m.text]
+    texts = [m.text for m in user.messages() if said(m.text, "register.leader_notice")]
     assert [t.split("：")[1][:3] for t in texts] == [f"成员{i}" for i in range(5)]
 
 
@@ -103,7 +99,7 @@ async def test_pending_rows_are_delivered_exactly_once_after_restart(h: Harness)
     await restart(h)
     assert await h.flush() == 0
     assert await statuses(h) == {"sent": 4}
-    notices = [m for m in user.messages() if "新成员已注册" in m.text]
+    notices = [m for m in user.messages() if said(m.text, "register.leader_notice")]
     assert len(notices) == 4
 
 
@@ -192,7 +188,7 @@ async def test_a_split_text_keeps_its_order_when_a_part_is_retried(h: Harness) -
     numbers = [int(line[1:5]) for m in got[:4] for line in m.text.split("\n") if
                line.startswith("行")]
     assert numbers == list(range(150))
-    assert "新成员已注册" in got[4].text
+    assert said(got[4].text, "register.leader_notice")
     assert [bool(m.buttons) for m in got] == [False, False, False, True, False]
 
 

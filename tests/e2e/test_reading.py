@@ -23,11 +23,15 @@ from bot.sandbox.model import Entry
 from storage import members as members_repo
 from storage import reading as reading_repo
 from storage.reading import Submission
-from tests.helpers import TZ, Harness, running_bot
+from tests.helpers import TZ, Harness, running_bot, said, text_of
 
 SAMPLE_BOOKS = Path(__file__).resolve().parents[2] / "bot" / "samples" / "books.csv"
 REFLECTION = "读了这本书，我对课堂教学有了新的认识。" * 20  # 360 characters
-FORGED = "这个按钮已失效或不属于您。"
+FORGED = text_of("error.forged")
+MONO = text_of("reading.line.mono")
+BOOK, PAPER = text_of("reading.kind.book"), text_of("reading.kind.paper")
+ANALYSIS = text_of("reading.kind.management_analysis")
+REVIEW_BUTTONS = [text_of("reading.btn.accept"), text_of("reading.btn.return")]
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -38,10 +42,10 @@ async def load_books(h: Harness) -> None:
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await load_books(harness)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with the book catalog loaded."""
+    await load_books(h)
+    return h
 
 
 async def subs_of(h: Harness, member_id: str) -> list[Submission]:
@@ -64,9 +68,9 @@ async def log_book(
 ) -> Entry:
     """The whole /read flow for a catalog book; returns the confirmation."""
     question = await pick_book(user, words, button)
-    assert "哪天读完" in question.text, question.text
+    assert said(question.text, "reading.read.ask_date"), question.text
     prompt = await user.ask(date)
-    assert "读书心得" in prompt.text, prompt.text
+    assert said(prompt.text, "reading.read.ask_reflection"), prompt.text
     return await user.ask(text)
 
 
@@ -80,32 +84,52 @@ def texts(user: SandboxUser, needle: str) -> list[str]:
 async def test_catalog_search_and_pick(h: Harness) -> None:
     t1 = await h.register("T1")
     ask = await t1.ask("/read")
-    assert "搜索 2026 年度书目" in ask.text and ask.button_texts == ["✍️ 书目以外的书"]
+    assert said(ask.text, "reading.read.ask", year=2026) and ask.button_texts == ["✍️ 书目以外的书"]
     none = await t1.ask("量子力学")
-    assert "没有找到“量子力学”" in none.text
+    assert said(none.text, "reading.read.no_match", query="量子力学")
     results = await t1.ask("建议")
     assert results.button_texts == [
         "《给教师的建议》苏霍姆林斯基", "《给校长的建议》郑杰", "✍️ 书目以外的书"
     ]
     await t1.press(results, "《给教师的建议》苏霍姆林斯基")
     question = await t1.next_message()
-    assert "《给教师的建议》是哪天读完的" in question.text
+    assert said(question.text, "reading.read.ask_date", title="给教师的建议")
     assert question.button_texts == ["今天", "昨天"]
     await t1.press(question, "昨天")
     prompt = await t1.next_message()
-    assert "不少于 300 字" in prompt.text and ".docx / .pdf / .txt" in prompt.text
+    assert said(prompt.text, "reading.read.ask_reflection", min=300)
     short = await t1.ask("很好的一本书，收获很大。")
-    assert "心得只有 12 字，至少需要 300 字" in short.text
+    assert said(short.text, "reading.reflection.too_short", count=12, min=300)
     assert await subs_of(h, "T1") == []
     done = await t1.ask(REFLECTION)
-    assert "已登记《给教师的建议》（教育专著），读完于 2026-03-01" in done.text
-    assert "读书 1/6 本，教育专著 1/2 本" in done.text
+    assert said(done.text, "reading.read.saved", title="给教师的建议", mono=MONO, date="2026-03-01")
+    assert said(
+        done.text,
+        "reading.progress.short",
+        books=1,
+        books_target=6,
+        monographs=1,
+        monographs_target=2,
+    )
     [sub] = await subs_of(h, "T1")
     assert (sub.book_code, sub.finished_on, sub.status, sub.body) == (
         "B01", "2026-03-01", "submitted", REFLECTION
     )
     books = await t1.ask("/books")
-    assert "✅ B01《给教师的建议》" in books.text and "▫️ B02《静悄悄的革命》" in books.text
+    assert said(
+        books.text,
+        "reading.books.line",
+        mark=text_of("reading.mark.done"),
+        book_id="B01",
+        title="给教师的建议",
+    )
+    assert said(
+        books.text,
+        "reading.books.line",
+        mark=text_of("reading.mark.none"),
+        book_id="B02",
+        title="静悄悄的革命",
+    )
 
 
 async def test_search_words_as_arguments_and_the_eight_result_limit(h: Harness) -> None:
@@ -122,7 +146,8 @@ async def test_search_words_as_arguments_and_the_eight_result_limit(h: Harness) 
     direct = await t1.ask("/read 乡土")
     assert direct.button_texts == ["《乡土中国》费孝通", "✍️ 书目以外的书"]
     many = await t1.ask("课堂")
-    assert "找到 10 本" in many.text and "只显示前 8 本" in many.text
+    assert said(many.text, "reading.read.results", count=10)
+    assert said(many.text, "reading.read.more", shown=8)
     assert len(many.button_texts) == 8 + 1
     narrower = await t1.ask("课堂 第9讲")
     assert narrower.button_texts == ["《课堂观察第9讲》某作者", "✍️ 书目以外的书"]
@@ -133,16 +158,23 @@ async def test_own_title_with_monograph_question(h: Harness) -> None:
     ask = await t1.ask("/read")
     await t1.press(ask, "✍️ 书目以外的书")
     title_prompt = await t1.next_message()
-    assert "请输入书名" in title_prompt.text
+    assert said(title_prompt.text, "reading.read.ask_title")
     mono = await t1.ask("《教育的情调》")
-    assert "《教育的情调》是教育专著吗" in mono.text
+    assert said(mono.text, "reading.read.ask_monograph", title="教育的情调")
     await t1.press(mono, "是，教育专著")
     when = await t1.next_message()
-    assert "哪天读完" in when.text
+    assert said(when.text, "reading.read.ask_date")
     await t1.ask("02-20")
     done = await t1.ask(REFLECTION)
-    assert "已登记《教育的情调》（教育专著），读完于 2026-02-20" in done.text
-    assert "读书 1/6 本，教育专著 1/2 本" in done.text
+    assert said(done.text, "reading.read.saved", title="教育的情调", mono=MONO, date="2026-02-20")
+    assert said(
+        done.text,
+        "reading.progress.short",
+        books=1,
+        books_target=6,
+        monographs=1,
+        monographs_target=2,
+    )
     [sub] = await subs_of(h, "T1")
     assert (sub.book_pk, sub.title, sub.monograph) == (None, "教育的情调", True)
     # A second own title that is not a monograph.
@@ -154,7 +186,14 @@ async def test_own_title_with_monograph_question(h: Harness) -> None:
     await t1.next_message()
     await t1.ask("今天")
     done = await t1.ask(REFLECTION)
-    assert "读书 2/6 本，教育专著 1/2 本" in done.text
+    assert said(
+        done.text,
+        "reading.progress.short",
+        books=2,
+        books_target=6,
+        monographs=1,
+        monographs_target=2,
+    )
 
 
 async def test_typed_catalog_title_is_the_catalog_book(h: Harness) -> None:
@@ -163,9 +202,9 @@ async def test_typed_catalog_title_is_the_catalog_book(h: Harness) -> None:
     await t1.press(ask, "✍️ 书目以外的书")
     await t1.next_message()
     match = await t1.ask("给教师的 建议")
-    assert "在本年度书目中" in match.text
+    assert said(match.text, "reading.read.catalog_match")
     when = await t1.next_message()
-    assert "哪天读完" in when.text  # no monograph question: the catalog knows
+    assert said(when.text, "reading.read.ask_date")  # no monograph question: the catalog knows
     await t1.ask("今天")
     await t1.ask(REFLECTION)
     [sub] = await subs_of(h, "T1")
@@ -186,21 +225,27 @@ async def test_bad_dates_are_refused(h: Harness, typed: str, answer: str) -> Non
     reply = await t1.ask(typed)
     assert answer in reply.text
     ok = await t1.ask("2026-01-15")
-    assert "读书心得" in ok.text
+    assert said(ok.text, "reading.read.ask_reflection")
 
 
 async def test_duplicate_book_refused(h: Harness) -> None:
     t1 = await h.register("T1")
     await log_book(t1, "教师", "《给教师的建议》苏霍姆林斯基")
     again = await pick_book(t1, "教师", "《给教师的建议》苏霍姆林斯基")
-    assert "《给教师的建议》本年度已经登记过了（2026-03-01，已计入）" in again.text
+    assert said(
+        again.text,
+        "reading.read.duplicate",
+        title="给教师的建议",
+        date="2026-03-01",
+        status=text_of("reading.status.counted"),
+    )
     # Typed as an own title it is the same catalog book.
     ask = await t1.ask("/read")
     await t1.press(ask, "✍️ 书目以外的书")
     await t1.next_message()
     await t1.ask("《给教师的建议》")
     refused = await t1.next_message()
-    assert "已经登记过了" in refused.text
+    assert said(refused.text, "reading.read.duplicate")
     # Own titles are compared normalised.
     ask = await t1.ask("/read")
     await t1.press(ask, "✍️ 书目以外的书")
@@ -214,12 +259,12 @@ async def test_duplicate_book_refused(h: Harness) -> None:
     await t1.press(ask, "✍️ 书目以外的书")
     await t1.next_message()
     dup = await t1.ask("《教育的 情调》")
-    assert "已经登记过了" in dup.text
+    assert said(dup.text, "reading.read.duplicate")
     assert len(await subs_of(h, "T1")) == 2
     # Another trainee may log the same book.
     t2 = await h.register("T2")
     done = await log_book(t2, "教师", "《给教师的建议》苏霍姆林斯基")
-    assert "已登记" in done.text
+    assert said(done.text, "reading.read.saved")
 
 
 # -- documents ------------------------------------------------------------------------------------
@@ -233,7 +278,7 @@ async def test_document_reflection_stored_and_retrievable(h: Harness) -> None:
     await t1.ask("2026-02-28")
     await t1.send_document(data, "../我的读书心得.docx", mime_type=DOCX_MIME)
     done = await t1.next_message()
-    assert "已登记《静悄悄的革命》" in done.text, question.text
+    assert said(done.text, "reading.read.saved", title="静悄悄的革命"), question.text
     [sub] = await subs_of(h, "T1")
     assert sub.body is None and sub.file is not None
     assert sub.file.name == "../我的读书心得.docx"
@@ -247,7 +292,7 @@ async def test_document_reflection_stored_and_retrievable(h: Harness) -> None:
     mine = await l1.ask("/reading")
     await l1.press(mine, "📋 本组读书情况")
     table = await l1.next_message()
-    assert "黄志强：书 1/6" in table.text
+    assert said(table.text, "reading.table.row", name="黄志强", books=1, books_target=6)
     await l1.press(table, "黄志强")
     detail = await l1.next_message()
     assert "《静悄悄的革命》" in detail.text and "📎" in detail.text
@@ -256,9 +301,9 @@ async def test_document_reflection_stored_and_retrievable(h: Harness) -> None:
     assert opened.media_type == "document"
     assert opened.file_bytes == data
     assert opened.file_name == "../我的读书心得.docx"
-    assert "黄志强（第一组）" in opened.text
+    assert said(opened.text, "reading.open.header", name="黄志强", group="第一组")
     # Auto mode: it counts already; the leader may still accept (the trainee hears) or return.
-    assert opened.button_texts == ["✅ 通过", "↩️ 退回"]
+    assert opened.button_texts == REVIEW_BUTTONS
 
 
 async def test_too_large_and_wrong_documents_refused(h: Harness) -> None:
@@ -268,24 +313,24 @@ async def test_too_large_and_wrong_documents_refused(h: Harness) -> None:
     await t1.send_document(b"%PDF-1.4 big", "心得.pdf", mime_type="application/pdf",
                            file_size=25 * 1024 * 1024)
     big = await t1.next_message()
-    assert "文件太大（25.0 MB）" in big.text and "20.0 MB" in big.text
+    assert said(big.text, "reading.doc.too_big", size="25.0 MB") and "20.0 MB" in big.text
     assert h.sandbox.stats.requests["getFile"] == 0  # refused before any download
     await t1.send_document(b"\xd0\xcf\x11\xe0", "心得.doc", mime_type="application/msword")
     kind = await t1.next_message()
-    assert "只接受 .docx、.pdf 或 .txt" in kind.text
+    assert said(kind.text, "reading.doc.type")
     await t1.send_document("太短".encode(), "心得.txt", mime_type="text/plain")
     short = await t1.next_message()
-    assert "心得只有 2 字" in short.text
+    assert said(short.text, "reading.reflection.too_short", count=2)
     await t1.send_document(b"", "empty.pdf", mime_type="application/pdf")
     empty = await t1.next_message()
-    assert "空的" in empty.text
+    assert said(empty.text, "reading.doc.empty")
     assert await subs_of(h, "T1") == []
     reading_dir = h.config.files_dir / "reading"
     assert not reading_dir.exists() or not any(p.is_file() for p in reading_dir.rglob("*"))
     # Still waiting for the reflection: a proper .txt is taken.
     await t1.send_document(REFLECTION.encode("gb18030"), "心得.txt", mime_type="text/plain")
     done = await t1.next_message()
-    assert "已登记《乡土中国》" in done.text
+    assert said(done.text, "reading.read.saved", title="乡土中国")
 
 
 async def test_over_long_text_asks_for_a_document(h: Harness) -> None:
@@ -293,7 +338,7 @@ async def test_over_long_text_asks_for_a_document(h: Harness) -> None:
     await pick_book(t1, "乡土", "《乡土中国》费孝通")
     await t1.ask("今天")
     long = await t1.ask("字" * 4001)
-    assert "超过 4000 字" in long.text and "文档" in long.text
+    assert said(long.text, "reading.reflection.too_long", max=4000)
     assert await subs_of(h, "T1") == []
 
 
@@ -314,28 +359,37 @@ async def test_return_and_resubmit_in_auto_mode(h: Harness) -> None:
     assert REFLECTION in opened.text
     await l1.press(opened, "↩️ 退回")
     prompt = await l1.next_message()
-    assert "退回 黄志强《给教师的建议》的意见" in prompt.text
+    assert said(prompt.text, "reading.review.ask_comment", name="黄志强", title="给教师的建议")
     done = await l1.ask("请结合本校实际多写一些。")
-    assert "已退回 黄志强 的《给教师的建议》" in done.text
+    assert said(done.text, "reading.review.returned", name="黄志强", title="给教师的建议")
     await h.flush()
-    notice = await t1.next_message(predicate=lambda m: "退回了您的" in m.text)
-    assert "罗宏伟 退回了您的读书心得《给教师的建议》" in notice.text
+    notice = await t1.next_message(predicate=lambda m: said(m.text, "reading.notice.returned"))
+    assert said(
+        notice.text,
+        "reading.notice.returned",
+        reviewer="罗宏伟",
+        kind_name=BOOK,
+        title="给教师的建议",
+    )
     assert "请结合本校实际多写一些。" in notice.text
     progress = await t1.ask("/reading")
-    assert "读书：0/6 本" in progress.text and "已退回" in progress.text
-    assert "退回意见（罗宏伟）：请结合本校实际多写一些。" in progress.text
+    assert said(progress.text, "reading.progress.books", n=0, target=6)
+    assert said(progress.text, "reading.status.returned")
+    assert said(
+        progress.text, "reading.line.comment", by="罗宏伟", comment="请结合本校实际多写一些。"
+    )
     # The returned book cannot be logged anew, but /read of it leads to the resubmission.
     again = await pick_book(t1, "教师", "《给教师的建议》苏霍姆林斯基")
-    assert "请重新提交《给教师的建议》" in again.text
+    assert said(again.text, "reading.resubmit.ask", title="给教师的建议")
     await t1.ask("/cancel")
     await t1.press(notice, "重新提交")
     ask = await t1.next_message()
-    assert "请重新提交《给教师的建议》" in ask.text
+    assert said(ask.text, "reading.resubmit.ask", title="给教师的建议")
     short = await t1.ask("改好了")
-    assert "至少需要 300 字" in short.text
+    assert said(short.text, "reading.reflection.too_short", min=300)
     resubmitted = await t1.ask(REFLECTION + "结合本校实际。")
-    assert "已重新提交《给教师的建议》" in resubmitted.text
-    assert "读书 1/6 本" in resubmitted.text
+    assert said(resubmitted.text, "reading.resubmit.done", title="给教师的建议")
+    assert said(resubmitted.text, "reading.progress.short", books=1, books_target=6)
     [sub] = await subs_of(h, "T1")
     assert (sub.status, sub.revision) == ("submitted", 2)
     async with h.services.db.read() as conn:
@@ -343,11 +397,18 @@ async def test_return_and_resubmit_in_auto_mode(h: Harness) -> None:
     assert events == ["submitted", "returned", "resubmitted"]
     # The leader who returned it hears of the resubmission.
     await h.flush()
-    heard = await l1.next_message(predicate=lambda m: "重新提交了" in m.text)
-    assert "黄志强（第一组）按意见重新提交了读书心得《给教师的建议》" in heard.text
+    heard = await l1.next_message(predicate=lambda m: said(m.text, "reading.review.resubmitted"))
+    assert said(
+        heard.text,
+        "reading.review.resubmitted",
+        name="黄志强",
+        group="第一组",
+        kind_name=BOOK,
+        title="给教师的建议",
+    )
     # The old notice's button no longer works.
     answer = await t1.press(notice, "重新提交")
-    assert answer.show_alert and "无需重新提交" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "reading.resubmit.not_returned")
 
 
 async def test_required_mode_counts_once_accepted(tmp_path: Path) -> None:
@@ -357,29 +418,57 @@ async def test_required_mode_counts_once_accepted(tmp_path: Path) -> None:
         l1 = await h.register("L1")
         h1 = await h.register("H1")
         done = await log_book(t1, "教师", "《给教师的建议》苏霍姆林斯基")
-        assert "读书 0/6 本，教育专著 0/2 本" in done.text and "另有 1 项待审核" in done.text
-        assert "组长审核通过后计入" in done.text
+        assert said(
+            done.text,
+            "reading.progress.short",
+            books=0,
+            books_target=6,
+            monographs=0,
+            monographs_target=2,
+        )
+        assert said(done.text, "reading.progress.pending_suffix", n=1)
+        assert said(done.text, "reading.mode.required")
         await h.flush()
-        ask = await l1.next_message(predicate=lambda m: "请审核" in m.text)
-        assert "黄志强（第一组）提交了读书心得《给教师的建议》" in ask.text
-        assert ask.button_texts == ["查看全文", "✅ 通过", "↩️ 退回"]
+        ask = await l1.next_message(predicate=lambda m: said(m.text, "reading.review.new"))
+        assert said(
+            ask.text,
+            "reading.review.new",
+            name="黄志强",
+            group="第一组",
+            kind_name=BOOK,
+            title="给教师的建议",
+        )
+        assert ask.button_texts == [text_of("reading.btn.open"), *REVIEW_BUTTONS]
         assert texts(h1, "请审核") == []  # HR is not bothered with a group's own review
         books = await t1.ask("/books")
-        assert "⏳ B01《给教师的建议》" in books.text
+        assert said(
+            books.text,
+            "reading.books.line",
+            mark=text_of("reading.mark.pending"),
+            book_id="B01",
+            title="给教师的建议",
+        )
         accept_data = ask.buttons[1][1]
         answer = await l1.press(ask, "✅ 通过")
-        assert answer.text == "已通过" and not answer.show_alert
+        assert answer.text == text_of("reading.review.accepted_toast") and not answer.show_alert
         confirmed = await l1.next_message()
-        assert "已通过 黄志强 的《给教师的建议》" in confirmed.text
+        assert said(confirmed.text, "reading.review.accepted", name="黄志强", title="给教师的建议")
         await h.flush()
-        notice = await t1.next_message(predicate=lambda m: "通过了您的" in m.text)
-        assert "罗宏伟 通过了您的读书心得《给教师的建议》" in notice.text
+        notice = await t1.next_message(predicate=lambda m: said(m.text, "reading.notice.accepted"))
+        assert said(
+            notice.text,
+            "reading.notice.accepted",
+            reviewer="罗宏伟",
+            kind_name=BOOK,
+            title="给教师的建议",
+        )
         progress = await t1.ask("/reading")
-        assert "读书：1/6 本" in progress.text and "已通过" in progress.text
+        assert said(progress.text, "reading.progress.books", n=1, target=6)
+        assert said(progress.text, "reading.status.accepted")
         # Pressing again (or HR later) changes nothing.
         assert ask.buttons == []  # the decided notice loses its buttons
         again = await l1.press_data(ask, accept_data)
-        assert again.show_alert and "已处理" in (again.text or "")
+        assert again.show_alert and said(again.text, "reading.review.already")
         # Returned then resubmitted: out of the count, and back to the leader for review.
         await t1.ask("/submit")
         kinds = t1.last()
@@ -388,19 +477,25 @@ async def test_required_mode_counts_once_accepted(tmp_path: Path) -> None:
         await t1.ask("乡村学校的课堂改革")
         await t1.ask(REFLECTION)
         await h.flush()
-        paper = await l1.next_message(predicate=lambda m: "论文《乡村学校的课堂改革》" in m.text)
+        paper = await l1.next_message(predicate=lambda m: said(
+            m.text, "reading.review.new", kind_name=PAPER, title="乡村学校的课堂改革"
+        ))
         await l1.press(paper, "↩️ 退回")
         await l1.next_message()
         await l1.ask("请补充数据。")
         await h.flush()
-        back = await t1.next_message(predicate=lambda m: "退回了您的论文" in m.text)
+        back = await t1.next_message(predicate=lambda m: said(
+            m.text, "reading.notice.returned", kind_name=PAPER
+        ))
         await t1.press(back, "重新提交")
         await t1.next_message()
         re_done = await t1.ask(REFLECTION + "补充了数据。")
-        assert "组长审核通过后计入" in re_done.text
+        assert said(re_done.text, "reading.mode.required")
         await h.flush()
-        review = await l1.next_message(predicate=lambda m: "重新提交了论文" in m.text)
-        assert review.button_texts == ["查看全文", "✅ 通过", "↩️ 退回"]
+        review = await l1.next_message(predicate=lambda m: said(
+            m.text, "reading.review.resubmitted", kind_name=PAPER
+        ))
+        assert review.button_texts == [text_of("reading.btn.open"), *REVIEW_BUTTONS]
         await l1.press(review, "✅ 通过")
         subs = await subs_of(h, "T1")
         assert [s.status for s in subs] == ["accepted", "accepted"]
@@ -413,8 +508,15 @@ async def test_required_mode_leaders_own_work_goes_to_hr(tmp_path: Path) -> None
         h1 = await h.register("H1")
         await log_book(l1, "乡土", "《乡土中国》费孝通")
         await h.flush()
-        ask = await h1.next_message(predicate=lambda m: "请审核" in m.text)
-        assert "罗宏伟（第一组）提交了读书心得《乡土中国》" in ask.text
+        ask = await h1.next_message(predicate=lambda m: said(m.text, "reading.review.new"))
+        assert said(
+            ask.text,
+            "reading.review.new",
+            name="罗宏伟",
+            group="第一组",
+            kind_name=BOOK,
+            title="乡土中国",
+        )
         # The leader cannot accept their own work.
         [sub] = await subs_of(h, "L1")
         own = await l1.press_data(l1.last(), f"rd:acc:{sub.id}")
@@ -476,24 +578,26 @@ async def test_submit_management_analysis(h: Harness) -> None:
     assert kinds.button_texts == ["论文", "心得体会", "学校管理分析"]
     await t1.press(kinds, "学校管理分析")
     title = await t1.next_message()
-    assert "学校管理分析的标题" in title.text
+    assert said(title.text, "reading.submit.ask_title", kind=ANALYSIS)
     body = await t1.ask("关于我校课后服务管理的分析与建议")
-    assert "不少于 300 字" in body.text
+    assert said(body.text, "reading.submit.ask_body", kind=ANALYSIS, min=300)
     short = await t1.ask("建议加强管理。")
-    assert "至少需要 300 字" in short.text
+    assert said(short.text, "reading.reflection.too_short", min=300)
     done = await t1.ask(REFLECTION)
-    assert "已提交学校管理分析《关于我校课后服务管理的分析与建议》" in done.text
-    assert "学校管理分析已完成" in done.text
+    assert said(
+        done.text, "reading.submit.saved", kind=ANALYSIS, title="关于我校课后服务管理的分析与建议"
+    )
+    assert said(done.text, "reading.progress.short", analysis=text_of("reading.progress.done"))
     progress = await t1.ask("/reading")
-    assert "学校管理分析：已完成" in progress.text
+    assert said(progress.text, "reading.progress.analysis", state=text_of("reading.progress.done"))
     again = await t1.ask("/submit")
     await t1.press(again, "学校管理分析")
     await t1.next_message()
     dup = await t1.ask("关于我校课后服务管理的分析与建议")
-    assert "已经登记过了" in dup.text
+    assert said(dup.text, "reading.read.duplicate")
     hr = await h.register("H1")
     refused = await hr.ask("/submit")
-    assert "只面向学员和组长" in refused.text
+    assert said(refused.text, "reading.only_readers")
 
 
 async def test_progress_pace_and_hr_overview(h: Harness) -> None:
@@ -503,17 +607,25 @@ async def test_progress_pace_and_hr_overview(h: Harness) -> None:
     # 2026-07-03: 183 of 365 days over: 3 books and 1 monograph by now.
     h.clock.set(dt.datetime(2026, 7, 3, 10, 0, tzinfo=TZ))
     progress = await t1.ask("/reading")
-    assert "截至 2026-07-03" in progress.text
-    assert "进度：落后 2 本（全年已过 50%，按进度此时应读完 3 本）" in progress.text
+    assert said(progress.text, "reading.progress.header", date="2026-07-03")
+    assert said(progress.text, "reading.progress.pace", pace=text_of("reading.pace.behind", n=2),
+                share=50, expected=3)
     overview = await hr.ask("/reading")
-    assert "共 5 人，落后 5 人" in overview.text
-    assert "【第一组】" in overview.text and "【第二组】" in overview.text
-    assert "黄志强：书 1/6 · 专著 1/2 · 管理分析✗ · 落后 2 本" in overview.text
-    assert "罗宏伟（组长）：书 0/6" in overview.text
+    assert said(overview.text, "reading.table.overview_header", total=5, behind=5)
+    assert said(overview.text, "reading.table.group", group="第一组")
+    assert said(overview.text, "reading.table.group", group="第二组")
+    assert said(overview.text, "reading.table.row", name="黄志强", role="", books=1, books_target=6,
+                monographs=1, monographs_target=2, analysis=text_of("reading.table.analysis_no"),
+                pace=text_of("reading.pace.behind", n=2))
+    assert said(
+        overview.text, "reading.table.row", name="罗宏伟", role=text_of("reading.table.leader")
+    ,
+                books=0, books_target=6)
     assert overview.button_texts == ["第一组", "第二组"]
     await hr.press(overview, "第二组")
     table = await hr.next_message()
-    assert "第二组 · 2026 年度读书情况" in table.text and "王芳" in table.text
+    assert said(table.text, "reading.table.group_header", group="第二组", year=2026)
+    assert "王芳" in table.text
     assert "黄志强" not in table.text
     assert table.button_texts == ["陈静", "王芳"]
 
@@ -556,8 +668,8 @@ async def test_monthly_nudge_only_when_behind_and_at_most_once_a_month(h: Harnes
     assert nudges(t1) == []  # not before nudge_time
     await h.tick(minutes=30)
     [april] = nudges(t1)
-    assert "按进度此时应读完 1 本书，您已计入 0 本（教育专著 0 本），落后 1 本" in april
-    assert "推荐必读书目：《给教师的建议》（苏霍姆林斯基）" in april
+    assert said(april, "reading.nudge.text", expected=1, books=0, monographs=0, behind=1)
+    assert said(april, "reading.nudge.suggest", title="给教师的建议", author="苏霍姆林斯基")
     assert nudges(t2) == []  # one book: on pace
     for _ in range(6):
         await h.tick(hours=5)
@@ -578,7 +690,7 @@ async def test_monthly_nudge_only_when_behind_and_at_most_once_a_month(h: Harnes
     await h.tick()
     assert len(nudges(t1)) == 2
     [june] = nudges(t2)
-    assert "落后 1 本" in june and "《给教师的建议》" in june
+    assert said(june, "reading.nudge.text", behind=1) and "《给教师的建议》" in june
     async with h.services.db.read() as conn:
         rows = await conn.execute_fetchall(
             "SELECT COUNT(*) FROM outbox WHERE kind = 'reading.nudge'"
@@ -614,7 +726,7 @@ async def test_configured_minimum_and_export_columns(tmp_path: Path) -> None:
         l1 = await h.register("L1")
         short = "十个字的心得体会写完了"
         done = await log_book(t1, "教师", "《给教师的建议》苏霍姆林斯基", text=short)
-        assert "已登记" in done.text
+        assert said(done.text, "reading.read.saved")
         data = b"%PDF-1.4 paper"
         await t1.ask("/submit")
         await t1.press(t1.last(), "论文")

@@ -3,18 +3,10 @@ unregistered users, /me and /help per role, the leader's notification, command m
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from storage import members as members_repo
-from tests.helpers import Harness, running_bot
-
-
-@pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        yield harness
+from tests.helpers import Harness, said
 
 
 async def member_by_tg(h: Harness, telegram_id: int):  # type: ignore[no-untyped-def]
@@ -26,13 +18,12 @@ async def test_deep_link_registers_and_notifies_leader(h: Harness) -> None:
     leader = await h.register("L1")
     user = h.new_user("黄")
     reply = await user.ask(f"/start {h.codes['T1']}")
-    assert "注册成功，黄志强" in reply.text
-    assert "第一组" in reply.text
+    assert said(reply.text, "register.welcome", name="黄志强", group="第一组")
     member = await member_by_tg(h, user.id)
     assert member is not None and member.member_id == "T1"
     await h.flush()
     notice = await leader.next_message()
-    assert "黄志强" in notice.text and "第一组" in notice.text
+    assert said(notice.text, "register.leader_notice", name="黄志强", group="第一组")
     # The command menu of the chat is set by role.
     names = [name for name, _ in h.sandbox.commands_for(user.chat_id)]
     assert names[:3] == ["start", "help", "me"]
@@ -41,16 +32,16 @@ async def test_deep_link_registers_and_notifies_leader(h: Harness) -> None:
 async def test_typed_code_after_start(h: Harness) -> None:
     user = h.new_user()
     prompt = await user.ask("/start")
-    assert "邀请码" in prompt.text
+    assert said(prompt.text, "register.ask_code")
     reply = await user.ask(h.codes["T2"].lower())
-    assert "注册成功，邹立新" in reply.text
+    assert said(reply.text, "register.welcome", name="邹立新")
     assert (await member_by_tg(h, user.id)) is not None
 
 
 async def test_wrong_code_changes_nothing(h: Harness) -> None:
     user = h.new_user()
     reply = await user.ask("/start ZZZZ9999")
-    assert "邀请码不正确" in reply.text and "4" in reply.text
+    assert said(reply.text, "register.wrong_code", left=4)
     assert await member_by_tg(h, user.id) is None
 
 
@@ -58,7 +49,7 @@ async def test_used_code_is_refused(h: Harness) -> None:
     await h.register("T1")
     other = h.new_user()
     reply = await other.ask(f"/start {h.codes['T1']}")
-    assert "已经使用过" in reply.text
+    assert said(reply.text, "register.used_code")
     assert await member_by_tg(h, other.id) is None
 
 
@@ -66,29 +57,29 @@ async def test_sixth_try_is_refused_even_with_the_right_code(h: Harness) -> None
     user = h.new_user()
     for i in range(4):
         reply = await user.ask(f"WRONG00{i}")
-        assert "邀请码不正确" in reply.text
+        assert said(reply.text, "register.wrong_code")
     fifth = await user.ask("WRONG005")
-    assert "尝试次数过多" in fifth.text
+    assert said(fifth.text, "register.too_many")
     sixth = await user.ask(f"/start {h.codes['T1']}")
-    assert "尝试次数过多" in sixth.text and "10:00" in sixth.text
+    assert said(sixth.text, "register.too_many", until="10:00")
     assert await member_by_tg(h, user.id) is None
     # An hour after the first wrong try, the limit lifts.
     h.clock.advance(hours=1, minutes=1)
     ok = await user.ask(f"/start {h.codes['T1']}")
-    assert "注册成功" in ok.text
+    assert said(ok.text, "register.welcome")
 
 
 async def test_unregistered_user_gets_only_how_to(h: Harness) -> None:
     user = h.new_user()
     for text in ("/me", "/help", "你好，请问怎么签到？"):
         reply = await user.ask(text)
-        assert "邀请链接" in reply.text, text
+        assert said(reply.text, "register.how_to"), text
 
 
 async def test_start_again_shows_status(h: Harness) -> None:
     user = await h.register("T3")
     reply = await user.ask("/start")
-    assert "您已注册为 王芳" in reply.text and "第二组" in reply.text
+    assert said(reply.text, "register.already", name="王芳", group="第二组")
 
 
 @pytest.mark.parametrize(

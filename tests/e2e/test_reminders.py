@@ -17,7 +17,7 @@ from storage import activities as activities_repo
 from storage import members as members_repo
 from storage import reminders as reminders_repo
 from storage.db import parse_ts, ts
-from tests.helpers import TZ, Harness, restart, running_bot
+from tests.helpers import TZ, Harness, restart, running_bot, said, text_of
 
 PEOPLE = ("L1", "T1", "T2", "L2", "T3", "H1")
 MY_KINDS = ("remind.", "digest.")
@@ -203,7 +203,8 @@ async def test_a_fortnight_around_national_day(tmp_path: Path) -> None:
             if h.clock.now() == at(9, 30, 10):
                 mute_reply = await users["T2"].ask("/mute 2026-10-07 2026-10-09")
 
-        assert mute_reply is not None and "2026-10-07 至 2026-10-09" in mute_reply.text
+        assert mute_reply is not None
+        assert said(mute_reply.text, "reminders.mute.range", start="2026-10-07", end="2026-10-09")
         got = await my_messages(h, users, marks, titles, {"T2": 1})
         assert got == EXPECTED
 
@@ -230,7 +231,9 @@ async def test_a_fortnight_around_national_day(tmp_path: Path) -> None:
         # What the digests said.
         h1 = [e.text for e in users["H1"].messages()[marks["H1"]:]
               if e.kind == "text" and e.text.startswith("📋")]
-        assert "09-30 08:30 至 10-08 08:30" in h1[3]  # the holiday digest
+        assert said(
+            h1[3], "digest.covered", start="09-30 08:30", end="10-08 08:30"
+        )  # the holiday digest
         after_holiday = h1[4]
         assert "节后集中培训" in after_holiday and "第二组夜读" in after_holiday
         # Everybody missed A2 (nobody checked in): the absent are named.
@@ -249,14 +252,14 @@ async def test_mute_and_unmute(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as h:  # Monday 2 March 2026, 09:00
         t1 = await h.register("T1")
         reply = await t1.ask("/mute 2026-03-10 2026-03-15")
-        assert "2026-03-10 至 2026-03-15" in reply.text
-        assert "日期" in (await t1.ask("/mute next week")).text
-        assert "早于" in (await t1.ask("/mute 2026-03-15 2026-03-10")).text
+        assert said(reply.text, "reminders.mute.range", start="2026-03-10", end="2026-03-15")
+        assert said((await t1.ask("/mute next week")).text, "reminders.mute.bad_format")
+        assert said((await t1.ask("/mute 2026-03-15 2026-03-10")).text, "reminders.mute.bad_order")
         assert "2026-03-02" in (await t1.ask("/mute 2026-03-01 2026-03-03")).text
         assert "61" not in (reply := await t1.ask("/mute 61")).text and "60" in reply.text
         # Buttons: 3 days from today, merged with nothing (the 10th is later).
         menu = await t1.ask("/mute")
-        assert "2026-03-10 至 2026-03-15" in menu.text
+        assert said(menu.text, "reminders.mute.range", start="2026-03-10", end="2026-03-15")
         await t1.press(menu, "3 天")
         done = await h.sandbox.wait_for_bot_message(
             t1.chat_id, lambda e: e is menu and e.edits >= 1, after=menu.message_id - 1
@@ -264,7 +267,11 @@ async def test_mute_and_unmute(tmp_path: Path) -> None:
         assert "2026-03-02 至 2026-03-04；2026-03-10 至 2026-03-15" in done.text
         # Adjacent and overlapping ranges merge.
         reply = await t1.ask("/mute 2026-03-05 2026-03-11")
-        assert "当前暂停：2026-03-02 至 2026-03-15。" in reply.text
+        assert said(
+            reply.text,
+            "reminders.mute.done",
+            ranges=text_of("reminders.mute.range", start="2026-03-02", end="2026-03-15"),
+        )
         async with h.services.db.read() as conn:
             member = await members_repo.by_member_id(conn, "T1")
             assert member is not None
@@ -275,29 +282,29 @@ async def test_mute_and_unmute(tmp_path: Path) -> None:
         assert answer.show_alert
         # /unmute frees today and later; the past stays as history.
         h.clock.advance(days=3)
-        assert "已恢复" in (await t1.ask("/unmute")).text
+        assert said((await t1.ask("/unmute")).text, "reminders.unmute.done")
         async with h.services.db.read() as conn:
             left = await reminders_repo.mutes_of(conn, member.pk)
         assert [(m.start, m.end) for m in left] == [(dt.date(2026, 3, 2), dt.date(2026, 3, 4))]
-        assert "没有暂停" in (await t1.ask("/unmute")).text
+        assert said((await t1.ask("/unmute")).text, "reminders.mute.none")
         hr = await h.register("H1")
-        assert "只发给学员和组长" in (await hr.ask("/mute 3")).text
+        assert said((await hr.ask("/mute 3")).text, "reminders.mute.only_participants")
 
 
 async def test_hr_digest_on_demand_keeps_the_schedule(tmp_path: Path) -> None:
     async with running_bot(tmp_path, start_sender=False) as h:  # Monday 2 March 2026, 09:00
         hr = await h.register("H1")
         t1 = await h.register("T1")
-        assert "只有人事处" in (await t1.ask("/digest")).text
+        assert said((await t1.ask("/digest")).text, "digest.hr_only")
         await h.tick()  # baseline: the 08:30 digest of today was before the bot existed
         await add_activity(h, "G1", "group_study", "读书交流", "第一组", at(3, 2, 9, 30), 60, "T1")
         await h.tick(hours=2)  # 11:00: G1 ended at 10:30 and its roll is closed
         before = len(hr.messages())
         reply = await hr.ask("/digest")
         assert reply.text.startswith("📋 人事日报 · 2026-03-02（周一）")
-        assert "按需生成" in reply.text and "读书交流" in reply.text
+        assert said(reply.text, "digest.manual") and "读书交流" in reply.text
         assert "缺勤：罗宏伟、黄志强、邹立新" in reply.text
-        assert "尚未注册" in reply.text  # L1, T2, L2, T3 never registered
+        assert said(reply.text, "digest.unreachable.not_started")  # L1, T2, L2, T3 never registered
         chart = await hr.next_message()
         assert chart.media_type == "photo"
         async with h.services.db.read() as conn:
@@ -308,7 +315,7 @@ async def test_hr_digest_on_demand_keeps_the_schedule(tmp_path: Path) -> None:
         scheduled = [e for e in hr.messages()[before:]
                      if e.kind == "text" and e.text.startswith("📋")]
         assert len(scheduled) == 2 and "读书交流" in scheduled[-1].text
-        assert "按需生成" not in scheduled[-1].text
+        assert not said(scheduled[-1].text, "digest.manual")
 
 
 async def test_long_digest_is_split_cleanly(tmp_path: Path) -> None:
@@ -329,7 +336,9 @@ async def test_long_digest_is_split_cleanly(tmp_path: Path) -> None:
         lines = "\n".join(texts).splitlines()
         # Every unreachable member once, no line cut in two.
         assert sum(1 for line in lines if line.startswith("· 学员")) == 260
-        assert all("尚未注册" in line for line in lines if line.startswith("· 学员"))
+        assert all(said(
+            line, "digest.unreachable.not_started"
+        ) for line in lines if line.startswith("· 学员"))
         await h.tick(minutes=30)
         assert len(group.messages()) == len(texts)
 
@@ -339,7 +348,7 @@ async def test_a_moved_activity_is_reminded_for_its_new_time(tmp_path: Path) -> 
         t1 = await h.register("T1")
         pk = await add_activity(h, "G1", "group_study", "读书交流", "第一组", at(3, 3, 15), 60)
         await h.tick(hours=10)  # Monday 19:00: the day-before reminder
-        assert sum("明天有活动" in e.text for e in t1.messages()) == 1
+        assert sum(said(e.text, "reminders.day_before") for e in t1.messages()) == 1
         await h.tick(hours=1)
         async with h.services.db.tx() as conn:  # at 20:00, moved to Thursday
             await activities_repo.move(

@@ -9,49 +9,43 @@ import argparse
 import csv
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.activities import roll_call
-from bot.activities.importer import run_import
 from bot.documents.exports import cli_export
-from bot.documents.tables import TableRow
 from bot.reports.export import COLUMNS
 from bot.sandbox.client import Entry, SandboxUser
-from storage import activities as activities_repo
 from storage import members as members_repo
-from storage.activities import Activity
-from tests.helpers import TZ, Harness, running_bot
+from tests.helpers import TZ, Harness, activity, import_schedule, running_bot, said, text_of
 
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 # 第一组 (L1, T1, T2): a Friday activity hosted by T1; its report is due Monday 9 March 18:00.
 G1 = "G1,group_study,读书交流,第一组,2026-03-06 10:00,2026-03-06 12:00,会议室,,,T1"
 # A later one, for the hand-over; and one of 第二组 (L2, T3) hosted by T3.
 G2 = "G2,group_study,案例剖析,第一组,2026-03-20 10:00,2026-03-20 12:00,会议室,,,T1"
 G3 = "G3,group_study,工作交流,第二组,2026-03-06 14:00,2026-03-06 16:00,会议室,,,T3"
-DEADLINE_ZH = "3月9日（星期一）18:00"
+
+
+def deadline_zh(month: int, day: int, weekday: int, time: str = "18:00") -> str:
+    """A report deadline as the catalog renders it (weekday 0 is Monday)."""
+    return text_of("reports.deadline", month=text_of(f"reports.month.{month}"), day=day,
+                   weekday=text_of(f"reports.weekday.{weekday}"), time=time)
+
+
+DEADLINE_ZH = deadline_zh(3, 9, 0)  # Monday 9 March 18:00
+ABSENT, LATE = text_of("attendance.status.absent"), text_of("attendance.status.late")
+ON_TIME = text_of("reports.text.on_time")
+# The overview's sections.
+ON_TIME_FILED = text_of("reports.overview.state.on_time")
+LATE_FILED = text_of("reports.overview.state.late")
+OVERDUE = text_of("reports.overview.state.overdue")
 PHOTOS = [b"\xff\xd8\xff\xe0 photo %d " % i + bytes(range(40)) for i in range(3)]
 
 
 def at(day: int, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hh, mm, tzinfo=TZ)
-
-
-async def add(h: Harness, *lines: str) -> None:
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(lines, start=2)]
-    result, problems = await run_import(h.services.db, h.config, rows, h.clock.now(), "zh")
-    assert problems == [] and result is not None, problems
-    await h.flush()
-
-
-async def activity(h: Harness, activity_id: str = "G1") -> Activity:
-    async with h.services.db.read() as conn:
-        found = await activities_repo.by_activity_id(conn, activity_id)
-    assert found is not None
-    return found
 
 
 async def member_pk(h: Harness, member_id: str) -> int:
@@ -85,6 +79,11 @@ async def roll_call_and_end(h: Harness) -> None:
     await h.tick()
 
 
+def received(count: int) -> Callable[[Entry], bool]:
+    """Whether a message is the photo step's status after `count` photos."""
+    return lambda m: said(m.text, "reports.photos.received", count=count)
+
+
 def hr_texts(hr: SandboxUser) -> list[str]:
     return [m.text for m in hr.messages() if m.media_type is None and "活动报告" in m.text]
 
@@ -98,9 +97,9 @@ async def after_press(user: SandboxUser, message: Entry, button: str) -> Entry:
 async def start_filing(h: Harness, host: SandboxUser) -> Entry:
     """/report, pick G1: returns the first question (what was studied)."""
     offer = await host.ask("/report")
-    assert "请选择要报告的活动" in offer.text
+    assert said(offer.text, "reports.list.pick")
     intro = await after_press(host, offer, offer.button_texts[0])
-    assert "「读书交流」活动报告" in intro.text
+    assert said(intro.text, "reports.intro.draft", title="读书交流")
     return await host.next_message()
 
 
@@ -108,8 +107,7 @@ async def send_album(host: SandboxUser, photos: list[bytes], album: str) -> Entr
     for data in photos:
         await host.send_photo(data, media_group_id=album)
     return await host.next_message(
-        predicate=lambda m: f"已收到 {len(photos)} 张照片" in m.text
-    )
+        predicate=received(len(photos)))
 
 
 async def file_report(
@@ -118,41 +116,42 @@ async def file_report(
 ) -> Entry:
     """The whole filing; returns the preview."""
     question = await start_filing(h, host)
-    assert "学习了什么" in question.text
-    assert "亮点" in (await host.ask("共读《给教师的建议》第一至十条，分组交流。")).text
+    assert said(question.text, "reports.ask.studied")
+    assert said((await host.ask("共读《给教师的建议》第一至十条，分组交流。")).text,
+                "reports.ask.highlights")
     asked = await host.ask("人人发言，结合本校实际提出三条改进措施。")
-    assert "请发送活动照片" in asked.text
+    assert said(asked.text, "reports.ask.photos")
     if len(photos) > 1:
         status = await send_album(host, photos, "album-1")
     else:
         await host.send_photo(photos[0])
-        status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+        status = await host.next_message(predicate=received(1))
     recommend_q = await after_press(host, status, "照片已发完")
-    assert "是否推荐" in recommend_q.text
+    assert said(recommend_q.text, "reports.ask.recommend")
     if recommend:
         who = await after_press(host, recommend_q, "⭐ 推荐成果")
         assert "邹立新" in who.button_texts
         title_q = await after_press(host, who, "邹立新")
-        assert "标题" in title_q.text
+        assert said(title_q.text, "reports.ask.rec_title")
         body_q = await host.ask("课堂管理的三点体会")
-        assert "发送成果内容" in body_q.text
+        assert said(body_q.text, "reports.ask.rec_body")
         await host.send_document(b"PK\x03\x04 docx bytes", "三点体会.docx",
                                  mime_type="application/vnd.openxmlformats-officedocument"
                                  ".wordprocessingml.document")
         count_q = await host.next_message()
     else:
         count_q = await after_press(host, recommend_q, "不推荐")
-    assert "实际到场多少人" in count_q.text and "到场 2 人" in count_q.text
+    assert said(count_q.text, "reports.ask.headcount", came=2)
     if headcount == "button":
         return await after_press(host, count_q, "2 人（与点名一致）")
     return await host.ask(headcount)
 
 
 @pytest.fixture
-async def h(tmp_path: Path):  # type: ignore[no-untyped-def]
-    async with running_bot(tmp_path) as harness:
-        await add(harness, G1, G2, G3)
-        yield harness
+async def h(h: Harness) -> Harness:
+    """The shared bot (tests/conftest.py) with G1, G2 and G3 on the schedule."""
+    await import_schedule(h, G1, G2, G3)
+    return h
 
 
 # -- filing ---------------------------------------------------------------------------------
@@ -166,37 +165,39 @@ async def test_whole_filing_with_an_album_and_a_headcount_mismatch(h: Harness) -
     await h.flush()
     await roll_call_and_end(h)
     ended = host.last()
-    assert "「读书交流」已结束" in ended.text and DEADLINE_ZH in ended.text
+    assert said(ended.text, "reports.remind.ended", title="读书交流", deadline=DEADLINE_ZH)
 
     preview = await file_report(h, host, headcount="3")
-    assert "报告预览" in preview.text
+    assert said(preview.text, "reports.preview.header", title="读书交流")
     assert "出勤 1 · 迟到 1 · 早退 0 · 缺勤 1 · 请假 0（到场 2 人）" in preview.text
-    assert "缺勤：罗宏伟" in preview.text and "迟到：T2" not in preview.text
-    assert "主持人报告的到场人数（3）与点名记录（2）不一致" in preview.text
-    assert "照片：3 张" in preview.text and "邹立新《课堂管理的三点体会》" in preview.text
+    assert said(preview.text, "reports.text.names", status=ABSENT, names="罗宏伟")
+    assert not said(preview.text, "reports.text.names", status=LATE, names="T2")
+    assert said(preview.text, "reports.text.mismatch", stated=3, roll=2)
+    assert said(preview.text, "reports.text.photos", count=3)
+    assert said(preview.text, "reports.text.recommended", name="邹立新", title="课堂管理的三点体会")
     assert hr_texts(hr) == []  # nothing goes to HR before the host submits
 
     h.clock.set(at(9, 11, 0))
     done = await after_press(host, preview, "✅ 提交报告")
-    assert "报告已提交给人事部门，按时完成" in done.text and DEADLINE_ZH in done.text
-    assert "相差 +1 人" in done.text
-    assert done.button_texts == ["✏️ 修改报告"]
+    assert said(done.text, "reports.submitted.ok", deadline=DEADLINE_ZH)
+    assert said(done.text, "reports.submitted.mismatch", diff="+1")
+    assert done.button_texts == [text_of("reports.submitted.amend_button")]
     await h.flush()
 
     texts = hr_texts(hr)
     assert len(texts) == 1
     report = texts[0]
-    assert report.startswith("📝 活动报告：读书交流（主持人：黄志强）")
-    assert "⚠️ 主持人报告的到场人数（3）与点名记录（2）不一致（相差 +1 人）" in report
+    assert report.startswith(text_of("reports.hr.header", title="读书交流", host="黄志强"))
+    assert said(report, "reports.text.mismatch", stated=3, roll=2, diff="+1")
     assert "共读《给教师的建议》" in report and "三条改进措施" in report
-    assert "提交时间：2026-03-09 11:00（按时）" in report
+    assert said(report, "reports.text.submitted", at="2026-03-09 11:00", verdict=ON_TIME)
     album = [m for m in hr.messages() if m.kind == "media_group_item"]
     assert [m.file_bytes for m in album] == PHOTOS
     assert len({m.media_group_id for m in album}) == 1
-    assert "读书交流 · 黄志强（3 张）" in album[0].text
+    assert said(album[0].text, "reports.hr.album", title="读书交流", host="黄志强", count=3)
     document = [m for m in hr.messages() if m.media_type == "document"]
     assert len(document) == 1 and document[0].file_name == "三点体会.docx"
-    assert "邹立新《课堂管理的三点体会》" in document[0].text
+    assert said(document[0].text, "reports.hr.document", name="邹立新", title="课堂管理的三点体会")
 
     row = await report_row(h)
     assert row["state"] == "submitted" and row["late"] == 0 and row["stated_headcount"] == 3
@@ -223,25 +224,27 @@ async def test_edit_from_the_preview_and_matching_headcount(h: Harness) -> None:
     await roll_call_and_end(h)
     preview = await file_report(h, host, headcount="button", recommend=False,
                                 photos=PHOTOS[:1])
-    assert "不一致" not in preview.text and "主持人报告到场人数：2" in preview.text
+    assert not said(preview.text, "reports.text.mismatch")
+    assert said(preview.text, "reports.text.stated", count=2)
     asked = await after_press(host, preview, "✏️ 学习内容")
-    assert "学习了什么" in asked.text
+    assert said(asked.text, "reports.ask.studied")
     preview = await host.ask("改为：共读并讨论第十一至二十条。")
-    assert "报告预览" in preview.text and "第十一至二十条" in preview.text
+    assert said(preview.text, "reports.preview.header") and "第十一至二十条" in preview.text
     asked = await after_press(host, preview, "🖼 重新上传照片")
-    assert "请发送活动照片" in asked.text
+    assert said(asked.text, "reports.ask.photos")
     asked = await host.ask("照片等会儿发")
-    assert "不要作为文件" in asked.text
+    assert said(asked.text, "reports.photos.send_photos")
     await host.send_photo(PHOTOS[2])
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=received(1))
     preview = await after_press(host, status, "照片已发完")
-    assert "照片：1 张" in preview.text
+    assert said(preview.text, "reports.text.photos", count=1)
     done = await after_press(host, preview, "✅ 提交报告")
-    assert "按时完成" in done.text and "相差" not in done.text
+    assert said(done.text, "reports.submitted.ok")
+    assert not said(done.text, "reports.submitted.mismatch")
     await h.flush()
     photos = [m for m in hr.messages() if m.media_type == "photo"]
     assert [m.file_bytes for m in photos] == [PHOTOS[2]]  # one photo: no album
-    assert "不一致" not in hr_texts(hr)[0]
+    assert not said(hr_texts(hr)[0], "reports.text.mismatch")
 
 
 async def test_photo_limits(h: Harness) -> None:
@@ -253,10 +256,10 @@ async def test_photo_limits(h: Harness) -> None:
     await host.ask("亮点")
     await send_album(host, [b"\xff\xd8 p%d" % i for i in range(10)], "big")
     full = await host.ask("…")  # text in the photo step
-    assert "不要作为文件" in full.text
+    assert said(full.text, "reports.photos.send_photos")
     await host.send_photo(b"\xff\xd8 eleventh")
     refused = await host.next_message()
-    assert "已经收到 10 张照片" in refused.text
+    assert said(refused.text, "reports.photos.full", max=10)
     n = await h.services.db.fetchone("SELECT COUNT(*) FROM report_photos")
     assert n is not None and n[0] == 10
 
@@ -273,14 +276,14 @@ async def test_done_without_photos_and_too_big_photo(h: Harness) -> None:
     huge = h.sandbox.media_json(stored)
     h.sandbox.inject_message(host, host.chat_id, {"photo": huge}, kind="photo",
                              media_type="photo", file_id=stored.file_id)
-    assert "超过 20 MB" in (await host.next_message()).text
+    assert said((await host.next_message()).text, "reports.photos.too_big")
     await host.send_photo(PHOTOS[0])
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=received(1))
     row = await report_row(h)
     async with h.services.db.tx() as conn:  # the photo is gone, as if never sent
         await conn.execute("DELETE FROM report_photos WHERE report_pk = ?", (row["id"],))
     answer = await host.press(status, "照片已发完")
-    assert answer.show_alert and "至少发送 1 张照片" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "reports.photos.need_one")
 
 
 async def test_draft_survives_a_new_command_and_resumes(h: Harness) -> None:
@@ -291,7 +294,7 @@ async def test_draft_survives_a_new_command_and_resumes(h: Harness) -> None:
     await host.ask("学习内容：共读")
     await host.ask("/upcoming")  # any command ends the dialog; the draft is in the database
     question = await start_filing(h, host)
-    assert "亮点" in question.text  # resumes at the first missing answer
+    assert said(question.text, "reports.ask.highlights")  # resumes at the first missing answer
     assert (await report_row(h))["studied"] == "学习内容：共读"
 
 
@@ -303,10 +306,10 @@ async def test_dropping_the_recommendation_removes_its_document(h: Harness) -> N
     folder = h.config.files_dir / "reports" / "G1"
     assert len(list(folder.glob("work-*.docx"))) == 1
     question = await after_press(host, preview, "⭐ 推荐成果")
-    assert "是否推荐" in question.text
-    assert "请点上面的按钮" in (await host.ask("不用了")).text
+    assert said(question.text, "reports.ask.recommend")
+    assert said((await host.ask("不用了")).text, "reports.ask.press_button")
     preview = await after_press(host, question, "不推荐")
-    assert "推荐优秀成果" not in preview.text
+    assert not said(preview.text, "reports.text.recommended")
     assert list(folder.glob("work-*.docx")) == []
     row = await report_row(h)
     assert row["recommended_member_pk"] is None and row["recommended_file"] is None
@@ -327,35 +330,38 @@ async def test_amend_before_the_deadline_then_not_after(h: Harness) -> None:
 
     h.clock.set(at(9, 17, 0))
     offer = await host.ask("/report")
-    assert offer.button_texts == ["03-06 读书交流 · 已提交，可修改"]
+    assert offer.button_texts == [
+        text_of("reports.list.item_amend", date="03-06", title="读书交流")]
     amending = await after_press(host, offer, offer.button_texts[0])
-    assert "修改报告：读书交流" in amending.text
+    assert said(amending.text, "reports.preview.header_amend", title="读书交流")
     await host.ask("/cancel")  # abandoned: nothing changes
     amending = await after_press(host, done, "✏️ 修改报告")
-    assert "修改报告：读书交流" in amending.text and "✅ 提交修改" in amending.button_texts
+    assert said(amending.text, "reports.preview.header_amend", title="读书交流")
+    assert text_of("reports.preview.submit_amend") in amending.button_texts
     asked = await after_press(host, amending, "✏️ 活动亮点")
-    assert "亮点" in asked.text
+    assert said(asked.text, "reports.ask.highlights")
     amending = await host.ask("补充：会后各校形成了改进清单。")
     assert "改进清单" in amending.text
     asked = await after_press(host, amending, "👥 到场人数")
     amending = await host.ask("4")
-    assert "（4）与点名记录（2）不一致" in amending.text
+    assert said(amending.text, "reports.text.mismatch", stated=4, roll=2)
     # The amendment is not saved until it is submitted.
     assert (await report_row(h))["highlights"] == "人人发言，结合本校实际提出三条改进措施。"
     finished = await after_press(host, amending, "✅ 提交修改")
-    assert "修改已提交" in finished.text and "相差 +2 人" in finished.text
+    assert said(finished.text, "reports.submitted.amended")
+    assert said(finished.text, "reports.submitted.mismatch", diff="+2")
     await h.flush()
     amended = hr_texts(hr)[-1]
-    assert amended.startswith("✏️ 活动报告已修改：读书交流")
-    assert "改进清单" in amended and "最后修改：2026-03-09 17:00" in amended
-    assert "提交时间：2026-03-06 12:00（按时）" in amended
+    assert amended.startswith(text_of("reports.hr.header_amended", title="读书交流", host="黄志强"))
+    assert "改进清单" in amended and said(amended, "reports.text.amended", at="2026-03-09 17:00")
+    assert said(amended, "reports.text.submitted", at="2026-03-06 12:00", verdict=ON_TIME)
     assert len([m for m in hr.messages() if m.media_type == "photo"]) == photos_before
     row = await report_row(h)
     assert row["amendments"] == 1 and row["stated_headcount"] == 4 and row["late"] == 0
 
     h.clock.set(at(9, 18, 1))
     answer = await host.press(finished, "✏️ 修改报告")
-    assert answer.show_alert and "截止时间已过" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "reports.refused.deadline_passed")
     assert "读书交流" not in (await host.ask("/report")).text  # nothing left to file
 
 
@@ -370,9 +376,9 @@ async def test_amending_photos_replaces_them_only_when_submitted(h: Harness) -> 
     amending = await after_press(host, done, "✏️ 修改报告")
     await after_press(host, amending, "🖼 重新上传照片")
     await host.send_photo(b"\xff\xd8 new one")
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=received(1))
     amending = await after_press(host, status, "照片已发完")
-    assert "照片：1 张" in amending.text
+    assert said(amending.text, "reports.text.photos", count=1)
     row = await report_row(h)
     kept = await h.services.db.fetchall(
         "SELECT staged FROM report_photos WHERE report_pk = ?", (row["id"],))
@@ -397,9 +403,9 @@ async def test_every_reminder_the_escalation_and_a_late_report(h: Harness) -> No
     await h.flush()
     h.clock.set(at(6, 11, 59))
     await h.tick()
-    assert not any("已结束" in m.text for m in host.messages())
+    assert not any(said(m.text, "reports.remind.ended") for m in host.messages())
     await h.tick(minutes=1)  # 12:00: the activity ends
-    assert "「读书交流」已结束" in host.last().text and DEADLINE_ZH in host.last().text
+    assert said(host.last().text, "reports.remind.ended", title="读书交流", deadline=DEADLINE_ZH)
     count = len(host.messages())
     await h.tick(hours=12)
     await h.tick(days=1)
@@ -409,51 +415,56 @@ async def test_every_reminder_the_escalation_and_a_late_report(h: Harness) -> No
     await h.tick()
     assert len(host.messages()) == count
     await h.tick(minutes=1)  # Monday 09:00
-    assert "今天 3月9日（星期一）18:00 截止" in host.last().text
+    assert said(host.last().text, "reports.remind.morning", title="读书交流", deadline=DEADLINE_ZH)
     h.clock.set(at(9, 16, 0))
     await h.tick()
-    assert "将于 3月9日（星期一）18:00 截止" in host.last().text
+    assert said(host.last().text, "reports.remind.before", title="读书交流", deadline=DEADLINE_ZH)
     await h.tick(minutes=30)
     count = len(host.messages())
     h.clock.set(at(9, 18, 0))
     await h.tick()
     assert len(host.messages()) == count  # at the deadline itself it is not overdue yet
     await h.tick(minutes=1)
-    assert "已超过截止时间" in host.last().text
-    assert "主持人 黄志强 仍未提交" in leader.last().text
+    assert said(host.last().text, "reports.remind.overdue", title="读书交流")
+    assert said(leader.last().text, "reports.remind.overdue_leader", title="读书交流",
+                host="黄志强")
     count, leader_count = len(host.messages()), len(leader.messages())
     for _ in range(3):
         await h.tick(hours=5)
     assert (len(host.messages()), len(leader.messages())) == (count, leader_count)
 
     overview = await hr.ask("/reports")
-    assert "❌ 逾期未交（2）" in overview.text  # G1, and G3 of the other group
-    assert "读书交流（第一组）主持人：黄志强，截止 3月9日（星期一）18:00" in overview.text
+    # G1, and G3 of the other group
+    assert said(overview.text, "reports.overview.section", label=OVERDUE, count=2)
+    assert said(overview.text, "reports.overview.line_due", title="读书交流", group="第一组",
+                host="黄志强", deadline=DEADLINE_ZH)
     missing = await h.services.db.fetchone("SELECT COUNT(*) FROM reports")
     assert missing is not None and missing[0] == 0
 
     h.clock.set(at(10, 9, 30))
     offer = await host.ask("/report")
     intro = await after_press(host, offer, offer.button_texts[0])
-    assert "已过，现在提交将记为逾期" in intro.text
+    assert said(intro.text, "reports.intro.late", deadline=DEADLINE_ZH)
     await host.next_message()
     await host.ask("学习内容")
     await host.ask("亮点")
     await host.send_photo(PHOTOS[0])
-    status = await host.next_message(predicate=lambda m: "已收到 1 张照片" in m.text)
+    status = await host.next_message(predicate=received(1))
     await after_press(host, status, "照片已发完")
     recommend_q = host.last()
     count_q = await after_press(host, recommend_q, "不推荐")
-    assert "实际到场多少人" in count_q.text
+    assert said(count_q.text, "reports.ask.headcount")
     preview = await host.ask("2")
     done = await after_press(host, preview, "✅ 提交报告")
-    assert "记为逾期提交" in done.text and done.button_texts == []
+    assert said(done.text, "reports.submitted.late") and done.button_texts == []
     await h.flush()
-    assert hr_texts(hr)[-1].startswith("📝 活动报告（逾期提交）：读书交流")
-    assert "（⚠️ 逾期提交）" in hr_texts(hr)[-1]
+    assert hr_texts(hr)[-1].startswith(
+        text_of("reports.hr.header_late", title="读书交流", host="黄志强"))
+    assert said(hr_texts(hr)[-1], "reports.text.submitted", verdict=text_of("reports.text.late"))
     assert (await report_row(h))["late"] == 1
     overview = await hr.ask("/reports")
-    assert "⚠️ 逾期提交（1）" in overview.text and "❌ 逾期未交（1）" in overview.text
+    assert said(overview.text, "reports.overview.section", label=LATE_FILED, count=1)
+    assert said(overview.text, "reports.overview.section", label=OVERDUE, count=1)
 
 
 async def test_after_downtime_only_the_latest_reminder(h: Harness) -> None:
@@ -462,16 +473,21 @@ async def test_after_downtime_only_the_latest_reminder(h: Harness) -> None:
     h.clock.set(at(9, 16, 30))  # down from before the activity ended until Monday 16:30
     await h.tick()
     texts = [m.text for m in host.messages() if "报告" in m.text]
-    assert len(texts) == 1 and "将于 3月9日（星期一）18:00 截止" in texts[0]
+    assert len(texts) == 1
+    assert said(texts[0], "reports.remind.before", title="读书交流", deadline=DEADLINE_ZH)
 
 
 async def test_leader_host_gets_one_overdue_notice(h: Harness) -> None:
-    await add(h, "G4,group_study,视频讲座研讨,第一组,2026-03-05 10:00,2026-03-05 12:00,会议室,,,L1")
+    await import_schedule(
+        h, "G4,group_study,视频讲座研讨,第一组,2026-03-05 10:00,2026-03-05 12:00,会议室,,,L1"
+    )
     leader = await h.register("L1")
     await h.flush()
     h.clock.set(at(6, 18, 1))
     await h.tick()
-    overdue = [m for m in leader.messages() if "视频讲座研讨" in m.text and "已超过" in m.text]
+    overdue = [m for m in leader.messages()
+               if said(m.text, "reports.remind.overdue", title="视频讲座研讨")
+               or said(m.text, "reports.remind.overdue_leader", title="视频讲座研讨")]
     assert len(overdue) == 1
 
 
@@ -479,7 +495,9 @@ async def test_past_activities_imported_later_get_no_reminders(h: Harness) -> No
     host = await h.register("T1")
     await h.flush()
     h.clock.set(at(10, 9, 0))
-    await add(h, "G0,group_study,旧活动,第一组,2026-03-04 10:00,2026-03-04 12:00,会议室,,,T1")
+    await import_schedule(
+        h, "G0,group_study,旧活动,第一组,2026-03-04 10:00,2026-03-04 12:00,会议室,,,T1"
+    )
     before = len(host.messages())
     await h.tick()
     assert not any("旧活动" in m.text for m in host.messages()[before:])
@@ -500,47 +518,49 @@ async def test_leader_hands_the_hosting_to_another_member(h: Harness) -> None:
     answer = await leader.press(listing, g2)
     assert not answer.show_alert
     people = await h.sandbox.wait_for_bot_message(
-        leader.chat_id, lambda m: "请选择新的主持人" in m.text, after=listing.message_id - 1)
+        leader.chat_id, lambda m: said(m.text, "reports.handover.pick_member"),
+        after=listing.message_id - 1)
     assert "T1" not in people.button_texts  # the current host is not offered
-    assert "现在的主持人是 黄志强" in people.text
+    assert said(people.text, "reports.handover.pick_member", title="案例剖析", host="黄志强")
     await leader.press(people, "邹立新")
     await h.sandbox.wait_for_bot_message(
-        leader.chat_id, lambda m: "主持人已改为 邹立新" in m.text, after=listing.message_id - 1)
+        leader.chat_id, lambda m: said(m.text, "reports.handover.done", name="邹立新"),
+        after=listing.message_id - 1)
     await h.flush()
     told = new.last().text
-    assert "把下面这次活动的主持交给了您" in told and "案例剖析" in told
-    assert "3月23日（星期一）18:00" in told
-    assert "改由 邹立新 担任" in old.last().text
+    assert said(told, "reports.handover.new_host", deadline=deadline_zh(3, 23, 0))
+    assert "案例剖析" in told
+    assert said(old.last().text, "reports.handover.old_host", name="邹立新")
     assert (await activity(h, "G2")).host_pk == await member_pk(h, "T2")
     audit = await h.services.db.fetchone(
         "SELECT before, after FROM audit_log WHERE action = 'activity.host'")
     assert audit is not None and json.loads(audit[1]) == {"host": "T2"}
     # A stale press of the old list cannot hand it to the member who already hosts it.
     again = await leader.press(people, "邹立新")
-    assert again.show_alert and "已经是这次活动的主持人" in (again.text or "")
+    assert again.show_alert and said(again.text, "reports.handover.refused.same", name="邹立新")
     # Not before a started activity: G1 has started by now.
     h.clock.set(at(20, 10, 30))
     answer = await leader.press_data(listing, f"rep:ho:{(await activity(h, 'G2')).pk}")
-    assert answer.show_alert and "已经开始" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "reports.handover.refused.started")
 
 
 async def test_only_the_leader_can_hand_over(h: Harness) -> None:
     trainee = await h.register("T1")
     other_leader = await h.register("L2")
     await h.flush()
-    assert "只有组长" in (await trainee.ask("/handover")).text
+    assert said((await trainee.ask("/handover")).text, "reports.handover.leaders_only")
     g2 = await activity(h, "G2")
     t2 = await member_pk(h, "T2")
     probe = await trainee.ask("/report")
     for user, message in ((trainee, probe), (other_leader, await other_leader.ask("/help"))):
         answer = await user.press_data(message, f"rep:hom:{g2.pk}:{t2}")
-        assert answer.show_alert and "已失效" in (answer.text or "")
+        assert answer.show_alert and said(answer.text, "error.forged")
     # The leader may not give it to someone of another group.
     leader = await h.register("L1")
     await h.flush()
     listing = await leader.ask("/handover")
     answer = await leader.press_data(listing, f"rep:hom:{g2.pk}:{await member_pk(h, 'T3')}")
-    assert answer.show_alert and "已失效" in (answer.text or "")
+    assert answer.show_alert and said(answer.text, "error.forged")
     assert (await activity(h, "G2")).host_pk == await member_pk(h, "T1")
 
 
@@ -554,11 +574,11 @@ async def test_forged_buttons_change_nothing(h: Harness) -> None:
     await roll_call_and_end(h)
     g1 = await activity(h)
     probe = await other.ask("/report")
-    assert "没有需要您提交报告的活动" in probe.text
+    assert said(probe.text, "reports.list.nothing")
     for data in (f"rep:pick:{g1.pk}", "rep:pick:999", "rep:pick:x", "rep:zzz:1", "rep:sub:1",
                  "rep:done", f"rep:pick:{(await activity(h, 'G3')).pk}"):
         answer = await other.press_data(probe, data)
-        assert answer.show_alert and "已失效" in (answer.text or ""), data
+        assert answer.show_alert and said(answer.text, "error.forged"), data
     assert await h.services.db.fetchone("SELECT 1 FROM reports") is None
 
     preview = await file_report(h, host, recommend=False)
@@ -566,7 +586,7 @@ async def test_forged_buttons_change_nothing(h: Harness) -> None:
     # Another member presses the host's preview buttons: refused, nothing submitted.
     for data in (f"rep:sub:{row['id']}", f"rep:ed:{row['id']}:st", f"rep:amend:{row['id']}"):
         answer = await other.press_data(probe, data)
-        assert answer.show_alert and "已失效" in (answer.text or ""), data
+        assert answer.show_alert and said(answer.text, "error.forged"), data
     assert (await report_row(h))["state"] == "draft"
     # The host's own button outside its step is stale, too.
     answer = await host.press_data(preview, f"rep:hc:{row['id']}:50")
@@ -596,25 +616,30 @@ async def test_overviews_and_opening_a_report(h: Harness) -> None:
     h.clock.set(at(9, 18, 30))
 
     overview = await hr.ask("/reports")
-    assert "✅ 按时提交（1）" in overview.text and "❌ 逾期未交（1）" in overview.text
-    assert "工作交流（第二组）主持人：王芳" in overview.text
+    assert said(overview.text, "reports.overview.section", label=ON_TIME_FILED, count=1)
+    assert said(overview.text, "reports.overview.section", label=OVERDUE, count=1)
+    assert said(overview.text, "reports.overview.line", title="工作交流", group="第二组",
+                host="王芳")
     button = next(b for b in overview.button_texts if "读书交流" in b)
     await hr.press(overview, button)
-    opened = await hr.next_message(predicate=lambda m: m.text.startswith("📝 活动报告：读书交流"))
-    assert "缺勤：罗宏伟" in opened.text
+    opened = await hr.next_message(predicate=lambda m: m.text.startswith(
+        text_of("reports.view.header", title="读书交流", host="黄志强")))
+    assert said(opened.text, "reports.text.names", status=ABSENT, names="罗宏伟")
     album = await hr.next_message()
     assert album.kind == "media_group_item"
     document = await hr.next_message(predicate=lambda m: m.media_type == "document")
     assert document.file_name == "三点体会.docx"
 
     mine = await leader.ask("/reports")
-    assert "第一组活动报告情况" in mine.text and "工作交流" not in mine.text
+    assert said(mine.text, "reports.overview.header_group", group="第一组")
+    assert "工作交流" not in mine.text
     theirs = await other_leader.ask("/reports")
-    assert "读书交流" not in theirs.text and "❌ 逾期未交（1）" in theirs.text
+    assert "读书交流" not in theirs.text
+    assert said(theirs.text, "reports.overview.section", label=OVERDUE, count=1)
     report_pk = (await report_row(h))["id"]
     answer = await other_leader.press_data(theirs, f"rep:open:{report_pk}")
-    assert answer.show_alert and "已失效" in (answer.text or "")
-    assert "只有组长和人事部门" in (await trainee.ask("/reports")).text
+    assert answer.show_alert and said(answer.text, "error.forged")
+    assert said((await trainee.ask("/reports")).text, "reports.overview.not_allowed")
     answer = await trainee.press_data(await trainee.ask("/help"), f"rep:open:{report_pk}")
     assert answer.show_alert
 
@@ -622,7 +647,7 @@ async def test_overviews_and_opening_a_report(h: Harness) -> None:
 async def test_hr_chat_gets_the_report_when_configured(tmp_path: Path) -> None:
     async with running_bot(tmp_path, program={"hr_chat_id": -100500}) as h:
         group = h.sandbox.group(-100500, "人事科")
-        await add(h, G1)
+        await import_schedule(h, G1)
         host = await h.register("T1")
         await h.flush()
         await roll_call_and_end(h)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
 
-from tests.helpers import running_bot
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.helpers import free_port, running_bot
 
 
 async def test_webhook_mode_registers_and_refuses_a_wrong_secret(tmp_path: Path) -> None:

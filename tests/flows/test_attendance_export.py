@@ -15,14 +15,12 @@ from bot.activities.export import COLUMNS
 from bot.activities.importer import run_import
 from bot.cli import main
 from bot.core.config import Config
-from bot.documents.tables import TableRow
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.db import open_database, ts
-from tests.helpers import SMALL_ROSTER, load_roster, make_config
+from tests.helpers import SMALL_ROSTER, load_roster, make_config, schedule_rows, write_config_file
 
 TZ = ZoneInfo("Asia/Shanghai")
-HEADER = "activity_id,type,title,group,start,end,location,lat,lon,host_member_id"
 LINES = (
     "G1,group_study,读书交流,第一组,2026-03-02 10:00,2026-03-02 12:00,会议室,,,T1",
     "G2,group_study,案例剖析,第二组,2026-03-03 10:00,2026-03-03 12:00,会议室,,,T3",
@@ -36,9 +34,7 @@ def at(day: int, hh: int, mm: int) -> dt.datetime:
 async def prepare(cfg: Config) -> None:
     """第一组 meets on the 2nd (T1 present, T2 late then corrected), 第二组 on the 3rd."""
     await load_roster(cfg, SMALL_ROSTER, at(1, 9, 0))
-    names = HEADER.split(",")
-    rows = [TableRow(i, dict(zip(names, line.split(","), strict=True)))
-            for i, line in enumerate(LINES, start=2)]
+    rows = schedule_rows(*LINES)
     db = await open_database(cfg.db_path)
     try:
         result, problems = await run_import(db, cfg, rows, at(1, 9, 0), "zh")
@@ -66,9 +62,7 @@ async def prepare(cfg: Config) -> None:
 def config_file(tmp_path: Path) -> Path:
     cfg = make_config(tmp_path)
     asyncio.run(prepare(cfg))
-    path = tmp_path / "config.toml"
-    path.write_text(f"[storage]\npath = '{cfg.db_path}'\n", encoding="utf-8")
-    return path
+    return write_config_file(tmp_path / "config.toml", cfg.db_path)
 
 
 def test_csv_columns_and_values(config_file: Path, tmp_path: Path) -> None:

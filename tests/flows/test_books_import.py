@@ -14,6 +14,7 @@ from bot.documents.tables import read_table
 from bot.reading.books import COLUMNS, import_books, validate_books
 from storage import books as books_repo
 from storage.db import open_database
+from tests.helpers import write_config_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "samples" / "books.csv"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -142,9 +143,7 @@ async def test_xlsx_import(tmp_path: Path) -> None:
 
 
 def write_config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
-    return cfg
+    return write_config_file(tmp_path / "config.toml", tmp_path / "db.sqlite3")
 
 
 def test_cli_imports_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ import openpyxl
 
 from bot.cli import main
 from bot.documents.exports import Sheet, write_csv_file, write_xlsx
-from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config
+from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config, write_config_file
 
 
 def test_xlsx_has_bold_frozen_filtered_header_and_real_dates(tmp_path: Path) -> None:
@@ -44,8 +44,7 @@ def test_csv_has_bom_and_crlf(tmp_path: Path) -> None:
 def test_export_roster_and_all_from_the_cli(tmp_path: Path) -> None:
     cfg = make_config(tmp_path)
     asyncio.run(load_roster(cfg, SMALL_ROSTER, T0))
-    config_file = tmp_path / "c.toml"
-    config_file.write_text(f"[storage]\npath = '{cfg.db_path}'\n", encoding="utf-8")
+    config_file = write_config_file(tmp_path / "c.toml", cfg.db_path)
     out = tmp_path / "roster.csv"
     code = main(["export", "roster", "--config", str(config_file), "--format", "csv",
                  "--out", str(out)])
@@ -62,8 +61,7 @@ def test_export_roster_and_all_from_the_cli(tmp_path: Path) -> None:
 def test_reversed_date_range_is_refused_for_any_kind(tmp_path: Path) -> None:
     cfg = make_config(tmp_path)
     asyncio.run(load_roster(cfg, SMALL_ROSTER, T0))
-    config_file = tmp_path / "c.toml"
-    config_file.write_text(f"[storage]\npath = '{cfg.db_path}'\n", encoding="utf-8")
+    config_file = write_config_file(tmp_path / "c.toml", cfg.db_path)
     out = tmp_path / "x.xlsx"
     for kind in ("attendance", "roster", "all"):
         code = main(["export", kind, "--config", str(config_file), "--from", "2026-03-02",

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
@@ -28,7 +27,8 @@ from bot.members.invites import (
     reissue_invite,
     write_invites,
 )
-from storage.db import Database, open_database, ts
+from storage.db import Database, ts
+from tests.helpers import write_config_file
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -62,13 +62,10 @@ async def load(db: Database, members: list[tuple[str, str, str, str]] = ROSTER) 
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "db.sqlite3")
-    try:
-        await load(database)
-        yield database
-    finally:
-        await database.close()
+async def db(db: Database) -> Database:
+    """The shared empty database (tests/conftest.py) with ROSTER imported."""
+    await load(db)
+    return db
 
 
 async def register(db: Database, member_id: str, telegram_id: int) -> None:
@@ -234,16 +231,11 @@ def test_write_invites_empty(tmp_path: Path) -> None:
 
 def write_config(tmp_path: Path, *, username: str = "testbot", token: str = "",
                  language: str = "en") -> Path:
-    cfg = tmp_path / "studybot.toml"
-    text = (
-        f'[storage]\npath = "{(tmp_path / "db.sqlite3").as_posix()}"\n'
-        f'[program]\nlanguage = "{language}"\n'
-        f'[telegram]\nusername = "{username}"\n'
-    )
+    telegram = {"username": username}
     if token:
-        text += f'token = "{token}"\nbase_url = "http://127.0.0.1:9/bot"\n'
-    cfg.write_text(text, encoding="utf-8")
-    return cfg
+        telegram |= {"token": token, "base_url": "http://127.0.0.1:9/bot"}
+    return write_config_file(tmp_path / "studybot.toml", tmp_path / "db.sqlite3",
+                             program={"language": language}, telegram=telegram)
 
 
 def import_sample(cfg: Path) -> None:
@@ -256,9 +248,8 @@ def csv_codes(path: Path) -> dict[str, str]:
         return {r["member_id"]: r["code"] for r in csv.DictReader(fh)}
 
 
-@pytest.fixture(autouse=True)
-def _no_token_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STUDYBOT_TOKEN", raising=False)
+# The token comes from the config file alone.
+pytestmark = pytest.mark.usefixtures("no_token_env")
 
 
 def test_cli_invites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

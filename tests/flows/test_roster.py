@@ -7,7 +7,6 @@ import json
 import shutil
 import sqlite3
 import tomllib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,8 @@ from bot.members.importer import (
     import_roster,
     validate_roster,
 )
-from storage.db import Database, open_database
+from storage.db import Database
+from tests.helpers import write_config_file
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -54,15 +54,6 @@ def entries_of(body: str) -> list[RosterEntry]:
     entries, problems = validate_roster(rows_of(body), lang="en")
     assert problems == []
     return entries
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "db.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def members(db: Database) -> dict[str, sqlite3.Row]:
@@ -359,13 +350,8 @@ async def test_a_failing_import_leaves_nothing_behind(db: Database) -> None:
 
 
 def write_config(tmp_path: Path, language: str = "en") -> Path:
-    cfg = tmp_path / "studybot.toml"
-    cfg.write_text(
-        f'[storage]\npath = "{(tmp_path / "db.sqlite3").as_posix()}"\n'
-        f'[telegram]\nusername = "testbot"\n[program]\nlanguage = "{language}"\n',
-        encoding="utf-8",
-    )
-    return cfg
+    return write_config_file(tmp_path / "studybot.toml", tmp_path / "db.sqlite3",
+                             telegram={"username": "testbot"}, program={"language": language})
 
 
 def db_counts(tmp_path: Path) -> tuple[int, int, int]:
@@ -380,9 +366,8 @@ def db_counts(tmp_path: Path) -> tuple[int, int, int]:
         conn.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_token_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STUDYBOT_TOKEN", raising=False)
+# The token comes from the config file alone.
+pytestmark = pytest.mark.usefixtures("no_token_env")
 
 
 def test_cli_import_sample_then_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

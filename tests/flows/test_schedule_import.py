@@ -23,7 +23,7 @@ from bot.cli import main
 from bot.core.config import Config
 from bot.documents.tables import TableRow, read_table
 from storage.db import open_database, parse_ts
-from tests.helpers import SMALL_ROSTER, load_roster, make_config
+from tests.helpers import SMALL_ROSTER, load_roster, make_config, write_config_file
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=TZ)
@@ -270,10 +270,7 @@ async def test_xlsx_import(tmp_path: Path) -> None:
 def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = make_config(tmp_path)
     asyncio.run(load_roster(cfg, SMALL_ROSTER, NOW))
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"[storage]\npath = '{cfg.db_path}'\n[program]\nlanguage = 'en'\n", encoding="utf-8"
-    )
+    config = write_config_file(tmp_path / "config.toml", cfg.db_path, program={"language": "en"})
     bad = write(
         tmp_path,
         "G1,group_study,T,第一组,2027-03-02 17:30,2027-03-02 15:30,,,,",
@@ -402,10 +399,7 @@ def test_cli_lists_then_cancels_missing(tmp_path: Path,
     cfg = make_config(tmp_path)
     asyncio.run(load_roster(cfg, SMALL_ROSTER, NOW))
     asyncio.run(reachable(cfg))
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"[storage]\npath = '{cfg.db_path}'\n[program]\nlanguage = 'en'\n", encoding="utf-8"
-    )
+    config = write_config_file(tmp_path / "config.toml", cfg.db_path, program={"language": "en"})
     full = write(tmp_path, GOOD.replace("2026", "2030"), LATER.replace("2026", "2030"),
                  name="full.csv")
     assert main(["schedule", "import", "--config", str(config), str(full)]) == 0

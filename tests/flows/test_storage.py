@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from storage.db import Database, migrations, open_database, parse_ts, ts
+from tests.helpers import write_config_file
 
 
 async def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -47,8 +48,7 @@ async def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_migrate_and_backup_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f"[storage]\npath = '{tmp_path / 'live.sqlite3'}'\n", encoding="utf-8")
+    cfg = write_config_file(tmp_path / "c.toml", tmp_path / "live.sqlite3")
     assert main(["db", "migrate", "--config", str(cfg)]) == 0
     assert "0001_init.sql" in capsys.readouterr().out
     assert main(["db", "migrate", "--config", str(cfg)]) == 0
