@@ -7,14 +7,16 @@ members (leader included); everything else, every active trainee and leader (not
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiosqlite
 
+from storage import members as members_repo
 from storage.attendance import Record
 from storage.models import Member
+from storage.rows import Columns, FromRow, Select, changed, exists, fetch_in, new_id
 from storage.where import Where
 
 PARTICIPANT_ROLES: tuple[str, ...] = ("trainee", "leader")
@@ -24,13 +26,10 @@ _SELECT = (
     " FROM activities a LEFT JOIN groups g ON g.id = a.group_id"
     " LEFT JOIN members h ON h.id = a.host_pk"
 )
-_MEMBERS = (
-    "SELECT m.*, g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
-)
 
 
 @dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(FromRow):
     pk: int
     activity_id: str
     type: str
@@ -51,6 +50,8 @@ class Activity:
     secret: str
     source: str
 
+    COLUMNS: ClassVar[Columns] = {"pk": "id"}
+
     @property
     def has_venue(self) -> bool:
         return self.type != "online"
@@ -59,29 +60,8 @@ class Activity:
     def has_coordinates(self) -> bool:
         return self.lat is not None and self.lon is not None
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Activity:
-        return cls(
-            pk=row["id"],
-            activity_id=row["activity_id"],
-            type=row["type"],
-            title=row["title"],
-            group_id=row["group_id"],
-            group_name=row["group_name"],
-            start_at=row["start_at"],
-            end_at=row["end_at"],
-            location=row["location"],
-            lat=row["lat"],
-            lon=row["lon"],
-            radius_m=row["radius_m"],
-            host_pk=row["host_pk"],
-            host_name=row["host_name"],
-            host_member_id=row["host_member_id"],
-            status=row["status"],
-            closed_at=row["closed_at"],
-            secret=row["secret"],
-            source=row["source"],
-        )
+
+_ACTIVITIES = Select(_SELECT, Activity.from_row)
 
 
 def takes_part(activity: Activity, member: Member) -> bool:
@@ -94,39 +74,24 @@ def takes_part(activity: Activity, member: Member) -> bool:
 
 
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Activity | None:
-    async with conn.execute(f"{_SELECT} WHERE a.id = ?", (pk,)) as cur:
-        row = await cur.fetchone()
-    return Activity.from_row(row) if row else None
+    return await _ACTIVITIES.one(conn, "a.id = ?", pk)
 
 
 async def by_activity_id(conn: aiosqlite.Connection, activity_id: str) -> Activity | None:
-    async with conn.execute(f"{_SELECT} WHERE a.activity_id = ?", (activity_id,)) as cur:
-        row = await cur.fetchone()
-    return Activity.from_row(row) if row else None
+    return await _ACTIVITIES.one(conn, "a.activity_id = ?", activity_id)
 
 
 async def by_activity_ids(
     conn: aiosqlite.Connection, activity_ids: Iterable[str]
 ) -> dict[str, Activity]:
-    wanted = sorted(set(activity_ids))
-    found: dict[str, Activity] = {}
-    # Chunks keep under SQLite's variable limit for big schedules.
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await conn.execute_fetchall(
-            f"{_SELECT} WHERE a.activity_id IN ({marks})", tuple(chunk)
-        )
-        for r in rows:
-            found[r["activity_id"]] = Activity.from_row(r)
-    return found
+    rows = await fetch_in(
+        conn, lambda marks: f"{_SELECT} WHERE a.activity_id IN ({marks})", sorted(set(activity_ids))
+    )
+    return {r["activity_id"]: Activity.from_row(r) for r in rows}
 
 
 async def activity_id_taken(conn: aiosqlite.Connection, activity_id: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM activities WHERE activity_id = ?", (activity_id,)
-    ) as cur:
-        return await cur.fetchone() is not None
+    return await exists(conn, "SELECT 1 FROM activities WHERE activity_id = ?", (activity_id,))
 
 
 async def insert(
@@ -149,7 +114,8 @@ async def insert(
     now: str,
     closed_at: str | None = None,
 ) -> int:
-    cur = await conn.execute(
+    return await new_id(
+        conn,
         "INSERT INTO activities (activity_id, type, title, group_id, start_at, end_at, location,"
         " lat, lon, radius_m, host_pk, secret, source, created_by, closed_at, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -158,8 +124,6 @@ async def insert(
             host_pk, secret, source, created_by, closed_at, now, now,
         ),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
 async def update_fields(
@@ -196,12 +160,12 @@ async def move(
 
 
 async def cancel(conn: aiosqlite.Connection, pk: int, now: str) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE activities SET status = 'cancelled', updated_at = ?"
         " WHERE id = ? AND status = 'scheduled'",
         (now, pk),
     )
-    return cur.rowcount > 0
 
 
 async def open_around(
@@ -209,12 +173,11 @@ async def open_around(
 ) -> list[Activity]:
     """Scheduled activities not yet ended that start by `opens_before_limit` (now plus the
     opening lead): the ones whose check-in may be open."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE a.status = 'scheduled' AND a.start_at <= ? AND a.end_at > ?"
-        " ORDER BY a.start_at, a.id",
-        (opens_before_limit, now),
+    return await _ACTIVITIES.all(
+        conn,
+        "a.status = 'scheduled' AND a.start_at <= ? AND a.end_at > ? ORDER BY a.start_at, a.id",
+        opens_before_limit, now,
     )
-    return [Activity.from_row(r) for r in rows]
 
 
 async def open_around_with_record(
@@ -248,44 +211,34 @@ async def open_around_with_record(
 async def ended_between(
     conn: aiosqlite.Connection, since: str, until: str
 ) -> list[Activity]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE a.status = 'scheduled' AND a.end_at > ? AND a.end_at <= ?"
-        " ORDER BY a.end_at DESC, a.id",
-        (since, until),
+    return await _ACTIVITIES.all(
+        conn,
+        "a.status = 'scheduled' AND a.end_at > ? AND a.end_at <= ? ORDER BY a.end_at DESC, a.id",
+        since, until,
     )
-    return [Activity.from_row(r) for r in rows]
 
 
 async def due_to_close(conn: aiosqlite.Connection, now: str) -> list[Activity]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE a.status = 'scheduled' AND a.closed_at IS NULL AND a.end_at <= ?"
-        " ORDER BY a.end_at, a.id",
-        (now,),
+    return await _ACTIVITIES.all(
+        conn,
+        "a.status = 'scheduled' AND a.closed_at IS NULL AND a.end_at <= ? ORDER BY a.end_at, a.id",
+        now,
     )
-    return [Activity.from_row(r) for r in rows]
 
 
 async def mark_closed(conn: aiosqlite.Connection, pk: int, now: str) -> bool:
     """Marks the roll call closed; False when another pass already did."""
-    cur = await conn.execute(
-        "UPDATE activities SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (now, pk)
+    return await changed(
+        conn, "UPDATE activities SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (now, pk)
     )
-    return cur.rowcount > 0
 
 
 async def participants(conn: aiosqlite.Connection, activity: Activity) -> list[Member]:
-    if activity.type == "group_study":
-        rows = await conn.execute_fetchall(
-            f"{_MEMBERS} WHERE m.group_id = ? AND m.active = 1"
-            " AND m.role IN ('trainee', 'leader') ORDER BY m.member_id",
-            (activity.group_id,),
-        )
-    else:
-        rows = await conn.execute_fetchall(
-            f"{_MEMBERS} WHERE m.active = 1 AND m.role IN ('trainee', 'leader')"
-            " ORDER BY m.member_id"
-        )
-    return [Member.from_row(r) for r in rows]
+    if activity.type != "group_study":
+        return await members_repo.participants(conn)
+    if activity.group_id is None:  # `m.group_id = NULL` finds nobody
+        return []
+    return await members_repo.participants(conn, activity.group_id)
 
 
 async def for_member(
@@ -305,9 +258,9 @@ async def for_member(
         where.add("(a.type <> 'group_study' OR a.group_id = ?)", member.group_id)
     where.window("a.start_at", start_from, start_to).when(end_after, "a.end_at > ?")
     order = "DESC" if newest_first else "ASC"
-    sql = f"{_SELECT} WHERE {where.sql} ORDER BY a.start_at {order}, a.id LIMIT ?"
-    rows = await conn.execute_fetchall(sql, (*where.params, limit))
-    return [Activity.from_row(r) for r in rows]
+    return await _ACTIVITIES.all(
+        conn, f"{where.sql} ORDER BY a.start_at {order}, a.id LIMIT ?", *where.params, limit
+    )
 
 
 async def started(
@@ -319,41 +272,37 @@ async def started(
     before_start: str | None = None,
 ) -> list[Activity]:
     """Scheduled activities that have started, newest first; only one group's when given."""
-    where = ["a.status = 'scheduled'", "a.start_at <= ?"]
-    params: list[object] = [now]
-    if group_id is not None:
-        where.append("a.type = 'group_study' AND a.group_id = ?")
-        params.append(group_id)
-    if before_start is not None:
-        where.append("a.start_at < ?")
-        params.append(before_start)
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.start_at DESC, a.id DESC LIMIT ?",
-        (*params, limit),
+    where = (
+        Where("a.status = 'scheduled'")
+        .add("a.start_at <= ?", now)
+        .when(group_id, "a.type = 'group_study' AND a.group_id = ?")
+        .when(before_start, "a.start_at < ?")
     )
-    return [Activity.from_row(r) for r in rows]
+    return await _ACTIVITIES.all(
+        conn, f"{where.sql} ORDER BY a.start_at DESC, a.id DESC LIMIT ?", *where.params, limit
+    )
 
 
 async def upcoming_for_group(
     conn: aiosqlite.Connection, group_id: int, now: str, limit: int = 10
 ) -> list[Activity]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE a.status = 'scheduled' AND a.type = 'group_study' AND a.group_id = ?"
+    return await _ACTIVITIES.all(
+        conn,
+        "a.status = 'scheduled' AND a.type = 'group_study' AND a.group_id = ?"
         " AND a.start_at > ? ORDER BY a.start_at, a.id LIMIT ?",
-        (group_id, now, limit),
+        group_id, now, limit,
     )
-    return [Activity.from_row(r) for r in rows]
 
 
 async def upcoming_imported(conn: aiosqlite.Connection, now: str) -> list[Activity]:
     """Scheduled activities from the schedule import that start after `now` (chat-created ones
     are the leaders', not the file's), in time order."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE a.status = 'scheduled' AND a.source = 'import' AND a.start_at > ?"
+    return await _ACTIVITIES.all(
+        conn,
+        "a.status = 'scheduled' AND a.source = 'import' AND a.start_at > ?"
         " ORDER BY a.start_at, a.id",
-        (now,),
+        now,
     )
-    return [Activity.from_row(r) for r in rows]
 
 
 async def hosting_history(conn: aiosqlite.Connection, group_id: int) -> list[tuple[int, str]]:

@@ -8,6 +8,7 @@ import aiosqlite
 
 from storage import members as members_repo
 from storage.models import Member
+from storage.rows import fetch_rows, new_id
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,12 @@ async def create(
     conn: aiosqlite.Connection, *, author_pk: int, kind: str, group_id: int | None, text: str,
     recipients: int, not_registered: int, now: str,
 ) -> int:
-    cur = await conn.execute(
+    return await new_id(
+        conn,
         "INSERT INTO announcements (author_pk, audience, group_id, text, recipients,"
         " not_registered, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (author_pk, kind, group_id, text, recipients, not_registered, now),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
 async def set_progress_message(
@@ -76,9 +76,10 @@ async def progress(conn: aiosqlite.Connection, ann_id: int) -> Progress:
 
 
 async def unfinished(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
-    return list(await conn.execute_fetchall(
-        "SELECT * FROM announcements WHERE finished_at IS NULL AND progress_message_id IS NOT NULL"
-    ))
+    return await fetch_rows(
+        conn,
+        "SELECT * FROM announcements WHERE finished_at IS NULL AND progress_message_id IS NOT NULL",
+    )
 
 
 async def finish(conn: aiosqlite.Connection, ann_id: int, now: str) -> None:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.rows import FromRow, Select, changed, fetch_all, marks
 from storage.where import Where
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
+class Record(FromRow):
     activity_pk: int
     member_pk: int
     status: str
@@ -26,21 +27,9 @@ class Record:
     note: str
     source: str
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Record:
-        return cls(
-            activity_pk=row["activity_pk"],
-            member_pk=row["member_pk"],
-            status=row["status"],
-            checkin_at=row["checkin_at"],
-            checkout_at=row["checkout_at"],
-            note=row["note"],
-            source=row["source"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class Correction:
+class Correction(FromRow):
     member_pk: int
     old_status: str | None
     new_status: str
@@ -50,13 +39,11 @@ class Correction:
     at: str
 
 
+_RECORDS = Select("SELECT * FROM attendance", Record.from_row)
+
+
 async def get(conn: aiosqlite.Connection, activity_pk: int, member_pk: int) -> Record | None:
-    async with conn.execute(
-        "SELECT * FROM attendance WHERE activity_pk = ? AND member_pk = ?",
-        (activity_pk, member_pk),
-    ) as cur:
-        row = await cur.fetchone()
-    return Record.from_row(row) if row else None
+    return await _RECORDS.one(conn, "activity_pk = ? AND member_pk = ?", activity_pk, member_pk)
 
 
 async def check_in(
@@ -68,13 +55,13 @@ async def check_in(
     source: str,
 ) -> bool:
     """Records a check-in; False (and nothing changed) when the member already has a record."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "INSERT INTO attendance (activity_pk, member_pk, status, checkin_at, source, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (activity_pk, member_pk) DO NOTHING",
         (activity_pk, member_pk, status, at, source, at, at),
     )
-    return cur.rowcount > 0
 
 
 async def wrong_codes_since(
@@ -131,13 +118,13 @@ async def check_out(
 ) -> bool:
     """Records the check-out of someone checked in and not yet out; early makes it early_leave."""
     status_sql = "'early_leave'" if early else "status"
-    cur = await conn.execute(
+    return await changed(
+        conn,
         f"UPDATE attendance SET checkout_at = ?, status = {status_sql}, updated_at = ?"
         " WHERE activity_pk = ? AND member_pk = ? AND checkout_at IS NULL"
         " AND status IN ('present', 'late')",
         (at, at, activity_pk, member_pk),
     )
-    return cur.rowcount > 0
 
 
 async def close(
@@ -146,13 +133,13 @@ async def close(
     """Adds the closing records (absent/excused) for members without one; returns who got one."""
     added: list[int] = []
     for member_pk, status in statuses.items():
-        cur = await conn.execute(
+        if await changed(
+            conn,
             "INSERT INTO attendance (activity_pk, member_pk, status, source, created_at,"
             " updated_at) VALUES (?, ?, ?, 'close', ?, ?)"
             " ON CONFLICT (activity_pk, member_pk) DO NOTHING",
             (activity_pk, member_pk, status, at, at),
-        )
-        if cur.rowcount:
+        ):
             added.append(member_pk)
     return added
 
@@ -178,9 +165,8 @@ async def for_member(
     pks = sorted(set(activity_pks))
     if not pks:
         return {}
-    marks = ",".join("?" * len(pks))
     rows = await conn.execute_fetchall(
-        f"SELECT * FROM attendance WHERE member_pk = ? AND activity_pk IN ({marks})",
+        f"SELECT * FROM attendance WHERE member_pk = ? AND activity_pk IN ({marks(pks)})",
         (member_pk, *pks),
     )
     return {int(r["activity_pk"]): Record.from_row(r) for r in rows}
@@ -234,23 +220,13 @@ async def correct(
 
 
 async def corrections(conn: aiosqlite.Connection, activity_pk: int) -> list[Correction]:
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         "SELECT c.*, m.name AS actor_name FROM attendance_corrections c"
         " JOIN members m ON m.id = c.actor_pk WHERE c.activity_pk = ? ORDER BY c.at, c.id",
         (activity_pk,),
+        Correction.from_row,
     )
-    return [
-        Correction(
-            member_pk=r["member_pk"],
-            old_status=r["old_status"],
-            new_status=r["new_status"],
-            reason=r["reason"],
-            actor_pk=r["actor_pk"],
-            actor_name=r["actor_name"],
-            at=r["at"],
-        )
-        for r in rows
-    ]
 
 
 async def export_rows(
@@ -304,10 +280,9 @@ async def leave_statuses(
     pks = sorted(set(activity_pks))
     if not pks:
         return {}
-    marks = ",".join("?" * len(pks))
     rows = await conn.execute_fetchall(
-        f"SELECT activity_pk, state FROM leave_requests WHERE member_pk = ?"
-        f" AND activity_pk IN ({marks}) ORDER BY id",
+        "SELECT activity_pk, state FROM leave_requests WHERE member_pk = ?"
+        f" AND activity_pk IN ({marks(pks)}) ORDER BY id",
         (member_pk, *pks),
     )
     latest = {int(r[0]): str(r[1]) for r in rows}  # ordered by id: the newest wins

@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.rows import fetch_rows
+
 
 def _json(data: Mapping[str, Any] | None) -> str | None:
     return None if data is None else json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -32,6 +34,6 @@ async def record(
 
 
 async def for_subject(conn: aiosqlite.Connection, subject: str) -> list[aiosqlite.Row]:
-    return list(await conn.execute_fetchall(
-        "SELECT * FROM audit_log WHERE subject = ? ORDER BY id", (subject,)
-    ))
+    return await fetch_rows(
+        conn, "SELECT * FROM audit_log WHERE subject = ? ORDER BY id", (subject,)
+    )

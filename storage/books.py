@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiosqlite
 
+from storage.rows import Columns, FromRow, Select, cast, marks, new_id
+
 
 @dataclass(frozen=True, slots=True)
-class Book:
+class Book(FromRow):
     pk: int
     book_id: str
     year: int
@@ -25,22 +27,11 @@ class Book:
     def monograph(self) -> bool:
         return self.category == "education_monograph"
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Book:
-        return cls(
-            pk=row["id"],
-            book_id=row["book_id"],
-            year=row["year"],
-            title=row["title"],
-            title_norm=row["title_norm"],
-            author=row["author"],
-            book_list=row["list"],
-            category=row["category"],
-            active=bool(row["active"]),
-        )
+    COLUMNS: ClassVar[Columns] = {"pk": "id", "book_list": "list", "active": cast("active", bool)}
 
 
 _COLUMNS = "id, book_id, year, title, title_norm, author, list, category, active"
+_BOOKS = Select(f"SELECT {_COLUMNS} FROM books", Book.from_row)
 
 
 async def for_year(
@@ -48,12 +39,10 @@ async def for_year(
 ) -> list[Book]:
     """The year's catalog: required before elective, then by book_id."""
     where = " AND active = 1" if active_only else ""
-    rows = await conn.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM books WHERE year = ?{where}"
-        " ORDER BY CASE list WHEN 'required' THEN 0 ELSE 1 END, book_id",
-        (year,),
+    return await _BOOKS.all(
+        conn, f"year = ?{where} ORDER BY CASE list WHEN 'required' THEN 0 ELSE 1 END, book_id",
+        year,
     )
-    return [Book.from_row(r) for r in rows]
 
 
 async def for_years(conn: aiosqlite.Connection, years: Iterable[int]) -> list[Book]:
@@ -61,41 +50,30 @@ async def for_years(conn: aiosqlite.Connection, years: Iterable[int]) -> list[Bo
     wanted = sorted(set(years))
     if not wanted:
         return []
-    marks = ", ".join("?" for _ in wanted)
-    rows = await conn.execute_fetchall(
-        f"SELECT {_COLUMNS} FROM books WHERE year IN ({marks}) ORDER BY year, book_id",
-        tuple(wanted),
-    )
-    return [Book.from_row(r) for r in rows]
+    return await _BOOKS.all(conn, f"year IN ({marks(wanted)}) ORDER BY year, book_id", *wanted)
 
 
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Book | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM books WHERE id = ?", (pk,)) as cur:
-        row = await cur.fetchone()
-    return Book.from_row(row) if row else None
+    return await _BOOKS.one(conn, "id = ?", pk)
 
 
 async def by_title(conn: aiosqlite.Connection, year: int, title_norm: str) -> Book | None:
     """The active catalog book of the year with this normalised title."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM books WHERE year = ? AND title_norm = ? AND active = 1",
-        (year, title_norm),
-    ) as cur:
-        row = await cur.fetchone()
-    return Book.from_row(row) if row else None
+    return await _BOOKS.one(
+        conn, "year = ? AND title_norm = ? AND active = 1", year, title_norm
+    )
 
 
 async def insert(
     conn: aiosqlite.Connection, *, book_id: str, year: int, title: str, title_norm: str,
     author: str, book_list: str, category: str, now: str,
 ) -> int:
-    cur = await conn.execute(
+    return await new_id(
+        conn,
         "INSERT INTO books (book_id, year, title, title_norm, author, list, category, active,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         (book_id, year, title, title_norm, author, book_list, category, now, now),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
 async def update(

@@ -10,15 +10,26 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiosqlite
 
+from storage import members as members_repo
 from storage.models import Member
+from storage.rows import (
+    Columns,
+    FromRow,
+    Select,
+    cast,
+    exists,
+    fetch_in,
+    fetch_rows,
+    fetch_value,
+    table_exists,
+)
+from storage.where import Where
 
 REVERSED = "reversed: "
-_MEMBERS = (
-    "SELECT m.*, g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,7 @@ class NewEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(FromRow):
     id: int
     member_pk: int
     on_date: str
@@ -46,14 +57,10 @@ class Entry:
     created_at: str
     year: int
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Entry:
-        return cls(
-            id=row["id"], member_pk=row["member_pk"], on_date=row["on_date"],
-            points=float(row["points"]), rule=row["rule"], source=row["source"],
-            note=row["note"], actor_pk=row["actor_pk"], created_at=row["created_at"],
-            year=row["year"],
-        )
+    COLUMNS: ClassVar[Columns] = {"points": cast("points", float)}
+
+
+_ENTRIES = Select("SELECT * FROM credit_ledger", Entry.from_row)
 
 
 async def append(conn: aiosqlite.Connection, entries: Iterable[NewEntry], now: str) -> int:
@@ -75,13 +82,12 @@ async def last_entry(
     conn: aiosqlite.Connection, member_pk: int, source: str, year: int
 ) -> Entry | None:
     """The latest entry of (member, source, year) that is not itself a reversal."""
-    async with conn.execute(
-        "SELECT * FROM credit_ledger WHERE member_pk = ? AND source = ? AND year = ?"
-        " AND note NOT LIKE 'reversed: %' ORDER BY id DESC LIMIT 1",
-        (member_pk, source, year),
-    ) as cur:
-        row = await cur.fetchone()
-    return Entry.from_row(row) if row else None
+    return await _ENTRIES.one(
+        conn,
+        "member_pk = ? AND source = ? AND year = ? AND note NOT LIKE 'reversed: %'"
+        " ORDER BY id DESC LIMIT 1",
+        member_pk, source, year,
+    )
 
 
 async def totals(conn: aiosqlite.Connection, year: int) -> dict[int, float]:
@@ -94,12 +100,11 @@ async def totals(conn: aiosqlite.Connection, year: int) -> dict[int, float]:
 
 
 async def totals_of(conn: aiosqlite.Connection, member_pk: int, year: int) -> float:
-    async with conn.execute(
+    return float(await fetch_value(
+        conn,
         "SELECT COALESCE(SUM(points), 0) FROM credit_ledger WHERE member_pk = ? AND year = ?",
         (member_pk, year),
-    ) as cur:
-        row = await cur.fetchone()
-    return float(row[0]) if row else 0.0
+    ) or 0.0)
 
 
 async def rule_sums(
@@ -115,16 +120,13 @@ async def rule_sums(
 
 
 async def has_entries(conn: aiosqlite.Connection, year: int) -> bool:
-    async with conn.execute("SELECT 1 FROM credit_ledger WHERE year = ? LIMIT 1", (year,)) as cur:
-        return await cur.fetchone() is not None
+    return await exists(conn, "SELECT 1 FROM credit_ledger WHERE year = ? LIMIT 1", (year,))
 
 
 async def member_entries(conn: aiosqlite.Connection, member_pk: int, year: int) -> list[Entry]:
-    rows = await conn.execute_fetchall(
-        "SELECT * FROM credit_ledger WHERE member_pk = ? AND year = ? ORDER BY on_date, id",
-        (member_pk, year),
+    return await _ENTRIES.all(
+        conn, "member_pk = ? AND year = ? ORDER BY on_date, id", member_pk, year
     )
-    return [Entry.from_row(r) for r in rows]
 
 
 async def daily_sums(
@@ -132,29 +134,27 @@ async def daily_sums(
 ) -> dict[int, list[tuple[str, float]]]:
     """{member: [(date, points that day)...]} in date order, for the given members."""
     out: dict[int, list[tuple[str, float]]] = {pk: [] for pk in member_pks}
-    pks = list(member_pks)
-    for i in range(0, len(pks), 500):
-        chunk = pks[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await conn.execute_fetchall(
-            "SELECT member_pk, on_date, SUM(points) FROM credit_ledger"
-            f" WHERE year = ? AND member_pk IN ({marks}) GROUP BY member_pk, on_date"
-            " ORDER BY member_pk, on_date",
-            (year, *chunk),
-        )
-        for r in rows:
-            out[int(r[0])].append((str(r[1]), float(r[2])))
+    rows = await fetch_in(
+        conn,
+        lambda marks: "SELECT member_pk, on_date, SUM(points) FROM credit_ledger"
+        f" WHERE year = ? AND member_pk IN ({marks}) GROUP BY member_pk, on_date"
+        " ORDER BY member_pk, on_date",
+        list(member_pks),
+        year,
+    )
+    for r in rows:
+        out[int(r[0])].append((str(r[1]), float(r[2])))
     return out
 
 
 async def next_adjust_no(conn: aiosqlite.Connection) -> int:
     """The number of the next hand adjustment (source 'adjust:<n>')."""
-    async with conn.execute(
+    highest = await fetch_value(
+        conn,
         "SELECT MAX(CAST(substr(source, 8) AS INTEGER)) FROM credit_ledger"
-        " WHERE source >= 'adjust:' AND source < 'adjust;'"
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0] or 0) + 1 if row else 1
+        " WHERE source >= 'adjust:' AND source < 'adjust;'",
+    )
+    return int(highest or 0) + 1
 
 
 async def export_rows(
@@ -162,32 +162,20 @@ async def export_rows(
     group_id: int | None,
 ) -> list[sqlite3.Row]:
     """Ledger rows with member, group and actor, by date (dates inclusive, local)."""
-    where: list[str] = []
-    params: list[object] = []
-    if date_from is not None:
-        where.append("l.on_date >= ?")
-        params.append(date_from)
-    if date_to is not None:
-        where.append("l.on_date <= ?")
-        params.append(date_to)
-    if group_id is not None:
-        where.append("m.group_id = ?")
-        params.append(group_id)
-    rows = await conn.execute_fetchall(
+    where = (
+        Where()
+        .when(date_from, "l.on_date >= ?")
+        .when(date_to, "l.on_date <= ?")
+        .when(group_id, "m.group_id = ?")
+    )
+    return await fetch_rows(
+        conn,
         "SELECT l.*, m.member_id, m.name, g.name AS group_name, a.name AS actor_name"
         " FROM credit_ledger l JOIN members m ON m.id = l.member_pk"
         " LEFT JOIN groups g ON g.id = m.group_id LEFT JOIN members a ON a.id = l.actor_pk"
-        f" WHERE {' AND '.join(where) or '1'} ORDER BY l.on_date, m.member_id, l.id",
-        tuple(params),
+        f" WHERE {where.sql} ORDER BY l.on_date, m.member_id, l.id",
+        where.params,
     )
-    return list(rows)
-
-
-async def table_exists(conn: aiosqlite.Connection, name: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ) as cur:
-        return await cur.fetchone() is not None
 
 
 async def columns(conn: aiosqlite.Connection, table: str) -> set[str]:
@@ -199,28 +187,14 @@ async def columns(conn: aiosqlite.Connection, table: str) -> set[str]:
 
 
 async def members_by_pk(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, Member]:
-    wanted = sorted(set(pks))
-    out: dict[int, Member] = {}
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        rows = await conn.execute_fetchall(
-            f"{_MEMBERS} WHERE m.id IN ({','.join('?' * len(chunk))})", tuple(chunk)
-        )
-        out.update({int(r["id"]): Member.from_row(r) for r in rows})
-    return out
+    return await members_repo.by_pks(conn, pks)
 
 
 async def ranked_members(
     conn: aiosqlite.Connection, group_id: int | None = None
 ) -> list[Member]:
     """Active trainees and leaders (who earn credits), of one group when given."""
-    sql = f"{_MEMBERS} WHERE m.active = 1 AND m.role IN ('trainee', 'leader')"
-    params: tuple[object, ...] = ()
-    if group_id is not None:
-        sql += " AND m.group_id = ?"
-        params = (group_id,)
-    rows = await conn.execute_fetchall(sql + " ORDER BY m.member_id", params)
-    return [Member.from_row(r) for r in rows]
+    return await members_repo.participants(conn, group_id)
 
 
 # -- what the sources hold, compared with the ledger (all in SQL) ------------------------------
@@ -357,9 +331,7 @@ async def take_changes(conn: aiosqlite.Connection, owned: Sequence[str]) -> int:
         " temp.credit_scope z WHERE z.source = credit_scope.source AND z.member_pk = 0)"
     )
     await conn.execute("DELETE FROM credit_dirty")
-    async with conn.execute("SELECT COUNT(*) FROM temp.credit_scope") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(await fetch_value(conn, "SELECT COUNT(*) FROM temp.credit_scope"))
 
 
 async def forget_changes(conn: aiosqlite.Connection) -> None:
@@ -577,9 +549,7 @@ async def compare(
         " AND l.year = credit_diff.year AND l.note NOT LIKE 'reversed: %'"
         " ORDER BY l.id DESC LIMIT 1) WHERE abs(have) > 1e-9"
     )
-    async with conn.execute("SELECT COUNT(*) FROM temp.credit_diff") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(await fetch_value(conn, "SELECT COUNT(*) FROM temp.credit_diff"))
 
 
 async def book(conn: aiosqlite.Connection, now: str) -> int:

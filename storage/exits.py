@@ -4,14 +4,41 @@ proposals HR decides, and the programme years whose credit rule was settled."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosqlite
 
+from storage.rows import Columns, FromRow, Select, cast, changed, exists, fetch_one, new_id_or_none
+from storage.where import Where
+
 # -- inputs ---------------------------------------------------------------------------------------
+
+
+async def _import(
+    conn: aiosqlite.Connection,
+    rows: Iterable[tuple[Any, ...]],
+    now: str,
+    *,
+    select: str,
+    upsert: str,
+    same: Callable[[tuple[Any, ...], tuple[Any, ...]], bool],
+) -> tuple[int, int]:
+    """Rows of (member, key, values...): `select` reads the stored values of (member, key);
+    a row without any, or whose values are not the `same`, goes through `upsert` with `now`.
+    Returns (added, changed)."""
+    added = updated = 0
+    for row in rows:
+        old = await fetch_one(conn, select, row[:2], tuple)
+        if old is not None and same(old, row[2:]):
+            continue
+        await conn.execute(upsert, (*row, now))
+        if old is None:
+            added += 1
+        else:
+            updated += 1
+    return added, updated
 
 
 async def upsert_exams(
@@ -19,78 +46,42 @@ async def upsert_exams(
 ) -> tuple[int, int]:
     """(member, semester, score) rows; a later import of the same semester replaces the score.
     Returns (added, changed)."""
-    added = changed = 0
-    for member_pk, semester, score in rows:
-        async with conn.execute(
-            "SELECT score FROM exam_results WHERE member_pk = ? AND semester = ?",
-            (member_pk, semester),
-        ) as cur:
-            old = await cur.fetchone()
-        if old is not None and float(old[0]) == score:
-            continue
-        await conn.execute(
-            "INSERT INTO exam_results (member_pk, semester, score, imported_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (member_pk, semester) DO UPDATE SET score = excluded.score,"
-            " imported_at = excluded.imported_at",
-            (member_pk, semester, score, now),
-        )
-        if old is None:
-            added += 1
-        else:
-            changed += 1
-    return added, changed
+    return await _import(
+        conn, rows, now,
+        select="SELECT score FROM exam_results WHERE member_pk = ? AND semester = ?",
+        upsert="INSERT INTO exam_results (member_pk, semester, score, imported_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (member_pk, semester) DO UPDATE SET"
+        " score = excluded.score, imported_at = excluded.imported_at",
+        same=lambda old, new: float(old[0]) == new[0],
+    )
 
 
 async def upsert_satisfaction(
     conn: aiosqlite.Connection, rows: Iterable[tuple[int, int, float]], now: str
 ) -> tuple[int, int]:
     """(member, year, share) rows; a later import of the same year replaces the share."""
-    added = changed = 0
-    for member_pk, year, share in rows:
-        async with conn.execute(
-            "SELECT share FROM satisfaction_votes WHERE member_pk = ? AND year = ?",
-            (member_pk, year),
-        ) as cur:
-            old = await cur.fetchone()
-        if old is not None and abs(float(old[0]) - share) < 1e-12:
-            continue
-        await conn.execute(
-            "INSERT INTO satisfaction_votes (member_pk, year, share, imported_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (member_pk, year) DO UPDATE SET"
-            " share = excluded.share, imported_at = excluded.imported_at",
-            (member_pk, year, share, now),
-        )
-        if old is None:
-            added += 1
-        else:
-            changed += 1
-    return added, changed
+    return await _import(
+        conn, rows, now,
+        select="SELECT share FROM satisfaction_votes WHERE member_pk = ? AND year = ?",
+        upsert="INSERT INTO satisfaction_votes (member_pk, year, share, imported_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (member_pk, year) DO UPDATE SET"
+        " share = excluded.share, imported_at = excluded.imported_at",
+        same=lambda old, new: abs(float(old[0]) - new[0]) < 1e-12,
+    )
 
 
 async def upsert_supervision(
     conn: aiosqlite.Connection, rows: Iterable[tuple[int, str, int, int]], now: str
 ) -> tuple[int, int]:
     """(member, period, rank, total) rows; a later import of the same period replaces them."""
-    added = changed = 0
-    for member_pk, period, rank, total in rows:
-        async with conn.execute(
-            "SELECT rank, total FROM supervision_ranks WHERE member_pk = ? AND period = ?",
-            (member_pk, period),
-        ) as cur:
-            old = await cur.fetchone()
-        if old is not None and (int(old[0]), int(old[1])) == (rank, total):
-            continue
-        await conn.execute(
-            "INSERT INTO supervision_ranks (member_pk, period, rank, total, imported_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_pk, period) DO UPDATE SET"
-            " rank = excluded.rank, total = excluded.total, imported_at = excluded.imported_at",
-            (member_pk, period, rank, total, now),
-        )
-        if old is None:
-            added += 1
-        else:
-            changed += 1
-    return added, changed
+    return await _import(
+        conn, rows, now,
+        select="SELECT rank, total FROM supervision_ranks WHERE member_pk = ? AND period = ?",
+        upsert="INSERT INTO supervision_ranks (member_pk, period, rank, total, imported_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_pk, period) DO UPDATE SET"
+        " rank = excluded.rank, total = excluded.total, imported_at = excluded.imported_at",
+        same=lambda old, new: (int(old[0]), int(old[1])) == new,
+    )
 
 
 async def exam_results(conn: aiosqlite.Connection) -> list[tuple[int, str, float]]:
@@ -118,7 +109,7 @@ async def supervision_ranks(conn: aiosqlite.Connection) -> list[tuple[int, str, 
 
 
 @dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(FromRow):
     id: int
     member_pk: int
     rule: str
@@ -130,14 +121,13 @@ class Proposal:
     decided_by: int | None
     decided_at: str | None
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Proposal:
-        return cls(
-            id=row["id"], member_pk=row["member_pk"], rule=row["rule"], period=row["period"],
-            evidence=json.loads(row["evidence"]), state=row["state"],
-            notices=[int(n) for n in json.loads(row["notices"])], created_at=row["created_at"],
-            decided_by=row["decided_by"], decided_at=row["decided_at"],
-        )
+    COLUMNS: ClassVar[Columns] = {
+        "evidence": cast("evidence", json.loads),
+        "notices": cast("notices", lambda text: [int(n) for n in json.loads(text)]),
+    }
+
+
+_PROPOSALS = Select("SELECT * FROM exit_proposals", Proposal.from_row)
 
 
 def _json(data: Any) -> str:
@@ -145,35 +135,24 @@ def _json(data: Any) -> str:
 
 
 async def proposal(conn: aiosqlite.Connection, proposal_id: int) -> Proposal | None:
-    async with conn.execute("SELECT * FROM exit_proposals WHERE id = ?", (proposal_id,)) as cur:
-        row = await cur.fetchone()
-    return Proposal.from_row(row) if row else None
+    return await _PROPOSALS.one(conn, "id = ?", proposal_id)
 
 
 async def proposal_by_key(
     conn: aiosqlite.Connection, member_pk: int, rule: str, period: str
 ) -> Proposal | None:
-    async with conn.execute(
-        "SELECT * FROM exit_proposals WHERE member_pk = ? AND rule = ? AND period = ?",
-        (member_pk, rule, period),
-    ) as cur:
-        row = await cur.fetchone()
-    return Proposal.from_row(row) if row else None
+    return await _PROPOSALS.one(
+        conn, "member_pk = ? AND rule = ? AND period = ?", member_pk, rule, period
+    )
 
 
 async def proposals(
     conn: aiosqlite.Connection, states: tuple[str, ...] = ("open",), *, rules: tuple[str, ...] = ()
 ) -> list[Proposal]:
-    where = [f"state IN ({','.join('?' * len(states))})"]
-    params: list[object] = list(states)
+    where = Where().among("state", states)
     if rules:
-        where.append(f"rule IN ({','.join('?' * len(rules))})")
-        params.extend(rules)
-    rows = await conn.execute_fetchall(
-        f"SELECT * FROM exit_proposals WHERE {' AND '.join(where)} ORDER BY created_at, id",
-        tuple(params),
-    )
-    return [Proposal.from_row(r) for r in rows]
+        where.among("rule", rules)
+    return await _PROPOSALS.all(conn, f"{where.sql} ORDER BY created_at, id", *where.params)
 
 
 async def create_proposal(
@@ -181,24 +160,24 @@ async def create_proposal(
     evidence: dict[str, Any], now: str,
 ) -> int | None:
     """A new open proposal; None when one for (member, rule, period) exists in any state."""
-    cur = await conn.execute(
+    return await new_id_or_none(
+        conn,
         "INSERT INTO exit_proposals (member_pk, rule, period, evidence, created_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_pk, rule, period) DO NOTHING",
         (member_pk, rule, period, _json(evidence), now),
     )
-    return cur.lastrowid if cur.rowcount else None
 
 
 async def reopen(
     conn: aiosqlite.Connection, proposal_id: int, evidence: dict[str, Any], now: str
 ) -> bool:
     """A withdrawn proposal whose rule holds again is open again (with the new evidence)."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE exit_proposals SET state = 'open', evidence = ?, created_at = ?, notices = '[]'"
         " WHERE id = ? AND state = 'withdrawn'",
         (_json(evidence), now, proposal_id),
     )
-    return cur.rowcount == 1
 
 
 async def set_notices(conn: aiosqlite.Connection, proposal_id: int, notices: list[int]) -> None:
@@ -211,37 +190,36 @@ async def decide(
     conn: aiosqlite.Connection, proposal_id: int, state: str, actor_pk: int | None, now: str
 ) -> bool:
     """Moves an open proposal to `state`; False when it was no longer open."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE exit_proposals SET state = ?, decided_by = ?, decided_at = ?"
         " WHERE id = ? AND state = 'open'",
         (state, actor_pk, now, proposal_id),
     )
-    return cur.rowcount == 1
 
 
 async def deactivate(conn: aiosqlite.Connection, member_pk: int, now: str) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE members SET active = 0, updated_at = ? WHERE id = ? AND active = 1",
         (now, member_pk),
     )
-    return cur.rowcount == 1
 
 
 # -- settled years --------------------------------------------------------------------------------
 
 
 async def year_closed(conn: aiosqlite.Connection, year: int) -> bool:
-    async with conn.execute("SELECT 1 FROM credit_years WHERE year = ?", (year,)) as cur:
-        return await cur.fetchone() is not None
+    return await exists(conn, "SELECT 1 FROM credit_years WHERE year = ?", (year,))
 
 
 async def close_year(conn: aiosqlite.Connection, year: int, line: float, now: str) -> bool:
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "INSERT INTO credit_years (year, line, closed_at) VALUES (?, ?, ?)"
         " ON CONFLICT (year) DO NOTHING",
         (year, line, now),
     )
-    return cur.rowcount == 1
 
 
 async def notice_targets(

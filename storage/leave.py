@@ -11,9 +11,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiosqlite
 
+from storage.rows import Columns, FromRow, Select, cast, changed, new_id_or_none
 from storage.where import Where
 
 _SELECT = (
@@ -29,7 +31,7 @@ _SELECT = (
 
 
 @dataclass(frozen=True, slots=True)
-class LeaveRequest:
+class LeaveRequest(FromRow):
     id: int
     member_pk: int
     member_id: str
@@ -59,61 +61,24 @@ class LeaveRequest:
     escalated_at: str | None
     created_at: str
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> LeaveRequest:
-        return cls(
-            id=row["id"],
-            member_pk=row["member_pk"],
-            member_id=row["member_id"],
-            member_name=row["member_name"],
-            member_group_id=row["member_group_id"],
-            member_group_name=row["member_group_name"],
-            activity_pk=row["activity_pk"],
-            activity_id=row["activity_id"],
-            title=row["title"],
-            activity_type=row["activity_type"],
-            activity_group_id=row["activity_group_id"],
-            start_at=row["start_at"],
-            end_at=row["end_at"],
-            activity_status=row["activity_status"],
-            closed_at=row["closed_at"],
-            reason=row["reason"],
-            route=row["route"],
-            approver_pk=row["approver_pk"],
-            state=row["state"],
-            late=bool(row["late"]),
-            decided_by=row["decided_by"],
-            decider_name=row["decider_name"],
-            decided_at=row["decided_at"],
-            decision_note=row["decision_note"],
-            created_by=row["created_by"],
-            reminded_at=row["reminded_at"],
-            escalated_at=row["escalated_at"],
-            created_at=row["created_at"],
-        )
+    COLUMNS: ClassVar[Columns] = {"late": cast("late", bool)}
 
 
-def _all(rows: Iterable[sqlite3.Row]) -> list[LeaveRequest]:
-    return [LeaveRequest.from_row(r) for r in rows]
+_REQUESTS = Select(_SELECT, LeaveRequest.from_row)
 
 
 async def get(conn: aiosqlite.Connection, request_id: int) -> LeaveRequest | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE r.id = ?", (request_id,))
-    found = _all(rows)
-    return found[0] if found else None
+    return await _REQUESTS.one(conn, "r.id = ?", request_id)
 
 
 async def open_for(
     conn: aiosqlite.Connection, member_pk: int, activity_pk: int
 ) -> LeaveRequest | None:
     """The member's pending or approved request for the activity, if any."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.member_pk = ? AND r.activity_pk = ?"
-        " AND r.state IN ('pending', 'approved')",
-        (member_pk, activity_pk),
+    return await _REQUESTS.one(
+        conn, "r.member_pk = ? AND r.activity_pk = ? AND r.state IN ('pending', 'approved')",
+        member_pk, activity_pk,
     )
-    found = _all(rows)
-    return found[0] if found else None
 
 
 async def create(
@@ -129,13 +94,13 @@ async def create(
     now: str,
 ) -> int | None:
     """Adds a pending request; None when the member already has an open one for the activity."""
-    cur = await conn.execute(
+    return await new_id_or_none(
+        conn,
         "INSERT INTO leave_requests (member_pk, activity_pk, reason, route, approver_pk, late,"
         " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (member_pk, activity_pk, reason, route, approver_pk, int(late), created_by, now, now),
     )
-    return cur.lastrowid if cur.rowcount else None
 
 
 async def decide(
@@ -149,25 +114,25 @@ async def decide(
     late: bool = False,
 ) -> bool:
     """Approves or rejects a pending request; False when it is no longer pending."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE leave_requests SET state = ?, decided_by = ?, decided_at = ?,"
         " decision_note = ?, late = MAX(late, ?), updated_at = ?"
         " WHERE id = ? AND state = 'pending'",
         (state, actor_pk, now, note, int(late), now, request_id),
     )
-    return cur.rowcount > 0
 
 
 async def withdraw(
     conn: aiosqlite.Connection, request_id: int, member_pk: int, from_state: str, now: str
 ) -> bool:
     """Withdraws the member's request if it is still in `from_state`."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE leave_requests SET state = 'withdrawn', updated_at = ?"
         " WHERE id = ? AND member_pk = ? AND state = ?",
         (now, request_id, member_pk, from_state),
     )
-    return cur.rowcount > 0
 
 
 _VOID_ON_CHECKIN = (
@@ -228,30 +193,28 @@ async def for_member(
     conn: aiosqlite.Connection, member_pk: int, limit: int = 20
 ) -> list[LeaveRequest]:
     """The member's requests, newest activity first."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.member_pk = ? ORDER BY a.start_at DESC, r.id DESC LIMIT ?",
-        (member_pk, limit),
+    return await _REQUESTS.all(
+        conn, "r.member_pk = ? ORDER BY a.start_at DESC, r.id DESC LIMIT ?", member_pk, limit
     )
-    return _all(rows)
 
 
 async def pending_for_leader(conn: aiosqlite.Connection, group_id: int) -> list[LeaveRequest]:
     """Pending requests routed to the leader of the group (scheduled activities only)."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.state = 'pending' AND r.route = 'leader' AND a.group_id = ?"
+    return await _REQUESTS.all(
+        conn,
+        "r.state = 'pending' AND r.route = 'leader' AND a.group_id = ?"
         " AND a.status = 'scheduled' ORDER BY a.start_at, r.id",
-        (group_id,),
+        group_id,
     )
-    return _all(rows)
 
 
 async def pending_for_hr(conn: aiosqlite.Connection) -> list[LeaveRequest]:
     """Pending requests waiting for HR: routed to HR, or escalated at the start."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.state = 'pending' AND (r.route = 'hr' OR r.escalated_at IS NOT NULL)"
-        " AND a.status = 'scheduled' ORDER BY a.start_at, r.id"
+    return await _REQUESTS.all(
+        conn,
+        "r.state = 'pending' AND (r.route = 'hr' OR r.escalated_at IS NOT NULL)"
+        " AND a.status = 'scheduled' ORDER BY a.start_at, r.id",
     )
-    return _all(rows)
 
 
 async def approved_count(
@@ -269,44 +232,50 @@ async def approved_count(
 
 
 # -- due checks ---------------------------------------------------------------------------------
+#
+# A pending request is reminded once (`reminded_at`) and escalated once (`escalated_at`); the
+# column is one of those two fixed names, never data.
+
+
+async def _pending_without(
+    conn: aiosqlite.Connection, column: str, start_by: str
+) -> list[LeaveRequest]:
+    """Pending requests whose `column` is not set yet and whose activity starts by `start_by`."""
+    return await _REQUESTS.all(
+        conn,
+        f"r.state = 'pending' AND r.{column} IS NULL"
+        " AND a.status = 'scheduled' AND a.start_at <= ? ORDER BY a.start_at, r.id",
+        start_by,
+    )
+
+
+async def _mark(conn: aiosqlite.Connection, column: str, request_id: int, now: str) -> bool:
+    """Sets `column` of the request to `now`; False when it was already set."""
+    return await changed(
+        conn,
+        f"UPDATE leave_requests SET {column} = ? WHERE id = ? AND {column} IS NULL",
+        (now, request_id),
+    )
 
 
 async def reminder_candidates(
     conn: aiosqlite.Connection, start_before: str
 ) -> list[LeaveRequest]:
     """Pending requests not yet reminded whose activity starts before `start_before`."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.state = 'pending' AND r.reminded_at IS NULL"
-        " AND a.status = 'scheduled' AND a.start_at <= ? ORDER BY a.start_at, r.id",
-        (start_before,),
-    )
-    return _all(rows)
+    return await _pending_without(conn, "reminded_at", start_before)
 
 
 async def mark_reminded(conn: aiosqlite.Connection, request_id: int, now: str) -> bool:
-    cur = await conn.execute(
-        "UPDATE leave_requests SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL",
-        (now, request_id),
-    )
-    return cur.rowcount > 0
+    return await _mark(conn, "reminded_at", request_id, now)
 
 
 async def escalation_candidates(conn: aiosqlite.Connection, now: str) -> list[LeaveRequest]:
     """Pending requests not yet escalated whose activity has started."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE r.state = 'pending' AND r.escalated_at IS NULL"
-        " AND a.status = 'scheduled' AND a.start_at <= ? ORDER BY a.start_at, r.id",
-        (now,),
-    )
-    return _all(rows)
+    return await _pending_without(conn, "escalated_at", now)
 
 
 async def mark_escalated(conn: aiosqlite.Connection, request_id: int, now: str) -> bool:
-    cur = await conn.execute(
-        "UPDATE leave_requests SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL",
-        (now, request_id),
-    )
-    return cur.rowcount > 0
+    return await _mark(conn, "escalated_at", request_id, now)
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -325,8 +294,6 @@ async def export_rows(
         .window("a.start_at", start_from, start_to)
         .when(group_id, "m.group_id = ?")
     )
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE {where.sql} ORDER BY a.start_at, a.activity_id, m.member_id, r.id",
-        tuple(where.params),
+    return await _REQUESTS.all(
+        conn, f"{where.sql} ORDER BY a.start_at, a.activity_id, m.member_id, r.id", *where.params
     )
-    return _all(rows)

@@ -2,65 +2,67 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
 import aiosqlite
 
 from storage.models import Member
+from storage.rows import Select, fetch_in
+from storage.where import Where
 
 _SELECT = (
     "SELECT m.*, g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
 )
-
-
-def _first(rows: Iterable[sqlite3.Row]) -> Member | None:
-    for row in rows:
-        return Member.from_row(row)
-    return None
+_MEMBERS = Select(_SELECT, Member.from_row)
 
 
 async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.telegram_id = ?", (telegram_id,))
-    return _first(rows)
+    return await _MEMBERS.one(conn, "m.telegram_id = ?", telegram_id)
 
 
 async def by_pk(conn: aiosqlite.Connection, pk: int) -> Member | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.id = ?", (pk,))
-    return _first(rows)
+    return await _MEMBERS.one(conn, "m.id = ?", pk)
 
 
 async def by_member_id(conn: aiosqlite.Connection, member_id: str) -> Member | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE m.member_id = ?", (member_id,))
-    return _first(rows)
+    return await _MEMBERS.one(conn, "m.member_id = ?", member_id)
+
+
+async def by_pks(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, Member]:
+    """The members with these pks (inactive ones included), by pk."""
+    rows = await fetch_in(
+        conn, lambda marks: f"{_SELECT} WHERE m.id IN ({marks})", sorted(set(pks))
+    )
+    return {int(r["id"]): Member.from_row(r) for r in rows}
 
 
 async def all_members(conn: aiosqlite.Connection, *, active_only: bool = True) -> list[Member]:
-    where = "WHERE m.active = 1" if active_only else ""
-    rows = await conn.execute_fetchall(f"{_SELECT} {where} ORDER BY m.member_id")
-    return [Member.from_row(r) for r in rows]
+    where = "m.active = 1" if active_only else "1"
+    return await _MEMBERS.all(conn, f"{where} ORDER BY m.member_id")
+
+
+async def participants(conn: aiosqlite.Connection, group_id: int | None = None) -> list[Member]:
+    """Active trainees and leaders (who attend activities and earn credits), of one group when
+    given."""
+    where = Where("m.active = 1", "m.role IN ('trainee', 'leader')")
+    where.when(group_id, "m.group_id = ?")
+    return await _MEMBERS.all(conn, f"{where.sql} ORDER BY m.member_id", *where.params)
 
 
 async def group_leader(conn: aiosqlite.Connection, group_id: int) -> Member | None:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE m.group_id = ? AND m.role = 'leader' AND m.active = 1 LIMIT 1",
-        (group_id,),
+    return await _MEMBERS.one(
+        conn, "m.group_id = ? AND m.role = 'leader' AND m.active = 1 LIMIT 1", group_id
     )
-    return _first(rows)
 
 
 async def group_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE m.group_id = ? AND m.active = 1 ORDER BY m.member_id", (group_id,)
+    return await _MEMBERS.all(
+        conn, "m.group_id = ? AND m.active = 1 ORDER BY m.member_id", group_id
     )
-    return [Member.from_row(r) for r in rows]
 
 
 async def hr_members(conn: aiosqlite.Connection) -> list[Member]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE m.role = 'hr' AND m.active = 1 ORDER BY m.member_id"
-    )
-    return [Member.from_row(r) for r in rows]
+    return await _MEMBERS.all(conn, "m.role = 'hr' AND m.active = 1 ORDER BY m.member_id")
 
 
 async def link_telegram(
@@ -90,20 +92,18 @@ async def mark_unreachable(
 
 
 async def unreachable(conn: aiosqlite.Connection) -> list[Member]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE m.active = 1 AND (m.unreachable_at IS NOT NULL OR m.telegram_id IS NULL)"
-        " ORDER BY m.member_id"
+    return await _MEMBERS.all(
+        conn,
+        "m.active = 1 AND (m.unreachable_at IS NOT NULL OR m.telegram_id IS NULL)"
+        " ORDER BY m.member_id",
     )
-    return [Member.from_row(r) for r in rows]
 
 
 async def group_roster(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
     """Everyone ever in the group, inactive members included (for HR's admin menu)."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE m.group_id = ? ORDER BY m.active DESC, m.role != 'leader', m.member_id",
-        (group_id,),
+    return await _MEMBERS.all(
+        conn, "m.group_id = ? ORDER BY m.active DESC, m.role != 'leader', m.member_id", group_id
     )
-    return [Member.from_row(r) for r in rows]
 
 
 async def groups(conn: aiosqlite.Connection) -> list[tuple[int, str]]:

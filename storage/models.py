@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
+
+from storage.rows import Columns, FromRow, cast
 
 Role = Literal["trainee", "leader", "hr"]
 ROLES: tuple[Role, ...] = ("trainee", "leader", "hr")
 
 
 @dataclass(frozen=True, slots=True)
-class Member:
+class Member(FromRow):
     pk: int
     member_id: str
     name: str
@@ -26,6 +27,8 @@ class Member:
     registered_at: str | None
     unreachable_at: str | None
 
+    COLUMNS: ClassVar[Columns] = {"pk": "id", "active": cast("active", bool)}
+
     @property
     def is_hr(self) -> bool:
         return self.role == "hr"
@@ -33,21 +36,3 @@ class Member:
     @property
     def is_leader(self) -> bool:
         return self.role == "leader"
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Member:
-        return cls(
-            pk=row["id"],
-            member_id=row["member_id"],
-            name=row["name"],
-            role=row["role"],
-            group_id=row["group_id"],
-            group_name=row["group_name"],
-            school=row["school"],
-            stage=row["stage"],
-            active=bool(row["active"]),
-            telegram_id=row["telegram_id"],
-            language=row["language"],
-            registered_at=row["registered_at"],
-            unreachable_at=row["unreachable_at"],
-        )

@@ -7,16 +7,18 @@ recipient has blocked the bot (`unreachable`). A row marked sent is never picked
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosqlite
 
+from storage.rows import Columns, FromRow, cast, fetch_all, fetch_value
+from storage.where import Where
+
 
 @dataclass(frozen=True, slots=True)
-class OutboxRow:
+class OutboxRow(FromRow):
     id: int
     chat_id: int
     member_pk: int | None
@@ -24,16 +26,7 @@ class OutboxRow:
     payload: dict[str, Any]
     attempts: int
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> OutboxRow:
-        return cls(
-            id=row["id"],
-            chat_id=row["chat_id"],
-            member_pk=row["member_pk"],
-            kind=row["kind"],
-            payload=json.loads(row["payload"]),
-            attempts=row["attempts"],
-        )
+    COLUMNS: ClassVar[Columns] = {"payload": cast("payload", json.loads)}
 
 
 async def enqueue(
@@ -99,20 +92,20 @@ async def enqueue_parts(
 
 
 async def due(conn: aiosqlite.Connection, now: str, limit: int = 200) -> list[OutboxRow]:
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         "SELECT id, chat_id, member_pk, kind, payload, attempts FROM outbox"
         " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
         (now, limit),
+        OutboxRow.from_row,
     )
-    return [OutboxRow.from_row(r) for r in rows]
 
 
 async def next_due_at(conn: aiosqlite.Connection) -> str | None:
-    async with conn.execute(
-        "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"
-    ) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
+    due_at: str | None = await fetch_value(
+        conn, "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"
+    )
+    return due_at
 
 
 async def mark_sent(
@@ -154,10 +147,9 @@ async def mark_final(conn: aiosqlite.Connection, row_id: int, status: str, error
 
 
 async def counts(conn: aiosqlite.Connection, kind: str | None = None) -> dict[str, int]:
-    sql = "SELECT status, COUNT(*) FROM outbox"
-    params: tuple[Any, ...] = ()
-    if kind:
-        sql += " WHERE kind = ?"
-        params = (kind,)
-    rows = await conn.execute_fetchall(sql + " GROUP BY status", params)
+    where = Where().when(kind or None, "kind = ?")
+    rows = await conn.execute_fetchall(
+        f"SELECT status, COUNT(*) FROM outbox WHERE {where.sql} GROUP BY status",
+        tuple(where.params),
+    )
     return {r[0]: r[1] for r in rows}

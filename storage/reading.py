@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiosqlite
+
+from storage.rows import Columns, FromRow, Select, cast, changed, fetch_rows, marks, new_id
+from storage.where import Where
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +23,17 @@ class StoredFile:
     sha256: str
 
 
+def _file(row: sqlite3.Row) -> StoredFile | None:
+    """The submission's document, when it has one."""
+    if row["file_path"] is None:
+        return None
+    return StoredFile(
+        row["file_path"], row["file_name"] or "", row["file_size"] or 0, row["file_sha256"] or ""
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class Submission:
+class Submission(FromRow):
     """A submission with its owner, group, catalog code and reviewer, as the views need it."""
 
     id: int
@@ -47,39 +60,7 @@ class Submission:
     reviewer_name: str | None
     review_comment: str | None
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Submission:
-        file = None
-        if row["file_path"] is not None:
-            file = StoredFile(
-                row["file_path"], row["file_name"] or "", row["file_size"] or 0,
-                row["file_sha256"] or "",
-            )
-        return cls(
-            id=row["id"],
-            member_pk=row["member_pk"],
-            member_id=row["member_id"],
-            member_name=row["member_name"],
-            member_role=row["member_role"],
-            group_id=row["group_id"],
-            group_name=row["group_name"],
-            year=row["year"],
-            kind=row["kind"],
-            book_pk=row["book_pk"],
-            book_code=row["book_code"],
-            title=row["title"],
-            monograph=bool(row["monograph"]),
-            finished_on=row["finished_on"],
-            body=row["body"],
-            file=file,
-            status=row["status"],
-            revision=row["revision"],
-            submitted_at=row["submitted_at"],
-            reviewed_at=row["reviewed_at"],
-            reviewed_by=row["reviewed_by"],
-            reviewer_name=row["reviewer_name"],
-            review_comment=row["review_comment"],
-        )
+    COLUMNS: ClassVar[Columns] = {"monograph": cast("monograph", bool), "file": _file}
 
 
 _SELECT = (
@@ -91,6 +72,7 @@ _SELECT = (
     " LEFT JOIN books b ON b.id = s.book_pk"
     " LEFT JOIN members r ON r.id = s.reviewed_by"
 )
+_SUBMISSIONS = Select(_SELECT, Submission.from_row)
 _ORDER = " ORDER BY COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)), s.id"
 
 
@@ -110,7 +92,8 @@ async def insert(
     file: StoredFile | None = None,
 ) -> int:
     """Adds a submission (status 'submitted') and its first event; returns its id."""
-    cur = await conn.execute(
+    sid = await new_id(
+        conn,
         "INSERT INTO reading_submissions (member_pk, year, kind, book_pk, title, title_norm,"
         " monograph, finished_on, body, file_path, file_name, file_size, file_sha256,"
         " submitted_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -120,8 +103,6 @@ async def insert(
             file.size if file else None, file.sha256 if file else None, now, now,
         ),
     )
-    sid = cur.lastrowid
-    assert sid is not None
     await add_event(conn, sid, "submitted", now, actor_pk=member_pk, body=body, file=file)
     return sid
 
@@ -143,48 +124,39 @@ async def find_duplicate(
     book_pk: int | None = None,
 ) -> Submission | None:
     """This member's submission of the same book (by catalog row or title) or output title."""
-    async with conn.execute(
-        f"{_SELECT} WHERE s.member_pk = ? AND s.year = ? AND ((s.kind = ? AND s.title_norm = ?)"
+    return await _SUBMISSIONS.one(
+        conn,
+        "s.member_pk = ? AND s.year = ? AND ((s.kind = ? AND s.title_norm = ?)"
         " OR (s.book_pk IS NOT NULL AND s.book_pk = ?)) LIMIT 1",
-        (member_pk, year, kind, title_norm, book_pk),
-    ) as cur:
-        row = await cur.fetchone()
-    return Submission.from_row(row) if row else None
+        member_pk, year, kind, title_norm, book_pk,
+    )
 
 
 async def by_id(conn: aiosqlite.Connection, submission_id: int) -> Submission | None:
-    async with conn.execute(f"{_SELECT} WHERE s.id = ?", (submission_id,)) as cur:
-        row = await cur.fetchone()
-    return Submission.from_row(row) if row else None
+    return await _SUBMISSIONS.one(conn, "s.id = ?", submission_id)
+
+
+async def _where(conn: aiosqlite.Connection, where: Where) -> list[Submission]:
+    """The submissions with the conditions `where`, in date order."""
+    return await _SUBMISSIONS.all(conn, f"{where.sql}{_ORDER}", *where.params)
 
 
 async def for_member(conn: aiosqlite.Connection, member_pk: int, year: int) -> list[Submission]:
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} WHERE s.member_pk = ? AND s.year = ?{_ORDER}", (member_pk, year)
-    )
-    return [Submission.from_row(r) for r in rows]
+    return await _where(conn, Where().add("s.member_pk = ?", member_pk).add("s.year = ?", year))
 
 
 async def for_year(
     conn: aiosqlite.Connection, year: int, *, group_id: int | None = None
 ) -> list[Submission]:
     """The year's submissions of every member, or of one group's."""
-    if group_id is None:
-        rows = await conn.execute_fetchall(f"{_SELECT} WHERE s.year = ?{_ORDER}", (year,))
-    else:
-        rows = await conn.execute_fetchall(
-            f"{_SELECT} WHERE s.year = ? AND m.group_id = ?{_ORDER}", (year, group_id)
-        )
-    return [Submission.from_row(r) for r in rows]
+    return await _where(conn, Where().add("s.year = ?", year).when(group_id, "m.group_id = ?"))
 
 
 async def everything(conn: aiosqlite.Connection) -> list[Submission]:
     """Every submission (for the export), by member then date."""
-    rows = await conn.execute_fetchall(
-        f"{_SELECT} ORDER BY m.member_id, COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)),"
-        " s.id"
+    return await _SUBMISSIONS.all(
+        conn, "1 ORDER BY m.member_id, COALESCE(s.finished_on, substr(s.submitted_at, 1, 10)), s.id"
     )
-    return [Submission.from_row(r) for r in rows]
 
 
 async def set_review(
@@ -192,13 +164,12 @@ async def set_review(
     reviewer_pk: int, comment: str | None, now: str,
 ) -> bool:
     """Accepts or returns, only from one of the `expect` statuses; False if it had moved on."""
-    marks = ", ".join("?" for _ in expect)
-    cur = await conn.execute(
+    if not await changed(
+        conn,
         "UPDATE reading_submissions SET status = ?, reviewed_at = ?, reviewed_by = ?,"
-        f" review_comment = ? WHERE id = ? AND status IN ({marks})",
+        f" review_comment = ? WHERE id = ? AND status IN ({marks(expect)})",
         (status, now, reviewer_pk, comment, submission_id, *expect),
-    )
-    if cur.rowcount != 1:
+    ):
         return False
     action = "accepted" if status == "accepted" else "returned"
     await add_event(conn, submission_id, action, now, actor_pk=reviewer_pk, comment=comment)
@@ -211,7 +182,8 @@ async def resubmit(
 ) -> bool:
     """Replaces a returned submission's content; it is 'submitted' again (the review comment
     stays until the next review, so the reviewer sees what they asked for)."""
-    cur = await conn.execute(
+    if not await changed(
+        conn,
         "UPDATE reading_submissions SET status = 'submitted', body = ?, file_path = ?,"
         " file_name = ?, file_size = ?, file_sha256 = ?, revision = revision + 1,"
         " submitted_at = ? WHERE id = ? AND member_pk = ? AND status = 'returned'",
@@ -220,8 +192,7 @@ async def resubmit(
             file.size if file else None, file.sha256 if file else None, now,
             submission_id, member_pk,
         ),
-    )
-    if cur.rowcount != 1:
+    ):
         return False
     await add_event(
         conn, submission_id, "resubmitted", now, actor_pk=member_pk, body=body, file=file
@@ -230,11 +201,9 @@ async def resubmit(
 
 
 async def events(conn: aiosqlite.Connection, submission_id: int) -> list[sqlite3.Row]:
-    return list(
-        await conn.execute_fetchall(
-            "SELECT * FROM reading_events WHERE submission_id = ? ORDER BY at, id",
-            (submission_id,),
-        )
+    return await fetch_rows(
+        conn, "SELECT * FROM reading_events WHERE submission_id = ? ORDER BY at, id",
+        (submission_id,),
     )
 
 
@@ -250,9 +219,9 @@ async def record_nudge(
     conn: aiosqlite.Connection, member_pk: int, month: str, behind: int, now: str
 ) -> bool:
     """Records this month's reminder; False if there already was one."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "INSERT INTO reading_nudges (member_pk, month, at, behind) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (member_pk, month) DO NOTHING",
         (member_pk, month, now, behind),
     )
-    return cur.rowcount == 1

@@ -7,8 +7,22 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import ClassVar
 
 import aiosqlite
+
+from storage.rows import (
+    Columns,
+    FromRow,
+    Select,
+    changed,
+    exists,
+    fetch_all,
+    fetch_rows,
+    fetch_value,
+    table_exists,
+)
+from storage.where import Where
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +33,7 @@ class Mute:
 
 
 @dataclass(frozen=True, slots=True)
-class DigestRun:
+class DigestRun(FromRow):
     kind: str
     scope: str
     period: str
@@ -29,17 +43,9 @@ class DigestRun:
     messages: int
     sent_at: str
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> DigestRun:
-        return cls(
-            kind=row["kind"], scope=row["scope"], period=row["period"],
-            covered_from=row["covered_from"], covered_to=row["covered_to"],
-            status=row["status"], messages=row["messages"], sent_at=row["sent_at"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(FromRow):
     """An activity whose reminders may be due, with what the rules need to know."""
 
     pk: int
@@ -50,6 +56,15 @@ class Candidate:
     changed_at: str
     done: frozenset[str]
 
+    COLUMNS: ClassVar[Columns] = {
+        "pk": "id",
+        "changed_at": "updated_at",
+        "done": lambda row: frozenset((row["done"] or "").split(",")) - {""},
+    }
+
+
+_RUNS = Select("SELECT * FROM digest_runs", DigestRun.from_row)
+
 
 # -- mutes ------------------------------------------------------------------------------------
 
@@ -57,13 +72,16 @@ class Candidate:
 async def mutes_of(
     conn: aiosqlite.Connection, member_pk: int, *, ending_on_or_after: dt.date | None = None
 ) -> list[Mute]:
-    sql = "SELECT member_pk, start_on, end_on FROM reminder_mutes WHERE member_pk = ?"
-    params: list[object] = [member_pk]
+    where = Where().add("member_pk = ?", member_pk)
     if ending_on_or_after is not None:
-        sql += " AND end_on >= ?"
-        params.append(ending_on_or_after.isoformat())
-    rows = await conn.execute_fetchall(sql + " ORDER BY start_on", tuple(params))
-    return [_mute(r) for r in rows]
+        where.add("end_on >= ?", ending_on_or_after.isoformat())
+    return await fetch_all(
+        conn,
+        f"SELECT member_pk, start_on, end_on FROM reminder_mutes WHERE {where.sql}"
+        " ORDER BY start_on",
+        where.params,
+        _mute,
+    )
 
 
 async def muted_on(
@@ -106,22 +124,16 @@ async def reminder_candidates(
 ) -> list[Candidate]:
     """Scheduled activities not over at `now` that start before `start_before`, with the
     reminder kinds already dealt with for their current start time."""
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         "SELECT a.id, a.type, a.group_id, a.start_at, a.end_at, a.updated_at,"
         " (SELECT group_concat(r.kind) FROM activity_reminders r"
         "  WHERE r.activity_pk = a.id AND r.start_at = a.start_at) AS done"
         " FROM activities a WHERE a.status = 'scheduled' AND a.end_at > ? AND a.start_at < ?"
         " ORDER BY a.start_at, a.id",
         (now, start_before),
+        Candidate.from_row,
     )
-    return [
-        Candidate(
-            pk=int(r["id"]), type=r["type"], group_id=r["group_id"], start_at=r["start_at"],
-            end_at=r["end_at"], changed_at=r["updated_at"],
-            done=frozenset((r["done"] or "").split(",")) - {""},
-        )
-        for r in rows
-    ]
 
 
 async def mark_reminder(
@@ -129,12 +141,12 @@ async def mark_reminder(
     queued: int,
 ) -> bool:
     """Records that reminder `kind` for this start was dealt with; False if already done."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "INSERT INTO activity_reminders (activity_pk, kind, start_at, done_at, queued)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (activity_pk, kind, start_at, now, queued),
     )
-    return cur.rowcount > 0
 
 
 async def set_queued(
@@ -153,12 +165,7 @@ async def set_queued(
 async def run_for(
     conn: aiosqlite.Connection, kind: str, scope: str, period: str
 ) -> DigestRun | None:
-    async with conn.execute(
-        "SELECT * FROM digest_runs WHERE kind = ? AND scope = ? AND period = ?",
-        (kind, scope, period),
-    ) as cur:
-        row = await cur.fetchone()
-    return DigestRun.from_row(row) if row else None
+    return await _RUNS.one(conn, "kind = ? AND scope = ? AND period = ?", kind, scope, period)
 
 
 async def done_periods(conn: aiosqlite.Connection, kind: str, period: str) -> set[str]:
@@ -174,21 +181,16 @@ async def latest_run(
         "sent", "baseline")
 ) -> DigestRun | None:
     """The run of (kind, scope) that covered the latest time, among `statuses`."""
-    marks = ",".join("?" * len(statuses))
-    async with conn.execute(
-        f"SELECT * FROM digest_runs WHERE kind = ? AND scope = ? AND status IN ({marks})"
-        " ORDER BY covered_to DESC, id DESC LIMIT 1",
-        (kind, scope, *statuses),
-    ) as cur:
-        row = await cur.fetchone()
-    return DigestRun.from_row(row) if row else None
+    where = Where().add("kind = ?", kind).add("scope = ?", scope).among("status", statuses)
+    return await _RUNS.one(
+        conn, f"{where.sql} ORDER BY covered_to DESC, id DESC LIMIT 1", *where.params
+    )
 
 
 async def has_runs(conn: aiosqlite.Connection, kind: str, scope: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM digest_runs WHERE kind = ? AND scope = ? LIMIT 1", (kind, scope)
-    ) as cur:
-        return await cur.fetchone() is not None
+    return await exists(
+        conn, "SELECT 1 FROM digest_runs WHERE kind = ? AND scope = ? LIMIT 1", (kind, scope)
+    )
 
 
 async def record_run(
@@ -196,31 +198,23 @@ async def record_run(
     covered_to: str, status: str, messages: int, now: str,
 ) -> bool:
     """Records a run; False (nothing written) when (kind, scope, period) already has one."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "INSERT INTO digest_runs (kind, scope, period, covered_from, covered_to, status,"
         " messages, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (kind, scope, period) DO NOTHING",
         (kind, scope, period, covered_from, covered_to, status, messages, now),
     )
-    return cur.rowcount > 0
 
 
 async def runs(conn: aiosqlite.Connection, kind: str | None = None) -> list[DigestRun]:
-    sql = "SELECT * FROM digest_runs"
-    params: tuple[object, ...] = ()
-    if kind:
-        sql += " WHERE kind = ?"
-        params = (kind,)
-    rows = await conn.execute_fetchall(sql + " ORDER BY covered_to, id", params)
-    return [DigestRun.from_row(r) for r in rows]
+    where = Where().when(kind or None, "kind = ?")
+    return await _RUNS.all(conn, f"{where.sql} ORDER BY covered_to, id", *where.params)
 
 
 async def has_table(conn: aiosqlite.Connection, name: str) -> bool:
     """Whether a table exists (a digest section of a feature that has not landed is empty)."""
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ) as cur:
-        return await cur.fetchone() is not None
+    return await table_exists(conn, name)
 
 
 async def set_messages(
@@ -241,27 +235,24 @@ async def attendance_between(
     """Scheduled activities that ended in [end_from, end_to), one row per roll-call record
     (or one row with NULL status for an activity without any), oldest first. With `group_id`:
     that group's activities and the events for everyone, with the group's members' records."""
-    params: list[object] = []
-    record_filter = ""
-    activity_filter = ""
-    if group_id is not None:
-        record_filter = " AND r.member_pk IN (SELECT id FROM members WHERE group_id = ?)"
-        params.append(group_id)
-    params += [end_from, end_to]
-    if group_id is not None:
-        activity_filter = " AND (a.type <> 'group_study' OR a.group_id = ?)"
-        params.append(group_id)
-    rows = await conn.execute_fetchall(
+    records = Where("r.activity_pk = a.id").when(
+        group_id, "r.member_pk IN (SELECT id FROM members WHERE group_id = ?)"
+    )
+    where = (
+        Where("a.status = 'scheduled'")
+        .window("a.end_at", end_from, end_to)
+        .when(group_id, "(a.type <> 'group_study' OR a.group_id = ?)")
+    )
+    return await fetch_rows(
+        conn,
         "SELECT a.id AS activity_pk, a.activity_id, a.title, a.type, a.start_at, a.end_at,"
         " g.name AS group_name, r.status, m.name AS member_name, m.member_id"
         " FROM activities a LEFT JOIN groups g ON g.id = a.group_id"
-        f" LEFT JOIN attendance r ON r.activity_pk = a.id{record_filter}"
+        f" LEFT JOIN attendance r ON {records.sql}"
         " LEFT JOIN members m ON m.id = r.member_pk"
-        " WHERE a.status = 'scheduled' AND a.end_at >= ? AND a.end_at < ?"
-        f"{activity_filter} ORDER BY a.start_at, a.id, m.member_id",
-        tuple(params),
+        f" WHERE {where.sql} ORDER BY a.start_at, a.id, m.member_id",
+        (*records.params, *where.params),
     )
-    return list(rows)
 
 
 async def member_attendance_between(
@@ -269,7 +260,8 @@ async def member_attendance_between(
 ) -> list[sqlite3.Row]:
     """The member's activities (own group's and everyone's) that ended in [end_from, end_to),
     with the member's status (NULL when there is no record), oldest first."""
-    rows = await conn.execute_fetchall(
+    return await fetch_rows(
+        conn,
         "SELECT a.id AS activity_pk, a.title, a.start_at, r.status"
         " FROM activities a JOIN members m ON m.id = ?"
         " LEFT JOIN attendance r ON r.activity_pk = a.id AND r.member_pk = m.id"
@@ -278,21 +270,20 @@ async def member_attendance_between(
         " ORDER BY a.start_at, a.id",
         (member_pk, end_from, end_to),
     )
-    return list(rows)
 
 
 async def submissions_between(
     conn: aiosqlite.Connection, since: str, until: str
 ) -> list[sqlite3.Row]:
     """Reading logs and study outputs submitted in [since, until), oldest first."""
-    rows = await conn.execute_fetchall(
+    return await fetch_rows(
+        conn,
         "SELECT s.id, s.kind, s.title, s.status, s.submitted_at, m.name AS member_name,"
         " m.member_id, g.name AS group_name FROM reading_submissions s"
         " JOIN members m ON m.id = s.member_pk LEFT JOIN groups g ON g.id = m.group_id"
         " WHERE s.submitted_at >= ? AND s.submitted_at < ? ORDER BY s.submitted_at, s.id",
         (since, until),
     )
-    return list(rows)
 
 
 async def failed_between(
@@ -300,7 +291,8 @@ async def failed_between(
 ) -> list[sqlite3.Row]:
     """Notifications Telegram refused for good (status 'failed', e.g. 400 Bad Request) whose
     last try was in [since, until), oldest first, with the recipient when it is a member."""
-    rows = await conn.execute_fetchall(
+    return await fetch_rows(
+        conn,
         "SELECT o.chat_id, o.payload, o.last_error, m.name AS member_name, m.member_id,"
         " g.name AS group_name FROM outbox o"
         " LEFT JOIN members m ON m.id = o.member_pk LEFT JOIN groups g ON g.id = m.group_id"
@@ -308,15 +300,11 @@ async def failed_between(
         " ORDER BY o.not_before, o.id",
         (since, until),
     )
-    return list(rows)
 
 
 async def submissions_awaiting_review(conn: aiosqlite.Connection) -> int:
-    async with conn.execute(
-        "SELECT COUNT(*) FROM reading_submissions WHERE status = 'submitted'"
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    sql = "SELECT COUNT(*) FROM reading_submissions WHERE status = 'submitted'"
+    return int(await fetch_value(conn, sql))
 
 
 async def reportable_between(
@@ -324,21 +312,20 @@ async def reportable_between(
 ) -> list[sqlite3.Row]:
     """Hosted group activities that ended in [end_from, end_to), with their report's state
     (NULL columns while nobody has started one), oldest first."""
-    params: list[object] = [end_from, end_to]
-    where = ""
-    if group_id is not None:
-        where = " AND a.group_id = ?"
-        params.append(group_id)
-    rows = await conn.execute_fetchall(
+    where = (
+        Where("a.type = 'group_study'", "a.status = 'scheduled'", "a.host_pk IS NOT NULL")
+        .window("a.end_at", end_from, end_to)
+        .when(group_id, "a.group_id = ?")
+    )
+    return await fetch_rows(
+        conn,
         "SELECT a.id AS activity_pk, a.title, a.start_at, a.end_at, g.name AS group_name,"
         " h.name AS host_name, r.state, r.submitted_at, r.late"
         " FROM activities a LEFT JOIN groups g ON g.id = a.group_id"
         " LEFT JOIN members h ON h.id = a.host_pk LEFT JOIN reports r ON r.activity_pk = a.id"
-        " WHERE a.type = 'group_study' AND a.status = 'scheduled' AND a.host_pk IS NOT NULL"
-        f" AND a.end_at >= ? AND a.end_at < ?{where} ORDER BY a.end_at, a.id",
-        tuple(params),
+        f" WHERE {where.sql} ORDER BY a.end_at, a.id",
+        where.params,
     )
-    return list(rows)
 
 
 # -- digest chart files -----------------------------------------------------------------------
@@ -356,8 +343,7 @@ async def pending_chart_files(conn: aiosqlite.Connection) -> set[str]:
 
 async def latest_period(conn: aiosqlite.Connection, kind: str, scope: str) -> str | None:
     """The latest period (any status) of (kind, scope); periods of one kind sort as text."""
-    async with conn.execute(
-        "SELECT MAX(period) FROM digest_runs WHERE kind = ? AND scope = ?", (kind, scope)
-    ) as cur:
-        row = await cur.fetchone()
-    return str(row[0]) if row and row[0] is not None else None
+    period = await fetch_value(
+        conn, "SELECT MAX(period) FROM digest_runs WHERE kind = ? AND scope = ?", (kind, scope)
+    )
+    return None if period is None else str(period)

@@ -10,10 +10,21 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosqlite
 
+from storage.rows import (
+    Columns,
+    FromRow,
+    cast,
+    changed,
+    exists,
+    fetch_all,
+    fetch_in,
+    fetch_one,
+    fetch_value,
+)
 from storage.where import Where
 
 # Columns a draft's answers go to (the only names set_fields accepts).
@@ -27,8 +38,15 @@ ROLL_COLUMNS: dict[str, str] = {
 }
 
 
+def _roll(row: sqlite3.Row) -> dict[str, int] | None:
+    """The roll call as it stood at submission, or None before."""
+    if row["rc_present"] is None:
+        return None
+    return {status: int(row[col] or 0) for status, col in ROLL_COLUMNS.items()}
+
+
 @dataclass(frozen=True, slots=True)
-class Report:
+class Report(FromRow):
     pk: int
     activity_pk: int
     host_pk: int
@@ -52,44 +70,22 @@ class Report:
     def submitted(self) -> bool:
         return self.state == "submitted"
 
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Report:
-        roll = None
-        if row["rc_present"] is not None:
-            roll = {status: int(row[col] or 0) for status, col in ROLL_COLUMNS.items()}
-        return cls(
-            pk=row["id"],
-            activity_pk=row["activity_pk"],
-            host_pk=row["host_pk"],
-            state=row["state"],
-            studied=row["studied"],
-            highlights=row["highlights"],
-            recommended_member_pk=row["recommended_member_pk"],
-            recommended_title=row["recommended_title"],
-            recommended_text=row["recommended_text"],
-            recommended_file=row["recommended_file"],
-            recommended_file_name=row["recommended_file_name"],
-            stated_headcount=row["stated_headcount"],
-            roll=roll,
-            due_at=row["due_at"],
-            submitted_at=row["submitted_at"],
-            amended_at=row["amended_at"],
-            amendments=row["amendments"],
-            late=bool(row["late"]),
-        )
+    COLUMNS: ClassVar[Columns] = {"pk": "id", "roll": _roll, "late": cast("late", bool)}
 
 
 @dataclass(frozen=True, slots=True)
-class Photo:
+class Photo(FromRow):
     pk: int
     position: int
     file_path: str
     file_id: str
     file_unique_id: str
 
+    COLUMNS: ClassVar[Columns] = {"pk": "id"}
+
 
 @dataclass(frozen=True, slots=True)
-class Reportable:
+class Reportable(FromRow):
     """A group activity that has (or will have) a report, with its report if one was begun."""
 
     activity_pk: int
@@ -106,17 +102,26 @@ class Reportable:
     report: Report | None
     photos: int
 
+    # The activity's columns are aliased (a_...): the report's own `r.*` come with the row.
+    COLUMNS: ClassVar[Columns] = {
+        "activity_pk": "a_id",
+        "created_at": "a_created_at",
+        "host_pk": "a_host_pk",
+        "report": lambda row: None if row["id"] is None else Report.from_row(row),
+        "photos": cast("n_photos", lambda n: int(n or 0)),
+    }
+
 
 async def get(conn: aiosqlite.Connection, report_pk: int) -> Report | None:
-    async with conn.execute("SELECT * FROM reports WHERE id = ?", (report_pk,)) as cur:
-        row = await cur.fetchone()
-    return Report.from_row(row) if row else None
+    return await fetch_one(
+        conn, "SELECT * FROM reports WHERE id = ?", (report_pk,), Report.from_row
+    )
 
 
 async def for_activity(conn: aiosqlite.Connection, activity_pk: int) -> Report | None:
-    async with conn.execute("SELECT * FROM reports WHERE activity_pk = ?", (activity_pk,)) as cur:
-        row = await cur.fetchone()
-    return Report.from_row(row) if row else None
+    return await fetch_one(
+        conn, "SELECT * FROM reports WHERE activity_pk = ?", (activity_pk,), Report.from_row
+    )
 
 
 async def ensure_draft(
@@ -161,13 +166,13 @@ async def submit(
     roll: Mapping[str, int],
 ) -> bool:
     """Marks a draft submitted with the roll call as it stands; False if it was not a draft."""
-    cur = await conn.execute(
+    return await changed(
+        conn,
         "UPDATE reports SET state = 'submitted', submitted_at = ?, due_at = ?, late = ?,"
         " rc_present = ?, rc_late = ?, rc_early_leave = ?, rc_absent = ?, rc_excused = ?,"
         " updated_at = ? WHERE id = ? AND state = 'draft'",
         (now, due_at, int(late), *(int(roll.get(s, 0)) for s in ROLL_COLUMNS), now, report_pk),
     )
-    return cur.rowcount > 0
 
 
 async def amend(
@@ -190,31 +195,30 @@ async def amend(
 async def photos(
     conn: aiosqlite.Connection, report_pk: int, *, staged: bool = False
 ) -> list[Photo]:
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         "SELECT id, position, file_path, file_id, file_unique_id FROM report_photos"
         " WHERE report_pk = ? AND staged = ? ORDER BY position, id",
         (report_pk, int(staged)),
+        Photo.from_row,
     )
-    return [Photo(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def photo_count(conn: aiosqlite.Connection, report_pk: int, *, staged: bool = False) -> int:
-    async with conn.execute(
-        "SELECT COUNT(*) FROM report_photos WHERE report_pk = ? AND staged = ?",
+    return int(await fetch_value(
+        conn, "SELECT COUNT(*) FROM report_photos WHERE report_pk = ? AND staged = ?",
         (report_pk, int(staged)),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    ))
 
 
 async def has_photo(
     conn: aiosqlite.Connection, report_pk: int, file_unique_id: str, *, staged: bool = False
 ) -> bool:
-    async with conn.execute(
+    return await exists(
+        conn,
         "SELECT 1 FROM report_photos WHERE report_pk = ? AND staged = ? AND file_unique_id = ?",
         (report_pk, int(staged), file_unique_id),
-    ) as cur:
-        return await cur.fetchone() is not None
+    )
 
 
 async def add_photo(
@@ -226,14 +230,15 @@ async def add_photo(
     count = await photo_count(conn, report_pk, staged=staged)
     if count >= limit:
         return None
-    cur = await conn.execute(
+    added = await changed(
+        conn,
         "INSERT INTO report_photos (report_pk, position, file_path, file_id, file_unique_id,"
         " file_size, media_group_id, staged, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (report_pk, staged, file_unique_id) DO NOTHING",
         (report_pk, count + 1, file_path, file_id, file_unique_id, file_size, media_group_id,
          int(staged), now),
     )
-    return count + 1 if cur.rowcount else None
+    return count + 1 if added else None
 
 
 async def clear_photos(
@@ -269,24 +274,6 @@ _REPORTABLE = (
 )
 
 
-def _reportable(row: sqlite3.Row) -> Reportable:
-    return Reportable(
-        activity_pk=row["a_id"],
-        activity_id=row["activity_id"],
-        title=row["title"],
-        group_id=row["group_id"],
-        group_name=row["group_name"],
-        start_at=row["start_at"],
-        end_at=row["end_at"],
-        created_at=row["a_created_at"],
-        host_pk=row["a_host_pk"],
-        host_name=row["host_name"],
-        host_member_id=row["host_member_id"],
-        report=Report.from_row(row) if row["id"] is not None else None,
-        photos=int(row["n_photos"] or 0),
-    )
-
-
 async def reportable(
     conn: aiosqlite.Connection,
     *,
@@ -308,17 +295,18 @@ async def reportable(
     )
     if unsubmitted_only:
         where.add("(r.id IS NULL OR r.state = 'draft')")
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         f"{_REPORTABLE} AND {where.sql} ORDER BY a.end_at DESC, a.id DESC LIMIT ?",
         (*where.params, limit),
+        Reportable.from_row,
     )
-    return [_reportable(r) for r in rows]
 
 
 async def reportable_one(conn: aiosqlite.Connection, activity_pk: int) -> Reportable | None:
-    async with conn.execute(f"{_REPORTABLE} AND a.id = ?", (activity_pk,)) as cur:
-        row = await cur.fetchone()
-    return _reportable(row) if row else None
+    return await fetch_one(
+        conn, f"{_REPORTABLE} AND a.id = ?", (activity_pk,), Reportable.from_row
+    )
 
 
 async def export_rows(
@@ -326,11 +314,12 @@ async def export_rows(
 ) -> list[Reportable]:
     """Every reportable activity starting in [start_from, start_to), oldest first."""
     where = Where().window("a.start_at", start_from, start_to)
-    rows = await conn.execute_fetchall(
+    return await fetch_all(
+        conn,
         f"{_REPORTABLE} AND {where.sql} ORDER BY a.start_at, a.activity_id",
-        tuple(where.params),
+        where.params,
+        Reportable.from_row,
     )
-    return [_reportable(r) for r in rows]
 
 
 async def roll_counts(
@@ -338,27 +327,20 @@ async def roll_counts(
 ) -> dict[int, dict[str, int]]:
     """Roll-call records per status, by activity (for reports not yet filed)."""
     out: dict[int, dict[str, int]] = {}
-    for i in range(0, len(activity_pks), 500):
-        chunk = activity_pks[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await conn.execute_fetchall(
-            f"SELECT activity_pk, status, COUNT(*) FROM attendance WHERE activity_pk IN ({marks})"
-            " GROUP BY activity_pk, status",
-            tuple(chunk),
-        )
-        for r in rows:
-            out.setdefault(int(r[0]), {})[str(r[1])] = int(r[2])
+    rows = await fetch_in(
+        conn,
+        lambda marks: "SELECT activity_pk, status, COUNT(*) FROM attendance"
+        f" WHERE activity_pk IN ({marks}) GROUP BY activity_pk, status",
+        activity_pks,
+    )
+    for r in rows:
+        out.setdefault(int(r[0]), {})[str(r[1])] = int(r[2])
     return out
 
 
 async def member_labels(conn: aiosqlite.Connection, pks: list[int]) -> dict[int, tuple[str, str]]:
     """(member_id, name) by member pk."""
-    out: dict[int, tuple[str, str]] = {}
-    for i in range(0, len(pks), 500):
-        chunk = pks[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await conn.execute_fetchall(
-            f"SELECT id, member_id, name FROM members WHERE id IN ({marks})", tuple(chunk)
-        )
-        out.update({int(r[0]): (str(r[1]), str(r[2])) for r in rows})
-    return out
+    rows = await fetch_in(
+        conn, lambda marks: f"SELECT id, member_id, name FROM members WHERE id IN ({marks})", pks
+    )
+    return {int(r[0]): (str(r[1]), str(r[2])) for r in rows}

@@ -7,6 +7,8 @@ only (every value a `?`); an empty clause reads `1`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class Where:
     """Conditions joined with AND, and the parameters of their `?`s in order."""
@@ -31,3 +33,7 @@ class Where:
     @property
     def sql(self) -> str:
         return " AND ".join(self.conditions) or "1"
+
+    def among(self, column: str, values: Sequence[object]) -> Where:
+        """`column` is one of `values` (a fixed, trusted column name; one `?` per value)."""
+        return self.add(f"{column} IN ({','.join('?' * len(values))})", *values)
