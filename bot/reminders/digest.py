@@ -529,6 +529,25 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
     return queued
 
 
+def due_weekly(cfg: Config, setting: str, now: dt.datetime) -> rules.Slot | None:
+    """The latest slot of a `[digest]` weekly setting at or before `now`; None when the
+    setting is off or its first slot is still ahead."""
+    weekly = rules.parse_weekly(setting)
+    if weekly is None:
+        return None
+    return rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
+
+
+async def run_jobs(services: Services, now: dt.datetime, slot: rules.Slot,
+                   jobs: Sequence[Job]) -> int:
+    """Runs a weekly slot's jobs one after another (weekly digests have no baseline to
+    compare with); returns the messages queued."""
+    queued = 0
+    for job in jobs:
+        queued += await run_slot(services, now, slot, job, None)
+    return queued
+
+
 async def hr_due(services: Services, now: dt.datetime) -> int:
     """HR's daily digest on working days at `[digest] hr_time`."""
     cfg = services.config
@@ -548,10 +567,7 @@ async def hr_due(services: Services, now: dt.datetime) -> int:
 async def leader_due(services: Services, now: dt.datetime) -> int:
     """Each group leader's weekly digest at `[digest] leader_weekly`."""
     cfg = services.config
-    weekly = rules.parse_weekly(cfg.digest.leader_weekly)
-    if weekly is None:
-        return 0
-    slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
+    slot = due_weekly(cfg, cfg.digest.leader_weekly, now)
     if slot is None:
         return 0
     jobs: list[Job] = []
@@ -564,20 +580,14 @@ async def leader_due(services: Services, now: dt.datetime) -> int:
             recipient = recipient_of(leader, cfg) if leader else None
             jobs.append(Job("leader", str(group_id), [recipient] if recipient else [],
                             group_id=group_id, group_name=name, member=leader))
-    queued = 0
-    for job in jobs:
-        queued += await run_slot(services, now, slot, job, None)
-    return queued
+    return await run_jobs(services, now, slot, jobs)
 
 
 async def trainee_due(services: Services, now: dt.datetime) -> int:
     """Each trainee's (and leader's) weekly summary at `[digest] trainee_weekly`, when set;
     none on a day the member muted."""
     cfg = services.config
-    weekly = rules.parse_weekly(cfg.digest.trainee_weekly)
-    if weekly is None:
-        return 0
-    slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
+    slot = due_weekly(cfg, cfg.digest.trainee_weekly, now)
     if slot is None:
         return 0
     jobs: list[Job] = []
@@ -591,10 +601,7 @@ async def trainee_due(services: Services, now: dt.datetime) -> int:
         jobs.append(Job("trainee", str(m.pk), [recipient] if recipient else [],
                         group_id=m.group_id, group_name=m.group_name, member=m,
                         skip=m.pk in muted))
-    queued = 0
-    for job in jobs:
-        queued += await run_slot(services, now, slot, job, None)
-    return queued
+    return await run_jobs(services, now, slot, jobs)
 
 
 # -- on demand -------------------------------------------------------------------------------
