@@ -42,6 +42,18 @@ async def enqueue(
     )
 
 
+def message(lang: str, key: str, buttons: Buttons | None, extra: dict[str, Any] | None,
+            params: dict[str, Any]) -> dict[str, Any]:
+    """The outbox payload of catalog message `key` in `lang`: its text, the buttons when there
+    are any, then whatever `extra` adds (a file, a parse mode)."""
+    payload: dict[str, Any] = {"text": t(lang, key, **params)}
+    if buttons:
+        payload["buttons"] = buttons
+    if extra:
+        payload.update(extra)
+    return payload
+
+
 async def to_member(
     conn: aiosqlite.Connection,
     cfg: Config,
@@ -60,17 +72,12 @@ async def to_member(
     if member.telegram_id is None or not member.active:
         return None
     lang = normalize(member.language, cfg.program.language)
-    payload: dict[str, Any] = {"text": t(lang, key, **params)}
-    if buttons:
-        payload["buttons"] = buttons
-    if extra:
-        payload.update(extra)
     return await enqueue(
         conn,
         chat_id=member.telegram_id,
         member_pk=member.pk,
         kind=kind or key,
-        payload=payload,
+        payload=message(lang, key, buttons, extra, params),
         now=now,
         dedupe_key=dedupe_key,
         not_before=not_before,
@@ -92,11 +99,7 @@ async def to_hr(
     """Queues a message for HR: the HR chat when configured, else every registered HR member."""
     ids: list[int] = []
     if cfg.program.hr_chat_id is not None:
-        payload: dict[str, Any] = {"text": t(cfg.program.language, key, **params)}
-        if buttons:
-            payload["buttons"] = buttons
-        if extra:
-            payload.update(extra)
+        payload = message(cfg.program.language, key, buttons, extra, params)
         row = await enqueue(
             conn, chat_id=cfg.program.hr_chat_id, kind=kind or key, payload=payload, now=now,
             dedupe_key=dedupe_key,
