@@ -480,13 +480,18 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
         first = not await repo.has_runs(conn, job.kind, job.scope_key)
         last = await repo.latest_run(conn, job.kind, job.scope_key)
     end = slot.at.astimezone(dt.UTC)
+
+    async def record(conn: aiosqlite.Connection, status: str, covered_from: dt.datetime) -> bool:
+        """Claims the slot's run (False: another run has it), its messages still at 0."""
+        return await repo.record_run(
+            conn, kind=job.kind, scope=job.scope_key, period=slot.period,
+            covered_from=ts(covered_from), covered_to=ts(end), status=status, messages=0,
+            now=now_s,
+        )
+
     if first:
         async with db.tx() as conn:
-            await repo.record_run(
-                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-                covered_from=ts(end), covered_to=ts(end), status="baseline", messages=0,
-                now=now_s,
-            )
+            await record(conn, "baseline", end)
         return 0
     if last is not None:
         start = parse_ts(last.covered_to)
@@ -496,11 +501,7 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
         start = end - dt.timedelta(days=7)
     if job.skip or not job.recipients:
         async with db.tx() as conn:
-            await repo.record_run(
-                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-                covered_from=ts(start), covered_to=ts(end), status="skipped", messages=0,
-                now=now_s,
-            )
+            await record(conn, "skipped", start)
         return 0
 
     def scope_of(lang: str) -> Scope:
@@ -515,10 +516,7 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
     subject = job.kind if not job.scope_key else f"{job.kind}.{job.scope_key}"
     queued = 0
     async with db.tx() as conn:
-        if not await repo.record_run(
-            conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-            covered_from=ts(start), covered_to=ts(end), status="sent", messages=0, now=now_s,
-        ):
+        if not await record(conn, "sent", start):
             return 0
         for recipient in job.recipients:
             queued += await enqueue(
