@@ -6,7 +6,7 @@ Call these inside the transaction that makes the change; the sender delivers aft
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import aiosqlite
 
@@ -21,25 +21,15 @@ Buttons = list[list[list[str]]]
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
-    now: str,
-    member_pk: int | None = None,
-    not_before: str | None = None,
-    dedupe_key: str | None = None,
+    conn: aiosqlite.Connection, *, payload: dict[str, Any],
+    **envelope: Unpack[outbox_repo.Envelope],
 ) -> int | None:
     """Queues `payload` for `chat_id`, cut to Telegram's limits first (bot.core.text.split_payload:
     a text over 4,096 UTF-16 units becomes several messages, a long caption keeps its file and
     the rest follows as text, the buttons ride on the last part); see
     storage.outbox.enqueue_parts for order, dedupe keys per part and the id returned. Every
     notification the bot queues goes through here."""
-    return await outbox_repo.enqueue_parts(
-        conn, chat_id=chat_id, kind=kind, parts=split_payload(payload), now=now,
-        member_pk=member_pk, not_before=not_before, dedupe_key=dedupe_key,
-    )
+    return await outbox_repo.enqueue_parts(conn, parts=split_payload(payload), **envelope)
 
 
 def message(lang: str, key: str, buttons: Buttons | None, extra: dict[str, Any] | None,
