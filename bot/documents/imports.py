@@ -47,6 +47,14 @@ class LineProblems:
         reason = t(self.lang, key, **params)
         self._found.append((line, t(self.lang, self._line_key, line=line, reason=reason)))
 
+    def too_long(self, line: int, key: str, column: str, text: str, limit: int) -> bool:
+        """Whether `column`'s `text` is over `limit` characters: then adds the reason `key`
+        (with `column`, `length` and `limit`)."""
+        if len(text) <= limit:
+            return False
+        self.add(line, key, column=column, length=len(text), limit=limit)
+        return True
+
     def repeated(self, first_lines: dict[K, int], value: K, line: int, key: str,
                  **params: Any) -> bool:
         """Whether `value`, which must stand once in the table, already stood on an earlier

@@ -118,8 +118,7 @@ def validate_roster(
             ("school", school, FIELD_MAX),
             ("stage", stage, FIELD_MAX),
         ):
-            if len(text) > limit:
-                found.add(line, "roster.too_long", column=column, length=len(text), limit=limit)
+            if found.too_long(line, "roster.too_long", column, text, limit):
                 ok = False
 
         role = ROLE_ALIASES.get(role_text.casefold())

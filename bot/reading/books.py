@@ -89,21 +89,15 @@ def validate_books(
         if not book_id:
             found.add(line, "reading.import.empty", column="book_id")
             ok = False
-        elif len(book_id) > ID_MAX:
-            found.add(line, "reading.import.too_long", column="book_id",
-                      length=len(book_id), limit=ID_MAX)
+        elif found.too_long(line, "reading.import.too_long", "book_id", book_id, ID_MAX):
             ok = False
         norm = normalize_title(title)
         if not title or not norm:
             found.add(line, "reading.import.empty", column="title")
             ok = False
-        elif len(title) > MAX_TITLE_CHARS:
-            found.add(line, "reading.import.too_long", column="title",
-                      length=len(title), limit=MAX_TITLE_CHARS)
+        elif found.too_long(line, "reading.import.too_long", "title", title, MAX_TITLE_CHARS):
             ok = False
-        if len(author) > AUTHOR_MAX:
-            found.add(line, "reading.import.too_long", column="author",
-                      length=len(author), limit=AUTHOR_MAX)
+        if found.too_long(line, "reading.import.too_long", "author", author, AUTHOR_MAX):
             ok = False
         book_list = LIST_ALIASES.get(list_text.casefold())
         if book_list is None:
