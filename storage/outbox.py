@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Required, TypedDict, Unpack
 
 import aiosqlite
 
@@ -29,24 +29,25 @@ class OutboxRow(FromRow):
     COLUMNS: ClassVar[Columns] = {"payload": cast("payload", json.loads)}
 
 
+class Envelope(TypedDict, total=False):
+    """Where and when a notification goes: what `enqueue`, here and in bot.delivery.notify,
+    hands on to `enqueue_parts` as it is."""
+
+    chat_id: Required[int]
+    kind: Required[str]
+    now: Required[str]
+    member_pk: int | None
+    not_before: str | None
+    dedupe_key: str | None
+
+
 async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
-    now: str,
-    member_pk: int | None = None,
-    not_before: str | None = None,
-    dedupe_key: str | None = None,
+    conn: aiosqlite.Connection, *, payload: dict[str, Any], **envelope: Unpack[Envelope]
 ) -> int | None:
     """Adds a notification; with a dedupe_key already present, adds nothing and returns None.
     The payload goes as it is: the bot queues through bot.delivery.notify.enqueue, which cuts what
     is over Telegram's limits into parts first."""
-    return await enqueue_parts(
-        conn, chat_id=chat_id, kind=kind, parts=[payload], now=now, member_pk=member_pk,
-        not_before=not_before, dedupe_key=dedupe_key,
-    )
+    return await enqueue_parts(conn, parts=[payload], **envelope)
 
 
 async def enqueue_parts(

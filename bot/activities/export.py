@@ -15,9 +15,9 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet
+from bot.documents.exports import ExportFilter, Sheet, local_time
 from storage import attendance as attendance_repo
-from storage.db import Database, parse_ts, ts
+from storage.db import Database
 
 COLUMNS: tuple[str, ...] = (
     "member_id", "name", "group", "activity_id", "title", "start", "status", "checkin_at",
@@ -25,24 +25,14 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def day_bounds(flt: ExportFilter, tz: dt.tzinfo) -> tuple[str | None, str | None]:
-    """The stored-time range [from 00:00, the day after `to` 00:00) of the local dates."""
-    lo = ts(dt.datetime.combine(flt.date_from, dt.time(), tz)) if flt.date_from else None
-    hi = (
-        ts(dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time(), tz))
-        if flt.date_to else None
-    )
-    return lo, hi
-
-
 async def attendance_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     tz = cfg.tz
-    lo, hi = day_bounds(flt, tz)
+    lo, hi = flt.stored_range(tz)
     async with db.read() as conn:
         raw = await attendance_repo.export_rows(conn, lo, hi, group_id=flt.group_id)
 
     def local(text: str | None) -> dt.datetime | None:
-        return parse_ts(text).astimezone(tz) if text else None
+        return local_time(text, tz)
 
     rows: list[dict[str, Any]] = [
         {

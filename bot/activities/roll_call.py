@@ -123,25 +123,31 @@ def _code_limits(cfg: Config) -> tuple[int, dt.timedelta, dt.timedelta]:
             dt.timedelta(minutes=c.wrong_codes_lockout_minutes))
 
 
+def _locked_until(cfg: Config, tries: list[str], now: dt.datetime) -> dt.datetime | None:
+    """Until when the stored wrong tries `tries` lock the code out (None: not locked)."""
+    limit, window, lockout = _code_limits(cfg)
+    return attendance_rules.code_locked_until(
+        [parse_ts(t) for t in tries], now, limit=limit, window=window, lockout=lockout)
+
+
 async def code_locked_until(
     db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime
 ) -> dt.datetime | None:
     """Until when the member's code tries for the activity are refused (too many wrong)."""
-    limit, window, lockout = _code_limits(cfg)
+    limit, window, _ = _code_limits(cfg)
     if limit <= 0:
         return None
     async with db.reader() as conn:  # one statement
         tries = await attendance_repo.wrong_codes_since(
             conn, activity_pk, member_pk, ts(now - window))
-    return attendance_rules.code_locked_until(
-        [parse_ts(t) for t in tries], now, limit=limit, window=window, lockout=lockout)
+    return _locked_until(cfg, tries, now)
 
 
 async def wrong_code(
     db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime
 ) -> dt.datetime | None:
     """Records a wrong code; returns until when tries are refused if that was one too many."""
-    limit, window, lockout = _code_limits(cfg)
+    limit, window, _ = _code_limits(cfg)
     if limit <= 0:
         return None
     async with db.tx() as conn:
@@ -149,8 +155,7 @@ async def wrong_code(
             conn, activity_pk, member_pk, ts(now), prune_before=ts(now - window))
         tries = await attendance_repo.wrong_codes_since(
             conn, activity_pk, member_pk, ts(now - window))
-    return attendance_rules.code_locked_until(
-        [parse_ts(t) for t in tries], now, limit=limit, window=window, lockout=lockout)
+    return _locked_until(cfg, tries, now)
 
 
 async def check_in(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -232,17 +232,31 @@ async def _changeable(
     return None, activity
 
 
+# A move or a cancellation, applied once `_changeable` lets it through.
+Alteration = Callable[[aiosqlite.Connection, Activity], Awaitable[tuple[Outcome, Activity]]]
+
+
+async def _alter(
+    db: Database, actor: Member, activity_pk: int, now: dt.datetime, change: Alteration
+) -> tuple[Outcome, Activity | None]:
+    """Runs `change` on the activity if `actor` may still move or cancel it, in the same
+    transaction as that check; otherwise why not."""
+    async with db.tx() as conn:
+        refused, activity = await _changeable(conn, actor, activity_pk, now)
+        if refused is not None:
+            return refused, activity
+        assert activity is not None
+        return await change(conn, activity)
+
+
 async def move_activity(
     db: Database, cfg: Config, actor: Member, activity_pk: int, new_start: dt.datetime,
     now: dt.datetime,
 ) -> tuple[Outcome, Activity | None]:
     """Moves an activity that has not started, keeping its duration; notifies the group."""
     now_s = ts(now)
-    async with db.tx() as conn:
-        refused, activity = await _changeable(conn, actor, activity_pk, now)
-        if refused is not None:
-            return refused, activity
-        assert activity is not None
+
+    async def move(conn: aiosqlite.Connection, activity: Activity) -> tuple[Outcome, Activity]:
         if new_start <= now:
             return "past", activity
         duration = parse_ts(activity.end_at) - parse_ts(activity.start_at)
@@ -255,7 +269,9 @@ async def move_activity(
             conn, cfg, moved, "moved", now_s, exclude=[actor.pk],
             old_when=(activity.start_at, activity.end_at),
         )
-    return "ok", moved
+        return "ok", moved
+
+    return await _alter(db, actor, activity_pk, now, move)
 
 
 async def cancel_activity(
@@ -263,14 +279,13 @@ async def cancel_activity(
 ) -> tuple[Outcome, Activity | None]:
     """Cancels an activity that has not started; notifies the group."""
     now_s = ts(now)
-    async with db.tx() as conn:
-        refused, activity = await _changeable(conn, actor, activity_pk, now)
-        if refused is not None:
-            return refused, activity
-        assert activity is not None
+
+    async def cancel(conn: aiosqlite.Connection, activity: Activity) -> tuple[Outcome, Activity]:
         await activities_repo.cancel(conn, activity.pk, now_s)
         await notify_participants(conn, cfg, activity, "cancelled", now_s, exclude=[actor.pk])
-    return "ok", activity
+        return "ok", activity
+
+    return await _alter(db, actor, activity_pk, now, cancel)
 
 
 async def changeable(

@@ -6,7 +6,7 @@ Call these inside the transaction that makes the change; the sender delivers aft
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import aiosqlite
 
@@ -21,25 +21,27 @@ Buttons = list[list[list[str]]]
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
-    now: str,
-    member_pk: int | None = None,
-    not_before: str | None = None,
-    dedupe_key: str | None = None,
+    conn: aiosqlite.Connection, *, payload: dict[str, Any],
+    **envelope: Unpack[outbox_repo.Envelope],
 ) -> int | None:
     """Queues `payload` for `chat_id`, cut to Telegram's limits first (bot.core.text.split_payload:
     a text over 4,096 UTF-16 units becomes several messages, a long caption keeps its file and
     the rest follows as text, the buttons ride on the last part); see
     storage.outbox.enqueue_parts for order, dedupe keys per part and the id returned. Every
     notification the bot queues goes through here."""
-    return await outbox_repo.enqueue_parts(
-        conn, chat_id=chat_id, kind=kind, parts=split_payload(payload), now=now,
-        member_pk=member_pk, not_before=not_before, dedupe_key=dedupe_key,
-    )
+    return await outbox_repo.enqueue_parts(conn, parts=split_payload(payload), **envelope)
+
+
+def message(lang: str, key: str, buttons: Buttons | None, extra: dict[str, Any] | None,
+            params: dict[str, Any]) -> dict[str, Any]:
+    """The outbox payload of catalog message `key` in `lang`: its text, the buttons when there
+    are any, then whatever `extra` adds (a file, a parse mode)."""
+    payload: dict[str, Any] = {"text": t(lang, key, **params)}
+    if buttons:
+        payload["buttons"] = buttons
+    if extra:
+        payload.update(extra)
+    return payload
 
 
 async def to_member(
@@ -60,17 +62,12 @@ async def to_member(
     if member.telegram_id is None or not member.active:
         return None
     lang = normalize(member.language, cfg.program.language)
-    payload: dict[str, Any] = {"text": t(lang, key, **params)}
-    if buttons:
-        payload["buttons"] = buttons
-    if extra:
-        payload.update(extra)
     return await enqueue(
         conn,
         chat_id=member.telegram_id,
         member_pk=member.pk,
         kind=kind or key,
-        payload=payload,
+        payload=message(lang, key, buttons, extra, params),
         now=now,
         dedupe_key=dedupe_key,
         not_before=not_before,
@@ -92,11 +89,7 @@ async def to_hr(
     """Queues a message for HR: the HR chat when configured, else every registered HR member."""
     ids: list[int] = []
     if cfg.program.hr_chat_id is not None:
-        payload: dict[str, Any] = {"text": t(cfg.program.language, key, **params)}
-        if buttons:
-            payload["buttons"] = buttons
-        if extra:
-            payload.update(extra)
+        payload = message(cfg.program.language, key, buttons, extra, params)
         row = await enqueue(
             conn, chat_id=cfg.program.hr_chat_id, kind=kind or key, payload=payload, now=now,
             dedupe_key=dedupe_key,

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from storage.db import Database, open_database
+from storage.db import Database, open_database, parse_ts, ts
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,21 @@ class ExportFilter:
         if self.date_from and day < self.date_from:
             return False
         return not (self.date_to and day > self.date_to)
+
+    def stored_range(self, tz: dt.tzinfo) -> tuple[str | None, str | None]:
+        """The stored-time range [from 00:00, the day after `to` 00:00) of the local dates in
+        `tz`; None for an open end."""
+        lo = ts(dt.datetime.combine(self.date_from, dt.time(), tz)) if self.date_from else None
+        hi = (
+            ts(dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), tz))
+            if self.date_to else None
+        )
+        return lo, hi
+
+
+def local_time(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
+    """A stored time as the local datetime a sheet shows (None stays an empty cell)."""
+    return parse_ts(text).astimezone(tz) if text else None
 
 
 @dataclass

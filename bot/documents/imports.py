@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.core.config import Config
 from bot.core.i18n import t
@@ -27,6 +27,48 @@ EXIT_INVALID = 2
 
 E = TypeVar("E")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+
+
+class LineProblems:
+    """The problems a `validate` step finds, each "line N: reason" in `lang`.
+
+    `line_key` is the catalog key wrapping a reason with its line number. `messages()` gives
+    them in line order (one line's own in the order found), whatever order they were found in.
+    """
+
+    def __init__(self, lang: str, line_key: str) -> None:
+        self.lang = lang
+        self._line_key = line_key
+        self._found: list[tuple[int, str]] = []
+
+    def add(self, line: int, key: str, **params: Any) -> None:
+        """Adds the reason `key` (with `params`) for `line`."""
+        reason = t(self.lang, key, **params)
+        self._found.append((line, t(self.lang, self._line_key, line=line, reason=reason)))
+
+    def too_long(self, line: int, key: str, column: str, text: str, limit: int) -> bool:
+        """Whether `column`'s `text` is over `limit` characters: then adds the reason `key`
+        (with `column`, `length` and `limit`)."""
+        if len(text) <= limit:
+            return False
+        self.add(line, key, column=column, length=len(text), limit=limit)
+        return True
+
+    def repeated(self, first_lines: dict[K, int], value: K, line: int, key: str,
+                 **params: Any) -> bool:
+        """Whether `value`, which must stand once in the table, already stood on an earlier
+        line: then adds the reason `key` with that line as `first`. Otherwise remembers `line`
+        in `first_lines` as where `value` stands."""
+        first = first_lines.setdefault(value, line)
+        if first == line:
+            return False
+        self.add(line, key, first=first, **params)
+        return True
+
+    def messages(self) -> list[str]:
+        # A stable sort: the reasons of one line stay in the order the checks found them.
+        return [msg for _, msg in sorted(self._found, key=lambda p: p[0])]
 
 
 class ImportSession:

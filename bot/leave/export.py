@@ -24,9 +24,9 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.documents.exports import ExportFilter, Sheet
+from bot.documents.exports import ExportFilter, Sheet, local_time
 from storage import leave as leave_repo
-from storage.db import Database, parse_ts, ts
+from storage.db import Database
 from storage.leave import LeaveRequest
 
 COLUMNS: list[str] = [
@@ -35,21 +35,11 @@ COLUMNS: list[str] = [
 ]
 
 
-def bounds(flt: ExportFilter, tz: dt.tzinfo) -> tuple[str | None, str | None]:
-    """The stored-time range [from 00:00, the day after `to` 00:00) of the filter's dates."""
-    lo = ts(dt.datetime.combine(flt.date_from, dt.time(), tz)) if flt.date_from else None
-    hi = (
-        ts(dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time(), tz))
-        if flt.date_to else None
-    )
-    return lo, hi
-
-
 def export_rows(requests: list[LeaveRequest], cfg: Config) -> list[dict[str, Any]]:
     tz = cfg.tz
 
     def local(text: str | None) -> dt.datetime | None:
-        return parse_ts(text).astimezone(tz) if text else None
+        return local_time(text, tz)
 
     return [
         {
@@ -71,7 +61,7 @@ def export_rows(requests: list[LeaveRequest], cfg: Config) -> list[dict[str, Any
 
 
 async def leave_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
-    lo, hi = bounds(flt, cfg.tz)
+    lo, hi = flt.stored_range(cfg.tz)
     async with db.read() as conn:
         found = await leave_repo.export_rows(conn, lo, hi, flt.group_id)
     return Sheet("leave", list(COLUMNS), export_rows(found, cfg))

@@ -19,7 +19,13 @@ import aiosqlite
 
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
-from bot.documents.imports import ImportSession, TableImport, headed, run_table_import
+from bot.documents.imports import (
+    ImportSession,
+    LineProblems,
+    TableImport,
+    headed,
+    run_table_import,
+)
 from bot.documents.tables import TableRow
 from storage import audit as audit_repo
 from storage.db import Database, ts
@@ -69,10 +75,6 @@ class RosterResult:
         return len(self.added) + len(self.changed) + len(self.deactivated)
 
 
-def _line(lang: str, line: int, key: str, **params: Any) -> tuple[int, str]:
-    return line, t(lang, "roster.line", line=line, reason=t(lang, key, **params))
-
-
 def validate_roster(
     rows: list[TableRow], *, lang: str = DEFAULT_LANGUAGE
 ) -> tuple[list[RosterEntry], list[str]]:
@@ -80,7 +82,7 @@ def validate_roster(
 
     Entries are only meaningful when the problem list is empty.
     """
-    found: list[tuple[int, str]] = []
+    found = LineProblems(lang, "roster.line")
     entries: list[RosterEntry] = []
     first_line_of: dict[str, int] = {}
     leader_line: dict[str, int] = {}
@@ -98,24 +100,15 @@ def validate_roster(
         ok = True
 
         if not member_id:
-            found.append(_line(lang, line, "roster.empty_member_id"))
+            found.add(line, "roster.empty_member_id")
             ok = False
-        elif member_id in first_line_of:
-            found.append(
-                _line(
-                    lang,
-                    line,
-                    "roster.duplicate_member_id",
-                    member_id=member_id,
-                    first=first_line_of[member_id],
-                )
-            )
+        elif found.repeated(
+            first_line_of, member_id, line, "roster.duplicate_member_id", member_id=member_id
+        ):
             ok = False
-        else:
-            first_line_of[member_id] = line
 
         if not name:
-            found.append(_line(lang, line, "roster.empty_name"))
+            found.add(line, "roster.empty_name")
             ok = False
 
         for column, text, limit in (
@@ -125,40 +118,25 @@ def validate_roster(
             ("school", school, FIELD_MAX),
             ("stage", stage, FIELD_MAX),
         ):
-            if len(text) > limit:
-                found.append(
-                    _line(
-                        lang, line, "roster.too_long", column=column, length=len(text), limit=limit
-                    )
-                )
+            if found.too_long(line, "roster.too_long", column, text, limit):
                 ok = False
 
         role = ROLE_ALIASES.get(role_text.casefold())
         if role is None:
-            found.append(_line(lang, line, "roster.unknown_role", role=role_text))
+            found.add(line, "roster.unknown_role", role=role_text)
             ok = False
         elif role in GROUPED_ROLES:
             if not group:
-                found.append(_line(lang, line, "roster.missing_group", role=role))
+                found.add(line, "roster.missing_group", role=role)
                 ok = False
             else:
                 group_first_line.setdefault(group, line)
-                if role == "leader":
-                    if group in leader_line:
-                        found.append(
-                            _line(
-                                lang,
-                                line,
-                                "roster.two_leaders",
-                                group=group,
-                                first=leader_line[group],
-                            )
-                        )
-                        ok = False
-                    else:
-                        leader_line[group] = line
+                if role == "leader" and found.repeated(
+                    leader_line, group, line, "roster.two_leaders", group=group
+                ):
+                    ok = False
         elif group:
-            found.append(_line(lang, line, "roster.hr_with_group", group=group))
+            found.add(line, "roster.hr_with_group", group=group)
             ok = False
 
         if ok and role is not None:
@@ -176,9 +154,9 @@ def validate_roster(
 
     for group, line in group_first_line.items():
         if group not in leader_line:
-            found.append(_line(lang, line, "roster.no_leader", group=group))
+            found.add(line, "roster.no_leader", group=group)
 
-    problems = [msg for _, msg in sorted(found, key=lambda p: p[0])]
+    problems = found.messages()
     if not rows:
         problems.append(t(lang, "roster.no_members"))
     return entries, problems

@@ -15,11 +15,10 @@ import argparse
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, t
-from bot.documents.imports import ImportSession, TableImport, run_table_import
+from bot.documents.imports import ImportSession, LineProblems, TableImport, run_table_import
 from bot.documents.tables import TableRow
 from bot.reading.rules import MAX_TITLE_CHARS, normalize_title
 from storage import books as books_repo
@@ -65,10 +64,6 @@ class BooksResult:
     unchanged: int = 0
 
 
-def _line(lang: str, line: int, key: str, **params: Any) -> tuple[int, str]:
-    return line, t(lang, "reading.import.line", line=line, reason=t(lang, key, **params))
-
-
 def validate_books(
     rows: list[TableRow], *, lang: str = DEFAULT_LANGUAGE
 ) -> tuple[list[BookEntry], list[str]]:
@@ -76,7 +71,7 @@ def validate_books(
 
     Entries are only meaningful when the problem list is empty.
     """
-    found: list[tuple[int, str]] = []
+    found = LineProblems(lang, "reading.import.line")
     entries: list[BookEntry] = []
     id_line: dict[tuple[int, str], int] = {}
     title_line: dict[tuple[int, str], int] = {}
@@ -92,56 +87,48 @@ def validate_books(
         ok = True
 
         if not book_id:
-            found.append(_line(lang, line, "reading.import.empty", column="book_id"))
+            found.add(line, "reading.import.empty", column="book_id")
             ok = False
-        elif len(book_id) > ID_MAX:
-            found.append(_line(lang, line, "reading.import.too_long", column="book_id",
-                               length=len(book_id), limit=ID_MAX))
+        elif found.too_long(line, "reading.import.too_long", "book_id", book_id, ID_MAX):
             ok = False
         norm = normalize_title(title)
         if not title or not norm:
-            found.append(_line(lang, line, "reading.import.empty", column="title"))
+            found.add(line, "reading.import.empty", column="title")
             ok = False
-        elif len(title) > MAX_TITLE_CHARS:
-            found.append(_line(lang, line, "reading.import.too_long", column="title",
-                               length=len(title), limit=MAX_TITLE_CHARS))
+        elif found.too_long(line, "reading.import.too_long", "title", title, MAX_TITLE_CHARS):
             ok = False
-        if len(author) > AUTHOR_MAX:
-            found.append(_line(lang, line, "reading.import.too_long", column="author",
-                               length=len(author), limit=AUTHOR_MAX))
+        if found.too_long(line, "reading.import.too_long", "author", author, AUTHOR_MAX):
             ok = False
         book_list = LIST_ALIASES.get(list_text.casefold())
         if book_list is None:
-            found.append(_line(lang, line, "reading.import.bad_list", value=list_text))
+            found.add(line, "reading.import.bad_list", value=list_text)
             ok = False
         category = CATEGORY_ALIASES.get(category_text.casefold())
         if category is None:
-            found.append(_line(lang, line, "reading.import.bad_category", value=category_text))
+            found.add(line, "reading.import.bad_category", value=category_text)
             ok = False
         year: int | None = None
         if year_text.isdigit() and YEAR_RANGE[0] <= int(year_text) <= YEAR_RANGE[1]:
             year = int(year_text)
         else:
-            found.append(_line(lang, line, "reading.import.bad_year", value=year_text,
-                               low=YEAR_RANGE[0], high=YEAR_RANGE[1]))
+            found.add(line, "reading.import.bad_year", value=year_text,
+                      low=YEAR_RANGE[0], high=YEAR_RANGE[1])
             ok = False
 
-        if year is not None and book_id:
-            first = id_line.setdefault((year, book_id), line)
-            if first != line:
-                found.append(_line(lang, line, "reading.import.duplicate_id", book_id=book_id,
-                                   year=year, first=first))
-                ok = False
-        if year is not None and norm:
-            first = title_line.setdefault((year, norm), line)
-            if first != line:
-                found.append(_line(lang, line, "reading.import.duplicate_title", title=title,
-                                   year=year, first=first))
-                ok = False
+        if year is not None and book_id and found.repeated(
+            id_line, (year, book_id), line, "reading.import.duplicate_id", book_id=book_id,
+            year=year,
+        ):
+            ok = False
+        if year is not None and norm and found.repeated(
+            title_line, (year, norm), line, "reading.import.duplicate_title", title=title,
+            year=year,
+        ):
+            ok = False
         if ok and year is not None and book_list is not None and category is not None:
             entries.append(BookEntry(line, book_id, title, norm, author, book_list, category,
                                      year))
-    problems = [msg for _, msg in sorted(found, key=lambda p: p[0])]
+    problems = found.messages()
     if not rows:
         problems.append(t(lang, "reading.import.no_books"))
     return entries, problems

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -291,29 +292,48 @@ async def _reviewable(
     return actor, sub
 
 
-async def accept(
-    db: Database, cfg: Config, actor_pk: int, sub_id: int | None, now: dt.datetime
+async def _review(
+    db: Database, cfg: Config, actor_pk: int, sub_id: int | None, now: dt.datetime, *,
+    allowed: Callable[[str], bool], expect: tuple[str, ...], status: str,
+    comment: str | None, notice: str, kind: str,
+    buttons: Callable[[str, int], notify.Buttons] | None = None,
 ) -> Reviewed:
-    """The reviewer accepts a submission awaiting review; the author is told."""
+    """Gives a submission the actor may review the review `status`, if `allowed` for its
+    status and it is still in one of `expect` when written; the author is told with `notice`
+    (outbox `kind`, with `buttons(lang, sub_id)` when given) in the same transaction."""
     at = ts(now)
     async with db.tx() as conn:
         found = await _reviewable(conn, actor_pk, sub_id)
         if found is None:
             return Reviewed("forged")
         actor, sub = found
-        if not rules.can_accept(sub.status) or not await reading_repo.set_review(
-            conn, sub.id, expect=("submitted",), status="accepted", reviewer_pk=actor.pk,
-            comment=None, now=at,
+        if not allowed(sub.status) or not await reading_repo.set_review(
+            conn, sub.id, expect=expect, status=status, reviewer_pk=actor.pk,
+            comment=comment, now=at,
         ):
             return Reviewed("already", sub)
         owner = await members_repo.by_pk(conn, sub.member_pk)
         if owner is not None:
             lang = lang_of(owner, cfg)
+            # An acceptance has no comment, and its notice does not quote one.
             await notify.to_member(
-                conn, cfg, owner, "reading.notice.accepted", now=at, kind="reading.accepted",
+                conn, cfg, owner, notice, now=at, kind=kind,
+                buttons=buttons(lang, sub.id) if buttons else None,
                 reviewer=actor.name, kind_name=kind_name(lang, sub.kind), title=sub.title,
+                comment=comment,
             )
     return Reviewed("ok", sub)
+
+
+async def accept(
+    db: Database, cfg: Config, actor_pk: int, sub_id: int | None, now: dt.datetime
+) -> Reviewed:
+    """The reviewer accepts a submission awaiting review; the author is told."""
+    return await _review(
+        db, cfg, actor_pk, sub_id, now, allowed=rules.can_accept, expect=("submitted",),
+        status="accepted", comment=None, notice="reading.notice.accepted",
+        kind="reading.accepted",
+    )
 
 
 async def may_return(db: Database, actor_pk: int, sub_id: int | None) -> Reviewed:
@@ -331,27 +351,11 @@ async def return_with_comment(
 ) -> Reviewed:
     """The reviewer returns a submission with a comment; the author is told, with a
     Resubmit button."""
-    at = ts(now)
-    async with db.tx() as conn:
-        found = await _reviewable(conn, actor_pk, sub_id)
-        if found is None:
-            return Reviewed("forged")
-        actor, sub = found
-        if not rules.can_return(sub.status) or not await reading_repo.set_review(
-            conn, sub.id, expect=("submitted", "accepted"), status="returned",
-            reviewer_pk=actor.pk, comment=comment, now=at,
-        ):
-            return Reviewed("already", sub)
-        owner = await members_repo.by_pk(conn, sub.member_pk)
-        if owner is not None:
-            lang = lang_of(owner, cfg)
-            await notify.to_member(
-                conn, cfg, owner, "reading.notice.returned", now=at, kind="reading.returned",
-                buttons=returned_buttons(lang, sub.id),
-                reviewer=actor.name, kind_name=kind_name(lang, sub.kind), title=sub.title,
-                comment=comment,
-            )
-    return Reviewed("ok", sub)
+    return await _review(
+        db, cfg, actor_pk, sub_id, now, allowed=rules.can_return,
+        expect=("submitted", "accepted"), status="returned", comment=comment,
+        notice="reading.notice.returned", kind="reading.returned", buttons=returned_buttons,
+    )
 
 
 # -- opening a submission, the tables -------------------------------------------------------------

@@ -480,13 +480,18 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
         first = not await repo.has_runs(conn, job.kind, job.scope_key)
         last = await repo.latest_run(conn, job.kind, job.scope_key)
     end = slot.at.astimezone(dt.UTC)
+
+    async def record(conn: aiosqlite.Connection, status: str, covered_from: dt.datetime) -> bool:
+        """Claims the slot's run (False: another run has it), its messages still at 0."""
+        return await repo.record_run(
+            conn, kind=job.kind, scope=job.scope_key, period=slot.period,
+            covered_from=ts(covered_from), covered_to=ts(end), status=status, messages=0,
+            now=now_s,
+        )
+
     if first:
         async with db.tx() as conn:
-            await repo.record_run(
-                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-                covered_from=ts(end), covered_to=ts(end), status="baseline", messages=0,
-                now=now_s,
-            )
+            await record(conn, "baseline", end)
         return 0
     if last is not None:
         start = parse_ts(last.covered_to)
@@ -496,11 +501,7 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
         start = end - dt.timedelta(days=7)
     if job.skip or not job.recipients:
         async with db.tx() as conn:
-            await repo.record_run(
-                conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-                covered_from=ts(start), covered_to=ts(end), status="skipped", messages=0,
-                now=now_s,
-            )
+            await record(conn, "skipped", start)
         return 0
 
     def scope_of(lang: str) -> Scope:
@@ -515,10 +516,7 @@ async def run_slot(services: Services, now: dt.datetime, slot: rules.Slot, job: 
     subject = job.kind if not job.scope_key else f"{job.kind}.{job.scope_key}"
     queued = 0
     async with db.tx() as conn:
-        if not await repo.record_run(
-            conn, kind=job.kind, scope=job.scope_key, period=slot.period,
-            covered_from=ts(start), covered_to=ts(end), status="sent", messages=0, now=now_s,
-        ):
+        if not await record(conn, "sent", start):
             return 0
         for recipient in job.recipients:
             queued += await enqueue(
@@ -545,56 +543,76 @@ async def hr_due(services: Services, now: dt.datetime) -> int:
     return await run_slot(services, now, slot, Job("hr", "", recipients), previous)
 
 
-async def leader_due(services: Services, now: dt.datetime) -> int:
-    """Each group leader's weekly digest at `[digest] leader_weekly`."""
+WeeklyJobs = Callable[[aiosqlite.Connection, Config, rules.Slot, set[str]], Awaitable[list[Job]]]
+
+
+async def run_weekly(
+    services: Services, now: dt.datetime, kind: DigestKind, setting: str, jobs_of: WeeklyJobs
+) -> int:
+    """Runs the weekly digest `kind` for its latest slot of `setting` (its `[digest]` day and
+    time), when one is due: a job for each scope `jobs_of` lists, given the scopes already
+    done for the slot. A weekly digest has no previous slot to start from (see `run_slot`).
+    Returns the messages queued."""
     cfg = services.config
-    weekly = rules.parse_weekly(cfg.digest.leader_weekly)
+    weekly = rules.parse_weekly(setting)
     if weekly is None:
         return 0
     slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
     if slot is None:
         return 0
-    jobs: list[Job] = []
     async with services.db.read() as conn:
-        done = await repo.done_periods(conn, "leader", slot.period)
-        for group_id, name in await members_repo.groups(conn):
-            if str(group_id) in done:
-                continue
-            leader = await members_repo.group_leader(conn, group_id)
-            recipient = recipient_of(leader, cfg) if leader else None
-            jobs.append(Job("leader", str(group_id), [recipient] if recipient else [],
-                            group_id=group_id, group_name=name, member=leader))
+        done = await repo.done_periods(conn, kind, slot.period)
+        jobs = await jobs_of(conn, cfg, slot, done)
     queued = 0
     for job in jobs:
         queued += await run_slot(services, now, slot, job, None)
     return queued
 
 
-async def trainee_due(services: Services, now: dt.datetime) -> int:
-    """Each trainee's (and leader's) weekly summary at `[digest] trainee_weekly`, when set;
-    none on a day the member muted."""
-    cfg = services.config
-    weekly = rules.parse_weekly(cfg.digest.trainee_weekly)
-    if weekly is None:
-        return 0
-    slot = rules.latest_weekly(now.astimezone(cfg.tz), weekly, calendar_of(cfg).is_workday)
-    if slot is None:
-        return 0
+async def _leader_jobs(
+    conn: aiosqlite.Connection, cfg: Config, slot: rules.Slot, done: set[str]
+) -> list[Job]:
+    """A leader digest for each group not done yet (without recipients when the group's
+    leader is missing or unreachable, so the run is still recorded)."""
     jobs: list[Job] = []
-    async with services.db.read() as conn:
-        done = await repo.done_periods(conn, "trainee", slot.period)
-        people = [m for m in await members_repo.all_members(conn)
-                  if m.role in ("trainee", "leader") and str(m.pk) not in done]
-        muted = await repo.muted_on(conn, slot.at.date(), (m.pk for m in people))
+    for group_id, name in await members_repo.groups(conn):
+        if str(group_id) in done:
+            continue
+        leader = await members_repo.group_leader(conn, group_id)
+        recipient = recipient_of(leader, cfg) if leader else None
+        jobs.append(Job("leader", str(group_id), [recipient] if recipient else [],
+                        group_id=group_id, group_name=name, member=leader))
+    return jobs
+
+
+async def _trainee_jobs(
+    conn: aiosqlite.Connection, cfg: Config, slot: rules.Slot, done: set[str]
+) -> list[Job]:
+    """A weekly summary for each trainee and leader not done yet, skipped for those who
+    muted the slot's day."""
+    people = [m for m in await members_repo.all_members(conn)
+              if m.role in ("trainee", "leader") and str(m.pk) not in done]
+    muted = await repo.muted_on(conn, slot.at.date(), (m.pk for m in people))
+    jobs: list[Job] = []
     for m in people:
         recipient = recipient_of(m, cfg)
         jobs.append(Job("trainee", str(m.pk), [recipient] if recipient else [],
                         group_id=m.group_id, group_name=m.group_name, member=m,
                         skip=m.pk in muted))
-    queued = 0
-    for job in jobs:
-        queued += await run_slot(services, now, slot, job, None)
-    return queued
+    return jobs
+
+
+async def leader_due(services: Services, now: dt.datetime) -> int:
+    """Each group leader's weekly digest at `[digest] leader_weekly`."""
+    setting = services.config.digest.leader_weekly
+    return await run_weekly(services, now, "leader", setting, _leader_jobs)
+
+
+async def trainee_due(services: Services, now: dt.datetime) -> int:
+    """Each trainee's (and leader's) weekly summary at `[digest] trainee_weekly`, when set;
+    none on a day the member muted."""
+    setting = services.config.digest.trainee_weekly
+    return await run_weekly(services, now, "trainee", setting, _trainee_jobs)
 
 
 # -- on demand -------------------------------------------------------------------------------
