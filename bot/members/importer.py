@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,83 +84,84 @@ def validate_roster(
     Entries are only meaningful when the problem list is empty.
     """
     found = LineProblems(lang, "roster.line")
-    entries: list[RosterEntry] = []
-    first_line_of: dict[str, int] = {}
-    leader_line: dict[str, int] = {}
-    group_first_line: dict[str, int] = {}
-
-    for row in rows:
-        v = row.values
-        line = row.line
-        member_id = v.get("member_id", "").strip()
-        name = v.get("name", "").strip()
-        role_text = v.get("role", "").strip()
-        group = v.get("group", "").strip()
-        school = v.get("school", "").strip()
-        stage = v.get("stage", "").strip()
-        ok = True
-
-        if not member_id:
-            found.add(line, "roster.empty_member_id")
-            ok = False
-        elif found.repeated(
-            first_line_of, member_id, line, "roster.duplicate_member_id", member_id=member_id
-        ):
-            ok = False
-
-        if not name:
-            found.add(line, "roster.empty_name")
-            ok = False
-
-        for column, text, limit in (
-            ("member_id", member_id, FIELD_MAX),
-            ("name", name, NAME_MAX),
-            ("group", group, FIELD_MAX),
-            ("school", school, FIELD_MAX),
-            ("stage", stage, FIELD_MAX),
-        ):
-            if found.too_long(line, "roster.too_long", column, text, limit):
-                ok = False
-
-        role = ROLE_ALIASES.get(role_text.casefold())
-        if role is None:
-            found.add(line, "roster.unknown_role", role=role_text)
-            ok = False
-        elif role in GROUPED_ROLES:
-            if not group:
-                found.add(line, "roster.missing_group", role=role)
-                ok = False
-            else:
-                group_first_line.setdefault(group, line)
-                if role == "leader" and found.repeated(
-                    leader_line, group, line, "roster.two_leaders", group=group
-                ):
-                    ok = False
-        elif group:
-            found.add(line, "roster.hr_with_group", group=group)
-            ok = False
-
-        if ok and role is not None:
-            entries.append(
-                RosterEntry(
-                    line=line,
-                    member_id=member_id,
-                    name=name,
-                    role=role,
-                    group=group if role in GROUPED_ROLES else None,
-                    school=school,
-                    stage=stage,
-                )
-            )
-
-    for group, line in group_first_line.items():
-        if group not in leader_line:
+    seen = _Seen()
+    entries = [e for e in (_check_row(found, seen, row) for row in rows) if e is not None]
+    for group, line in seen.group_first_line.items():
+        if group not in seen.leader_line:
             found.add(line, "roster.no_leader", group=group)
-
     problems = found.messages()
     if not rows:
         problems.append(t(lang, "roster.no_members"))
     return entries, problems
+
+
+@dataclass
+class _Seen:
+    """What earlier lines of the file held: ids, each group's leader and first line."""
+
+    first_line_of: dict[str, int] = field(default_factory=dict)
+    leader_line: dict[str, int] = field(default_factory=dict)
+    group_first_line: dict[str, int] = field(default_factory=dict)
+
+
+def _check_row(found: LineProblems, seen: _Seen, row: TableRow) -> RosterEntry | None:
+    """One line's entry, or None after adding its problems to `found`."""
+    v = row.values
+    line = row.line
+    member_id = v.get("member_id", "").strip()
+    name = v.get("name", "").strip()
+    role_text = v.get("role", "").strip()
+    group = v.get("group", "").strip()
+    school = v.get("school", "").strip()
+    stage = v.get("stage", "").strip()
+    ok = True
+
+    if not member_id:
+        found.add(line, "roster.empty_member_id")
+        ok = False
+    elif found.repeated(
+        seen.first_line_of, member_id, line, "roster.duplicate_member_id", member_id=member_id
+    ):
+        ok = False
+
+    if not name:
+        found.add(line, "roster.empty_name")
+        ok = False
+
+    for column, text, limit in (
+        ("member_id", member_id, FIELD_MAX),
+        ("name", name, NAME_MAX),
+        ("group", group, FIELD_MAX),
+        ("school", school, FIELD_MAX),
+        ("stage", stage, FIELD_MAX),
+    ):
+        if found.too_long(line, "roster.too_long", column, text, limit):
+            ok = False
+
+    role = ROLE_ALIASES.get(role_text.casefold())
+    if role is None:
+        found.add(line, "roster.unknown_role", role=role_text)
+        ok = False
+    elif role in GROUPED_ROLES:
+        if not group:
+            found.add(line, "roster.missing_group", role=role)
+            ok = False
+        else:
+            seen.group_first_line.setdefault(group, line)
+            if role == "leader" and found.repeated(
+                seen.leader_line, group, line, "roster.two_leaders", group=group
+            ):
+                ok = False
+    elif group:
+        found.add(line, "roster.hr_with_group", group=group)
+        ok = False
+
+    if not ok or role is None:
+        return None
+    return RosterEntry(
+        line=line, member_id=member_id, name=name, role=role,
+        group=group if role in GROUPED_ROLES else None, school=school, stage=stage,
+    )
 
 
 def _snapshot(
@@ -220,68 +222,62 @@ async def import_roster(
                 " g.name AS group_name FROM members m LEFT JOIN groups g ON g.id = m.group_id"
             )
         }
-        listed: set[str] = set()
         for e in entries:
-            listed.add(e.member_id)
-            after = _snapshot(e.member_id, e.name, e.role, e.group, e.school, e.stage, True)
             group_id = group_ids[e.group] if e.group is not None else None
-            old = existing.get(e.member_id)
-            if old is None:
-                await conn.execute(
-                    "INSERT INTO members (member_id, name, role, group_id, school, stage, active,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                    (e.member_id, e.name, e.role, group_id, e.school, e.stage, at, at),
-                )
-                await _audit(conn, at, actor_pk, "roster.add", e.member_id, None, after, reason)
-                result.added.append((e.member_id, e.name))
-                continue
-            before = _snapshot(
-                old["member_id"],
-                old["name"],
-                old["role"],
-                old["group_name"],
-                old["school"],
-                old["stage"],
-                bool(old["active"]),
-            )
-            if before == after:
-                result.unchanged += 1
-                continue
-            await conn.execute(
-                "UPDATE members SET name = ?, role = ?, group_id = ?, school = ?, stage = ?,"
-                " active = 1, updated_at = ? WHERE id = ?",
-                (e.name, e.role, group_id, e.school, e.stage, at, old["id"]),
-            )
-            await _audit(conn, at, actor_pk, "roster.change", e.member_id, before, after, reason)
-            result.changed.append((e.member_id, e.name))
-
+            await _apply(conn, at, actor_pk, reason, e, group_id, existing.get(e.member_id),
+                         result)
+        listed = {e.member_id for e in entries}
         for member_id, old in sorted(existing.items()):
-            if member_id in listed or not old["active"]:
-                continue
-            before = _snapshot(
-                member_id,
-                old["name"],
-                old["role"],
-                old["group_name"],
-                old["school"],
-                old["stage"],
-                True,
-            )
-            await conn.execute(
-                "UPDATE members SET active = 0, updated_at = ? WHERE id = ?", (at, old["id"])
-            )
-            await _audit(
-                conn,
-                at,
-                actor_pk,
-                "roster.deactivate",
-                member_id,
-                before,
-                {**before, "active": False},
-                reason,
-            )
-            result.deactivated.append((member_id, old["name"]))
+            if member_id not in listed and old["active"]:
+                await _deactivate(conn, at, actor_pk, reason, member_id, old, result)
     return result
+
+
+def _before(old: sqlite3.Row, active: bool) -> dict[str, Any]:
+    return _snapshot(old["member_id"], old["name"], old["role"], old["group_name"],
+                     old["school"], old["stage"], active)
+
+
+async def _apply(
+    conn: aiosqlite.Connection, at: str, actor_pk: int | None, reason: str | None,
+    e: RosterEntry, group_id: int | None, old: sqlite3.Row | None, result: RosterResult,
+) -> None:
+    """One listed member: added, changed (and reactivated) or left as they are."""
+    after = _snapshot(e.member_id, e.name, e.role, e.group, e.school, e.stage, True)
+    if old is None:
+        await conn.execute(
+            "INSERT INTO members (member_id, name, role, group_id, school, stage, active,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (e.member_id, e.name, e.role, group_id, e.school, e.stage, at, at),
+        )
+        await _audit(conn, at, actor_pk, "roster.add", e.member_id, None, after, reason)
+        result.added.append((e.member_id, e.name))
+        return
+    before = _before(old, bool(old["active"]))
+    if before == after:
+        result.unchanged += 1
+        return
+    await conn.execute(
+        "UPDATE members SET name = ?, role = ?, group_id = ?, school = ?, stage = ?,"
+        " active = 1, updated_at = ? WHERE id = ?",
+        (e.name, e.role, group_id, e.school, e.stage, at, old["id"]),
+    )
+    await _audit(conn, at, actor_pk, "roster.change", e.member_id, before, after, reason)
+    result.changed.append((e.member_id, e.name))
+
+
+async def _deactivate(
+    conn: aiosqlite.Connection, at: str, actor_pk: int | None, reason: str | None,
+    member_id: str, old: sqlite3.Row, result: RosterResult,
+) -> None:
+    """A member missing from the file: deactivated, never deleted (their history stays)."""
+    before = _before(old, True)
+    await conn.execute(
+        "UPDATE members SET active = 0, updated_at = ? WHERE id = ?", (at, old["id"])
+    )
+    await _audit(conn, at, actor_pk, "roster.deactivate", member_id, before,
+                 {**before, "active": False}, reason)
+    result.deactivated.append((member_id, old["name"]))
 
 
 def format_result(result: RosterResult, lang: str) -> list[str]:
