@@ -27,12 +27,12 @@ from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
 from bot.reports import flow as reporting
 from bot.reports import views
-from bot.reports.rules import MAX_PHOTOS, TEXT_MAX, TITLE_MAX, parse_headcount
+from bot.reports.rules import MAX_PHOTOS, parse_headcount, typed_problem
 from bot.reports.views import PREFIX
 from handlers.replies import chat_id as chat_of
 from handlers.replies import drop_buttons, forged, markup, say
 from storage.activities import Activity
-from storage.models import Member, Role
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ FEATURE = "reports"
 # Refusals that mean the press was not this user's to make: answered as forged.
 NOT_YOURS = ("not_found", "not_host")
 
-HOSTS: frozenset[Role] = frozenset({"trainee", "leader"})
-commands.register("report", roles=HOSTS, order=30)
+commands.register("report", roles=frozenset({"trainee", "leader"}), order=30)
 commands.register("reports", roles=frozenset({"leader", "hr"}), order=31)
 commands.register("handover", roles=frozenset({"leader"}), order=32)
 
@@ -71,10 +70,8 @@ async def _alert(update: Update, text: str) -> None:
     await query.answer(text, show_alert=True)
 
 
-async def _refused(
-    update: Update, context: StudyContext, refusal: str | None, found: object,
-    forged_when: tuple[str, ...], key: str, **params: Any,
-) -> bool:
+async def _refused(update: Update, context: StudyContext, refusal: str | None, found: object,
+                   forged_when: tuple[str, ...], key: str, **params: Any) -> bool:
     """Answers a refused press: error.forged when nothing was `found` or the refusal means
     the press was not this user's to make, else the refusal's text (`key`.refusal)."""
     if refusal in forged_when or found is None:
@@ -151,9 +148,11 @@ async def _begin_amendment(update: Update, context: StudyContext, cb: Callback, 
 # -- the steps ------------------------------------------------------------------------------
 
 
-async def _working(context: StudyContext, state: dict[str, Any]) -> tuple[str, Any] | None:
+async def _working(
+    context: StudyContext, chat_id: int, state: dict[str, Any]
+) -> tuple[str, reporting.Content] | None:
     """The preview text and content of the report this dialog is filling, or None when it
-    is no longer this user's to fill (the dialog then ends)."""
+    is no longer this user's to fill (then they are told, and the dialog ends)."""
     services = context.services
     shown = await reporting.working_preview(
         services.db, services.config, context.lang, _member(context), int(state["report"]),
@@ -161,23 +160,20 @@ async def _working(context: StudyContext, state: dict[str, Any]) -> tuple[str, A
     )
     if shown is None:
         dialog.end(context)
+        await say(context, chat_id, context.t("reports.refused.not_host"))
     return shown
 
 
 async def _advance(context: StudyContext, chat_id: int, state: dict[str, Any]) -> None:
     """Asks for the next missing answer, or shows the preview when everything is there (or
     when an edit from the preview is done)."""
-    shown = await _working(context, state)
+    shown = await _working(context, chat_id, state)
     if shown is None:
-        await say(context, chat_id, context.t("reports.refused.not_host"))
         return
-    _, content = shown
-    if state.get("back"):
-        await _preview(context, chat_id, state)
-        return
-    step = content.next_question(bool(state.get("rec_decided")))
+    text, content = shown
+    step = None if state.get("back") else content.next_question(bool(state.get("rec_decided")))
     if step is None:
-        await _preview(context, chat_id, state)
+        await _preview(context, chat_id, state, text)
     else:
         await _ask(context, chat_id, state, step)
 
@@ -185,29 +181,26 @@ async def _advance(context: StudyContext, chat_id: int, state: dict[str, Any]) -
 async def _ask(context: StudyContext, chat_id: int, state: dict[str, Any], step: str) -> None:
     """Asks one question of the dialog (with its buttons) and remembers it as the step."""
     state["step"] = step
-    report_pk = int(state["report"])
-    if step == "photos":
+    if step == "photos":  # a new status message counts the photos
         state.pop("status_msg", None)
         state.pop("album", None)
-        await say(context, chat_id, context.t("reports.ask.photos"))
-    elif step == "recommend":
-        await say(context, chat_id, context.t("reports.ask.recommend"),
-                  markup(views.recommend_rows(context.lang, report_pk)))
-    elif step == "headcount":
+    came = 0
+    if step == "headcount":
         came = await reporting.headcount_now(context.services.db, int(state["activity"]))
-        await say(context, chat_id, context.t("reports.ask.headcount", came=came),
-                  markup(views.headcount_rows(context.lang, report_pk, came)))
-    else:
-        await say(context, chat_id, context.t(f"reports.ask.{step}"))
+    text, rows = views.question(context.lang, step, int(state["report"]), came)
+    await say(context, chat_id, text, markup(rows))
 
 
-async def _preview(context: StudyContext, chat_id: int, state: dict[str, Any]) -> None:
-    """The report as HR will get it, with Submit and the edit buttons."""
-    shown = await _working(context, state)
-    if shown is None:
-        await say(context, chat_id, context.t("reports.refused.not_host"))
-        return
-    text, _ = shown
+async def _preview(
+    context: StudyContext, chat_id: int, state: dict[str, Any], text: str | None = None
+) -> None:
+    """The report as HR will get it (`text`, when just rendered), with Submit and the edit
+    buttons."""
+    if text is None:
+        shown = await _working(context, chat_id, state)
+        if shown is None:
+            return
+        text = shown[0]
     state["step"] = "preview"
     state["back"] = True
     rows = views.preview_rows(context.lang, int(state["report"]),
@@ -261,10 +254,10 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
         else:
             await message.reply_text(context.t("reports.ask.need_text"))
         return
-    limit = TITLE_MAX if step == "rec_title" else TEXT_MAX
-    if step in (*TEXT_STEPS, "rec_body", "rec_title") and len(text) > limit:
-        await message.reply_text(context.t("reports.ask.too_long", length=len(text),
-                                           limit=limit))
+    problem = typed_problem(str(step), text)
+    if problem is not None:
+        key, params = problem
+        await message.reply_text(context.t(key, **params))
         return
     if step in TEXT_STEPS:
         await _save_and_advance(context, chat_id, state, {str(step): text})
@@ -279,9 +272,6 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
         await message.reply_text(context.t("reports.ask.rec_body"))
     elif step == "headcount":
         count = parse_headcount(text)
-        if count is None:
-            await message.reply_text(context.t("reports.ask.bad_headcount"))
-            return
         await _save_and_advance(context, chat_id, state, {"stated_headcount": count})
 
 
@@ -300,19 +290,14 @@ async def _photo(update: Update, context: StudyContext, state: dict[str, Any]) -
     )
     if added.outcome == "gone":
         dialog.end(context)
-    elif added.outcome == "added":
-        await _photo_status(context, message, state, added.count)
-    else:
+        return
+    if added.outcome != "added":
         if added.outcome != "duplicate":  # the next photo gets a new status message
             state.pop("status_msg", None)
         await message.reply_text(context.t(f"reports.photos.{added.outcome}", max=MAX_PHOTOS))
-
-
-async def _photo_status(
-    context: StudyContext, message: Message, state: dict[str, Any], count: int
-) -> None:
-    """The photo count so far, on one status message per album, with Done."""
-    text = context.t("reports.photos.received", count=count, max=MAX_PHOTOS)
+        return
+    # The count so far, on one status message per album, with Done.
+    text = context.t("reports.photos.received", count=added.count, max=MAX_PHOTOS)
     keyboard = markup(views.photo_rows(context.lang, int(state["report"])))
     album = message.media_group_id
     status_id = state.get("status_msg")
@@ -428,10 +413,9 @@ async def _done(press: _Step) -> None:
 
 async def _rec(press: _Step) -> None:
     """Yes, a work is recommended: whose?"""
-    context = press.context
     await press.begin()
-    choices = await reporting.recommend_choices(context.services.db, _member(context),
-                                                press.activity)
+    choices = await reporting.recommend_choices(press.context.services.db,
+                                                _member(press.context), press.activity)
     press.state["step"] = "rec_member"
     await press.say("reports.ask.rec_member", views.member_rows(press.report_pk, choices))
 
@@ -539,11 +523,11 @@ async def reports_command(update: Update, context: StudyContext) -> None:
     services = context.services
     member = _member(context)
     chat_id = chat_of(update)
-    if not (member.is_hr or (member.is_leader and member.group_id is not None)):
-        await say(context, chat_id, context.t("reports.overview.not_allowed"))
-        return
     groups = await reporting.overview(services.db, services.config, member,
                                       services.clock.now())
+    if groups is None:
+        await say(context, chat_id, context.t("reports.overview.not_allowed"))
+        return
     text, rows = views.overview(context.lang, services.clock.tz, member, groups)
     await say(context, chat_id, text, markup(rows))
 
@@ -580,10 +564,10 @@ async def handover_command(update: Update, context: StudyContext) -> None:
     services = context.services
     member = _member(context)
     chat_id = chat_of(update)
-    if not member.is_leader or member.group_id is None:
+    upcoming = await reporting.handover_list(services.db, member, services.clock.now())
+    if upcoming is None:
         await say(context, chat_id, context.t("reports.handover.leaders_only"))
         return
-    upcoming = await reporting.handover_list(services.db, member, services.clock.now())
     if not upcoming:
         await say(context, chat_id, context.t("reports.handover.none"))
         return

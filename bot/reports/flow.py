@@ -812,8 +812,11 @@ async def host_list(db: Database, cfg: Config, member: Member, now: dt.datetime)
 
 async def overview(
     db: Database, cfg: Config, viewer: Member, now: dt.datetime
-) -> dict[State, list[Listed]]:
-    """Reports by state: HR sees every group's, a leader the own group's."""
+) -> dict[State, list[Listed]] | None:
+    """Reports by state: HR sees every group's, a leader the own group's (None for anyone
+    else)."""
+    if not (viewer.is_hr or (viewer.is_leader and viewer.group_id is not None)):
+        return None
     group_id = None if viewer.is_hr else viewer.group_id
     async with db.read() as conn:
         items = await reports_repo.reportable(
@@ -969,10 +972,11 @@ async def handover_candidates(db: Database, activity: Activity) -> list[Member]:
     return [m for m in people if host_candidate(m, activity) and m.pk != activity.host_pk]
 
 
-async def handover_list(db: Database, leader: Member, now: dt.datetime) -> list[Activity]:
-    """The upcoming activities of the leader's group (for /handover)."""
-    if leader.group_id is None:
-        return []
+async def handover_list(db: Database, leader: Member, now: dt.datetime) -> list[Activity] | None:
+    """The upcoming activities of the leader's group (for /handover); None when `leader`
+    leads no group."""
+    if not leader.is_leader or leader.group_id is None:
+        return None
     async with db.read() as conn:
         return await activities_repo.upcoming_for_group(conn, leader.group_id, ts(now))
 

@@ -65,18 +65,23 @@ def intro(lang: str, activity: Activity, due: dt.datetime, att: Attendance,
     return text
 
 
-def recommend_rows(lang: str, report_pk: int) -> Rows:
-    return [[(t(lang, "reports.rec.yes"), cb("rec", report_pk)),
-             (t(lang, "reports.rec.no"), cb("norec", report_pk))]]
+def question(lang: str, step: str, report_pk: int, came: int = 0) -> tuple[str, Rows]:
+    """A question of the filing dialog and its buttons (`came`: the roll call's headcount)."""
+    if step == "recommend":
+        return t(lang, "reports.ask.recommend"), [[
+            (t(lang, "reports.rec.yes"), cb("rec", report_pk)),
+            (t(lang, "reports.rec.no"), cb("norec", report_pk)),
+        ]]
+    if step == "headcount":
+        return t(lang, "reports.ask.headcount", came=came), [[
+            (t(lang, "reports.ask.headcount_button", came=came), cb("hc", report_pk, came)),
+        ]]
+    return t(lang, f"reports.ask.{step}"), []
 
 
 def member_rows(report_pk: int, choices: Sequence[Member]) -> Rows:
     """Whose work is recommended: one button per member."""
     return [[(m.name, cb("recm", report_pk, m.pk))] for m in choices]
-
-
-def headcount_rows(lang: str, report_pk: int, came: int) -> Rows:
-    return [[(t(lang, "reports.ask.headcount_button", came=came), cb("hc", report_pk, came))]]
 
 
 def photo_rows(lang: str, report_pk: int) -> Rows:
