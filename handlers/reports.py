@@ -83,14 +83,6 @@ async def _refused(update: Update, context: StudyContext, refusal: str | None, f
     return False
 
 
-def _state_for(context: StudyContext, report_pk: int | None) -> dict[str, Any] | None:
-    """The report dialog of this user, if it is about `report_pk`."""
-    state = dialog.current(context)
-    if state is None or state.get("feature") != FEATURE or report_pk is None:
-        return None
-    return state if state.get("report") == report_pk else None
-
-
 # -- /report --------------------------------------------------------------------------------
 
 
@@ -385,7 +377,9 @@ class _Step:
 async def _step_button(update: Update, context: StudyContext, cb: Callback, pk: int) -> None:
     """Buttons inside the filing dialog; they must belong to the report being filed."""
     _, message = _query(update)
-    state = _state_for(context, pk)
+    state = dialog.current(context)
+    if state is not None and (state.get("feature") != FEATURE or state.get("report") != pk):
+        state = None  # the user's dialog is about something else
     own = await reporting.load_own(context.services.db, _member(context), pk)
     if own is None:
         await forged(update, context)
