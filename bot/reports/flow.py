@@ -3,8 +3,9 @@ hand-over of the hosting, the reminder and escalation check, and the overviews.
 
 The rules (deadline, reminders, headcount) are in bot.reports.rules; this module applies them, and
 every change goes in one transaction together with the notifications it causes (outbox rows).
-Files (photos, documents) are downloaded by the handlers before the transaction; a file whose
-row was not saved is removed by the caller.
+Files (photos, documents) are downloaded outside any transaction (receive_photo,
+fetch_document); a photo whose row was not saved is removed here, a document the handler could
+not keep with the answers is removed by the handler. What the dialogs show is bot.reports.views.
 """
 
 from __future__ import annotations
