@@ -11,9 +11,10 @@ makes the change, so a button still works after a restart and a forged one chang
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -24,6 +25,7 @@ from bot.core.text import split_message
 from bot.leave import flow as leave_flow
 from bot.leave import rules
 from bot.leave.flow import PREFIX, AskResult, DecideResult
+from handlers.replies import edit, markup, reply_long
 from storage.db import parse_ts
 from storage.leave import LeaveRequest
 from storage.models import Member
@@ -36,14 +38,9 @@ commands.register("leaves", order=21)
 commands.register("excuse", roles=frozenset({"hr"}), order=22)
 
 
-def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
-
-def _decide_markup(context: StudyContext, request_id: int) -> InlineKeyboardMarkup:
-    return _markup([
+def _decide_markup(context: StudyContext, request_id: int) -> InlineKeyboardMarkup | None:
+    """批准 / 驳回 under a request's card."""
+    return markup([
         [(text, data) for text, data in row]
         for row in leave_flow.buttons(context.lang, request_id)
     ])
@@ -55,16 +52,12 @@ def _member(context: StudyContext) -> Member:
     return member
 
 
-async def _reply(message: Message, text: str, **kwargs: Any) -> None:
-    parts = split_message(text)
-    for part in parts[:-1]:
-        await message.reply_text(part)
-    await message.reply_text(parts[-1], **kwargs)
-
-
-async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def _edit_card(context: StudyContext, state: dict[str, Any], text: str) -> None:
+    """Rewrites the card the approver pressed Reject on (remembered in the dialog)."""
     with contextlib.suppress(BadRequest):  # unchanged text, or a message too old to edit
-        await message.edit_text(split_message(text)[0], reply_markup=markup)
+        await context.bot.edit_message_text(
+            split_message(text)[0], chat_id=int(state["chat"]), message_id=int(state["message"]),
+        )
 
 
 def _hm(context: StudyContext, text_ts: str) -> str:
@@ -103,7 +96,7 @@ async def leave_command(update: Update, context: StudyContext) -> None:
             label += context.t("leave.ask.marked", state=context.t(
                 f"leave.state.{opened[a.pk].state}"))
         rows.append([(label[:60], callbacks.encode(PREFIX, "pick", a.pk))])
-    await message.reply_text(context.t("leave.ask.pick"), reply_markup=_markup(rows))
+    await message.reply_text(context.t("leave.ask.pick"), reply_markup=markup(rows))
 
 
 async def _picked(message: Message, context: StudyContext, activity_pk: int) -> None:
@@ -114,12 +107,12 @@ async def _picked(message: Message, context: StudyContext, activity_pk: int) -> 
         context.lang,
     )
     if result.outcome != "ok":
-        await _reply(message, _refusal(context, result))
+        await reply_long(message, _refusal(context, result))
         return
     assert result.activity is not None
     dialog.begin(context, FEATURE, step="reason", activity=activity_pk,
                  title=result.activity.title)
-    await _reply(message, context.t(
+    await reply_long(message, context.t(
         "leave.ask.reason", card=activity_card(context.lang, result.activity,
                                                services.clock.tz),
         limit=services.config.leave.max_reason_chars,
@@ -178,7 +171,7 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
                  reason=text)
     await message.reply_text(
         context.t("leave.ask.confirm", title=title, reason=text),
-        reply_markup=_markup([[
+        reply_markup=markup([[
             (context.t("leave.btn.send"), callbacks.encode(PREFIX, "send", activity_pk)),
             (context.t("leave.btn.cancel"), callbacks.encode(PREFIX, "cx", activity_pk)),
         ]]),
@@ -202,15 +195,15 @@ async def _send(update: Update, context: StudyContext, message: Message, pk: int
     )
     await query.answer()
     if result.outcome != "ok":
-        await _edit(message, _refusal(context, result))
+        await edit(message, _refusal(context, result))
         return
     services.sender.notify()
     assert result.request is not None
     req = result.request
-    await _edit(message, context.t("leave.ask.sent", id=req.id, title=req.title,
+    await edit(message, context.t("leave.ask.sent", id=req.id, title=req.title,
                                    approver=result.approver, reason=req.reason),
-                _markup([[(context.t("leave.btn.withdraw_one"),
-                           callbacks.encode(PREFIX, "wd", req.id))]]))
+                markup([[(context.t("leave.btn.withdraw_one"),
+                          callbacks.encode(PREFIX, "wd", req.id))]]))
 
 
 # -- deciding ----------------------------------------------------------------------------------
@@ -256,14 +249,10 @@ async def _decide_press(
     if rejecting and state is not None and state.get("message") != message.message_id:
         # "No reason" was pressed under the question: the question gets the answer, the card
         # the approver pressed Reject on gets the outcome.
-        await _edit(message, text)
-        with contextlib.suppress(BadRequest):
-            await context.bot.edit_message_text(
-                split_message(result.text)[0], chat_id=int(state["chat"]),
-                message_id=int(state["message"]),
-            )
+        await edit(message, text)
+        await _edit_card(context, state, result.text)
         return
-    await _edit(message, result.text)
+    await edit(message, result.text)
 
 
 async def _reject_press(
@@ -273,16 +262,15 @@ async def _reject_press(
     query = update.callback_query
     assert query is not None
     services = context.services
-    checked = await leave_flow.may_decide(services.db, _member(context).pk, request_id)
+    checked = await leave_flow.may_decide(services.db, services.config, _member(context).pk,
+                                          request_id, context.lang)
     if checked.outcome == "forbidden":
         await query.answer(context.t("error.forged"), show_alert=True)
         return
     if checked.outcome != "ok":
         text, _ = _decided_answer(context, checked)
         await query.answer(text, show_alert=True)
-        _, card = await leave_flow.card_of(services.db, services.config, request_id,
-                                           context.lang)
-        await _edit(message, card)
+        await edit(message, checked.text)
         return
     assert checked.request is not None
     dialog.begin(context, FEATURE, step="reject", request=request_id, chat=message.chat_id,
@@ -290,16 +278,16 @@ async def _reject_press(
     question = context.t("leave.decide.ask_reason", id=request_id,
                          name=checked.request.member_name,
                          limit=services.config.leave.max_reason_chars)
-    markup = _markup([[(context.t("leave.btn.no_reason"),
-                        callbacks.encode(PREFIX, "nr", request_id))]])
+    keyboard = markup([[(context.t("leave.btn.no_reason"),
+                         callbacks.encode(PREFIX, "nr", request_id))]])
     if message.chat.type == "private":
         await query.answer()
-        await message.reply_text(question, reply_markup=markup)
+        await message.reply_text(question, reply_markup=keyboard)
         return
     # Pressed in the HR chat: the reason is typed in the presser's private chat with the bot
     # (typed input is only read there), and the card in the group is updated afterwards.
     await query.answer(context.t("leave.decide.reason_in_private"), show_alert=True)
-    await context.bot.send_message(query.from_user.id, question, reply_markup=markup)
+    await context.bot.send_message(query.from_user.id, question, reply_markup=keyboard)
 
 
 async def _after_typed_decision(
@@ -314,11 +302,7 @@ async def _after_typed_decision(
         context.services.sender.notify()
     await message.reply_text(text)
     if result.text:
-        with contextlib.suppress(BadRequest):
-            await context.bot.edit_message_text(
-                split_message(result.text)[0], chat_id=int(state["chat"]),
-                message_id=int(state["message"]),
-            )
+        await _edit_card(context, state, result.text)
 
 
 # -- withdrawing -------------------------------------------------------------------------------
@@ -339,7 +323,7 @@ async def _withdraw(
     if outcome == "ok":
         services.sender.notify()
         await query.answer(context.t("leave.withdraw.done"))
-        await _edit(message, context.t("leave.withdraw.done_text", id=req.id, title=req.title))
+        await edit(message, context.t("leave.withdraw.done_text", id=req.id, title=req.title))
         return
     key = "leave.withdraw.too_late" if outcome == "too_late" else "leave.withdraw.already"
     await query.answer(context.t(key, state=leave_flow.state_text(context.lang, req)),
@@ -377,8 +361,7 @@ async def leaves_command(update: Update, context: StudyContext) -> None:
                   callbacks.encode(PREFIX, "wd", r.id))]
                 for r in own if rules.may_withdraw(r.state, now, parse_ts(r.start_at))
             ]
-            await _reply(message, _own_text(context, own),
-                         reply_markup=_markup(rows) if rows else None)
+            await reply_long(message, _own_text(context, own), reply_markup=markup(rows))
             said = True
     if member.is_hr or member.is_leader:
         cards, total = await leave_flow.queue(services.db, services.config, member,
@@ -387,7 +370,7 @@ async def leaves_command(update: Update, context: StudyContext) -> None:
             await message.reply_text(context.t("leave.list.queue_header", count=total))
             said = True
         for req, card in cards:
-            await _reply(message, card, reply_markup=_decide_markup(context, req.id))
+            await reply_long(message, card, reply_markup=_decide_markup(context, req.id))
         if total > len(cards):
             await message.reply_text(context.t("leave.list.more", count=total - len(cards)))
     if not said:
@@ -422,11 +405,11 @@ async def excuse_command(update: Update, context: StudyContext) -> None:
     if outcome in ("ok", "pending") and req is not None:
         if outcome == "pending":
             await message.reply_text(context.t("leave.excuse.pending", id=req.id))
-        await _reply(message, text, reply_markup=_decide_markup(context, req.id))
+        await reply_long(message, text, reply_markup=_decide_markup(context, req.id))
         return
     if outcome == "approved" and req is not None:
         await message.reply_text(context.t("leave.excuse.approved", id=req.id))
-        await _reply(message, text)
+        await reply_long(message, text)
         return
     if outcome == "attended":
         await message.reply_text(context.t("leave.excuse.attended", status=text))
@@ -444,36 +427,49 @@ async def on_button(update: Update, context: StudyContext) -> None:
     query = update.callback_query
     assert query is not None
     cb = callbacks.decode(query.data)
-    member = context.member
-    if cb is None or member is None or not isinstance(query.message, Message):
+    if cb is None or context.member is None or not isinstance(query.message, Message):
         await query.answer(context.t("error.forged"), show_alert=True)
         return
-    message = query.message
     pk = cb.int_arg(0)
-    if pk is None:
+    press = BUTTONS.get(cb.action)
+    if pk is None or press is None:
         await query.answer(context.t("error.forged"), show_alert=True)
         return
-    if cb.action == "pick":
-        await query.answer()
-        await _picked(message, context, pk)
-    elif cb.action == "send":
-        await _send(update, context, message, pk)
-    elif cb.action == "cx":
-        await query.answer()
-        state = dialog.current(context)
-        if state and state.get("feature") == FEATURE:
-            dialog.end(context)
-        await _edit(message, context.t("leave.ask.cancelled"))
-    elif cb.action == "ok":
-        await _decide_press(update, context, message, pk, approve=True)
-    elif cb.action == "no":
-        await _reject_press(update, context, message, pk)
-    elif cb.action == "nr":
-        await _decide_press(update, context, message, pk, approve=False)
-    elif cb.action == "wd":
-        await _withdraw(update, context, message, pk)
-    else:
-        await query.answer(context.t("error.forged"), show_alert=True)
+    await press(update, context, query.message, pk)
+
+
+async def _pick(update: Update, context: StudyContext, message: Message, pk: int) -> None:
+    """An activity picked from /leave's list."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await _picked(message, context, pk)
+
+
+async def _cancel(update: Update, context: StudyContext, message: Message, pk: int) -> None:
+    """Cancel under the confirmation: nothing is sent."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    state = dialog.current(context)
+    if state and state.get("feature") == FEATURE:
+        dialog.end(context)
+    await edit(message, context.t("leave.ask.cancelled"))
+
+
+async def _approve(update: Update, context: StudyContext, message: Message, pk: int) -> None:
+    await _decide_press(update, context, message, pk, approve=True)
+
+
+async def _no_reason(update: Update, context: StudyContext, message: Message, pk: int) -> None:
+    await _decide_press(update, context, message, pk, approve=False)
+
+
+Press = Callable[[Update, StudyContext, Message, int], Awaitable[None]]
+BUTTONS: dict[str, Press] = {
+    "pick": _pick, "send": _send, "cx": _cancel, "ok": _approve, "no": _reject_press,
+    "nr": _no_reason, "wd": _withdraw,
+}
 
 
 def register(app: Application) -> None:

@@ -357,10 +357,17 @@ class DecideResult:
     text: str = ""  # the card with its outcome, in the presser's language
 
 
-async def may_decide(db: Database, actor_pk: int, request_id: int) -> DecideResult:
-    """Whether the actor may decide the request (for the Reject button, before the reason)."""
+async def may_decide(
+    db: Database, cfg: Config, actor_pk: int, request_id: int, lang: str
+) -> DecideResult:
+    """Whether the actor may decide the request (for the Reject button, before the reason);
+    when it is no longer pending, with the card showing how it ended."""
     async with db.read() as conn:
-        return await _authorise(conn, actor_pk, request_id)
+        checked = await _authorise(conn, actor_pk, request_id)
+        if checked.outcome in ("ok", "forbidden") or checked.request is None:
+            return checked
+        return DecideResult(checked.outcome, checked.request,
+                            await render(conn, cfg, lang, checked.request))
 
 
 async def _authorise(conn: aiosqlite.Connection, actor_pk: int, request_id: int) -> DecideResult:
@@ -527,13 +534,6 @@ async def queue(db: Database, cfg: Config, member: Member, lang: str,
             return [], 0
         cards = [(r, await render(conn, cfg, lang, r)) for r in found[:limit]]
     return cards, len(found)
-
-
-async def card_of(db: Database, cfg: Config, request_id: int, lang: str
-                  ) -> tuple[LeaveRequest | None, str]:
-    async with db.read() as conn:
-        req = await leave_repo.get(conn, request_id)
-        return req, (await render(conn, cfg, lang, req) if req else "")
 
 
 # -- due checks: the approver's reminder, HR at the start ----------------------------------------

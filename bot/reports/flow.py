@@ -3,8 +3,9 @@ hand-over of the hosting, the reminder and escalation check, and the overviews.
 
 The rules (deadline, reminders, headcount) are in bot.reports.rules; this module applies them, and
 every change goes in one transaction together with the notifications it causes (outbox rows).
-Files (photos, documents) are downloaded by the handlers before the transaction; a file whose
-row was not saved is removed by the caller.
+Files (photos, documents) are downloaded outside any transaction (receive_photo,
+fetch_document); a photo whose row was not saved is removed here, a document the handler could
+not keep with the answers is removed by the handler. What the dialogs show is bot.reports.views.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.core.config import Config
 from bot.core.i18n import t
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
+from bot.documents import uploads as files
 from bot.reports.rules import (
     MAX_PHOTOS,
     STATUSES,
@@ -33,6 +35,7 @@ from bot.reports.rules import (
     calendar_of,
     can_amend,
     deadline_words,
+    document_suffix,
     due_at,
     headcount_difference,
     is_late,
@@ -50,6 +53,8 @@ from storage.models import Member
 from storage.reports import Report, Reportable
 
 if TYPE_CHECKING:
+    from telegram import Bot
+
     from bot.core.services import Services
 
 log = logging.getLogger(__name__)
@@ -132,6 +137,28 @@ class Content:
 
     def fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in reports_repo.FIELDS}
+
+    def next_question(self, rec_decided: bool) -> str | None:
+        """The filing dialog's next question (a step), or None when everything is there."""
+        missing = self.missing()
+        for step in ("studied", "highlights", "photos"):
+            if step in missing:
+                return step
+        if not rec_decided and not self.has_recommendation:
+            return "recommend"
+        return "headcount" if "headcount" in missing else None
+
+
+def recommendation(
+    member_pk: int | None, title: str | None, *, text: str | None = None,
+    file: str | None = None, file_name: str | None = None,
+) -> dict[str, Any]:
+    """The answers that make (or, all None, clear) a recommended work: whose, its title, and
+    its text or document."""
+    return {
+        "recommended_member_pk": member_pk, "recommended_title": title,
+        "recommended_text": text, "recommended_file": file, "recommended_file_name": file_name,
+    }
 
 
 def content_of(report: Report, photos: int, overrides: Mapping[str, Any] | None = None) -> Content:
@@ -452,6 +479,137 @@ async def attendance_now(db: Database, activity: Activity) -> Attendance:
         return await roll_attendance(conn, activity)
 
 
+async def working_preview(
+    db: Database, cfg: Config, lang: str, member: Member, report_pk: int,
+    overrides: Mapping[str, Any] | None, *, staged: bool,
+) -> tuple[str, Content] | None:
+    """The preview of the report `member` is filling (a draft, or an amendment given by
+    `overrides`), or None when it is no longer theirs to fill."""
+    own = await load_own(db, member, report_pk)
+    if own is None:
+        return None
+    activity, _ = own
+    return await preview(db, cfg, lang, activity, report_pk, overrides, staged=staged)
+
+
+async def headcount_now(db: Database, activity_pk: int) -> int:
+    """How many came to the activity by today's roll call (the headcount step's default)."""
+    async with db.read() as conn:
+        activity = await activities_repo.by_pk(conn, activity_pk)
+        assert activity is not None
+        return (await roll_attendance(conn, activity)).headcount
+
+
+async def report_folder(db: Database, activity_pk: int) -> Path | None:
+    """Where the activity's report files go, under files_dir; None when it is gone."""
+    async with db.read() as conn:
+        activity = await activities_repo.by_pk(conn, activity_pk)
+    return None if activity is None else Path("reports") / activity.activity_id
+
+
+PhotoRefusal = Literal["duplicate", "full", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRoom:
+    """Whether one more photo may be downloaded for the report, and the folder it goes to."""
+
+    refusal: PhotoRefusal | None
+    folder: Path | None = None
+
+
+async def photo_room(
+    db: Database, report_pk: int, activity_pk: int, unique_id: str, *, staged: bool
+) -> PhotoRoom:
+    """Checked before a photo is downloaded: not there yet, room left, the activity exists.
+    (add_photo checks the limit again in its transaction.)"""
+    async with db.read() as conn:
+        if await reports_repo.has_photo(conn, report_pk, unique_id, staged=staged):
+            return PhotoRoom("duplicate")
+        if await reports_repo.photo_count(conn, report_pk, staged=staged) >= MAX_PHOTOS:
+            return PhotoRoom("full")
+    folder = await report_folder(db, activity_pk)
+    return PhotoRoom("gone") if folder is None else PhotoRoom(None, folder)
+
+
+PhotoOutcome = Literal["added", "duplicate", "full", "gone", "too_big", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoAdded:
+    """What became of one photo sent for a report; `count` is the report's photos so far."""
+
+    outcome: PhotoOutcome
+    count: int = 0
+
+
+async def receive_photo(
+    db: Database, cfg: Config, bot: Bot, report_pk: int, activity_pk: int, *, file_id: str,
+    unique_id: str, file_size: int | None, media_group_id: str | None, staged: bool,
+    now: dt.datetime,
+) -> PhotoAdded:
+    """One photo for a draft (or, staged, for an amendment): checked, downloaded outside any
+    transaction, then appended; a downloaded file whose row was not saved is removed."""
+    if files.too_big(file_size):
+        return PhotoAdded("too_big")
+    room = await photo_room(db, report_pk, activity_pk, unique_id, staged=staged)
+    if room.refusal is not None or room.folder is None:
+        return PhotoAdded(room.refusal or "gone")
+    stored = await files.download(bot, file_id, cfg.files_dir,
+                                  files.stored_path(room.folder, ".jpg"))
+    if isinstance(stored, str):
+        return PhotoAdded("too_big" if stored == "too_big" else "failed")
+    count = await add_photo(
+        db, report_pk, rel_path=stored.rel.as_posix(), file_id=file_id, unique_id=unique_id,
+        file_size=file_size, media_group_id=media_group_id, staged=staged, now=now,
+    )
+    if count is None:
+        stored.remove()
+        return PhotoAdded("full")
+    return PhotoAdded("added", count)
+
+
+DocumentOutcome = Literal["ok", "bad_document", "doc_too_big", "doc_failed", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The recommended work's document, downloaded (`stored`, shown as `name`), or why not."""
+
+    outcome: DocumentOutcome
+    stored: files.Stored | None = None
+    name: str = ""
+
+
+async def fetch_document(
+    db: Database, cfg: Config, bot: Bot, activity_pk: int, *, file_id: str,
+    file_name: str | None, file_size: int | None,
+) -> Fetched:
+    """Downloads a recommended work into the activity's folder (an allowed kind, not too
+    big); the caller saves it with the answers, or removes it."""
+    suffix = document_suffix(file_name)
+    if suffix is None:
+        return Fetched("bad_document")
+    if files.too_big(file_size):
+        return Fetched("doc_too_big")
+    folder = await report_folder(db, activity_pk)
+    if folder is None:
+        return Fetched("gone")
+    stored = await files.download(bot, file_id, cfg.files_dir,
+                                  files.stored_path(folder, suffix, prefix="work-"))
+    if isinstance(stored, str):
+        return Fetched("doc_too_big" if stored == "too_big" else "doc_failed")
+    return Fetched("ok", stored, files.display_name(file_name, suffix))
+
+
+async def recommend_choices(db: Database, host: Member, activity: Activity) -> list[Member]:
+    """Whom the host may recommend a work of: the group members who could host, and the host,
+    by member id."""
+    people = await handover_candidates(db, activity)
+    choices = people if any(p.pk == host.pk for p in people) else [host, *people]
+    return sorted(choices, key=lambda m: m.member_id)
+
+
 # -- submitting and amending ----------------------------------------------------------------
 
 
@@ -571,6 +729,16 @@ async def amend(
                      headcount_difference(content.stated_headcount, att.counts))
 
 
+async def send(
+    db: Database, cfg: Config, member: Member, report_pk: int,
+    amendment: Mapping[str, Any] | None, photos_replaced: bool, now: dt.datetime,
+) -> Submitted:
+    """Submits the draft (`amendment` None) or applies the amendment, HR's copy included."""
+    if amendment is None:
+        return await submit(db, cfg, member, report_pk, now)
+    return await amend(db, cfg, member, report_pk, amendment, photos_replaced, now)
+
+
 async def start_amendment(
     db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime
 ) -> Submitted:
@@ -622,10 +790,33 @@ async def next_hosted(db: Database, member: Member, now: dt.datetime) -> Activit
                 None)
 
 
+@dataclass(frozen=True, slots=True)
+class HostList:
+    """/report: what the host may file or amend; when nothing, the next activity they host
+    and its deadline."""
+
+    listed: list[Listed]
+    upcoming: Activity | None = None
+    upcoming_due: dt.datetime | None = None
+
+
+async def host_list(db: Database, cfg: Config, member: Member, now: dt.datetime) -> HostList:
+    listed = await awaiting_for_host(db, cfg, member, now)
+    if listed:
+        return HostList(listed)
+    upcoming = await next_hosted(db, member, now)
+    if upcoming is None:
+        return HostList([])
+    return HostList([], upcoming, deadline(cfg, upcoming.end_at))
+
+
 async def overview(
     db: Database, cfg: Config, viewer: Member, now: dt.datetime
-) -> dict[State, list[Listed]]:
-    """Reports by state: HR sees every group's, a leader the own group's."""
+) -> dict[State, list[Listed]] | None:
+    """Reports by state: HR sees every group's, a leader the own group's (None for anyone
+    else)."""
+    if not (viewer.is_hr or (viewer.is_leader and viewer.group_id is not None)):
+        return None
     group_id = None if viewer.is_hr else viewer.group_id
     async with db.read() as conn:
         items = await reports_repo.reportable(
@@ -779,6 +970,42 @@ async def handover_candidates(db: Database, activity: Activity) -> list[Member]:
     async with db.read() as conn:
         people = await activities_repo.participants(conn, activity)
     return [m for m in people if host_candidate(m, activity) and m.pk != activity.host_pk]
+
+
+async def handover_list(db: Database, leader: Member, now: dt.datetime) -> list[Activity] | None:
+    """The upcoming activities of the leader's group (for /handover); None when `leader`
+    leads no group."""
+    if not leader.is_leader or leader.group_id is None:
+        return None
+    async with db.read() as conn:
+        return await activities_repo.upcoming_for_group(conn, leader.group_id, ts(now))
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverChoice:
+    """The members an actor may give the hosting of an activity to; `refusal` says why not."""
+
+    refusal: HandoverRefusal | None
+    activity: Activity | None = None
+    candidates: list[Member] = field(default_factory=list)
+
+
+async def handover_choice(
+    db: Database, actor: Member, activity_pk: int, now: dt.datetime
+) -> HandoverChoice:
+    """Checks the actor manages the activity and it has not started (hand_over checks again
+    in its transaction), and lists who could host it instead."""
+    async with db.read() as conn:
+        activity = await activities_repo.by_pk(conn, activity_pk)
+    if activity is None:
+        return HandoverChoice("not_found")
+    if not can_manage(actor, activity):
+        return HandoverChoice("forbidden", activity)
+    if activity.status != "scheduled":
+        return HandoverChoice("cancelled", activity)
+    if parse_ts(activity.start_at) <= now:
+        return HandoverChoice("started", activity)
+    return HandoverChoice(None, activity, await handover_candidates(db, activity))
 
 
 # -- reminders and escalation ---------------------------------------------------------------

@@ -204,6 +204,17 @@ def attendance_of(people: Iterable[tuple[str, str | None]]) -> Attendance:
     return Attendance(counts, names)
 
 
+def typed_problem(step: str, text: str) -> tuple[str, dict[str, int]] | None:
+    """Why a typed answer to the filing dialog's `step` is refused (a catalog key and its
+    parameters), or None."""
+    limit = TITLE_MAX if step == "rec_title" else TEXT_MAX
+    if step in ("studied", "highlights", "rec_body", "rec_title") and len(text) > limit:
+        return "reports.ask.too_long", {"length": len(text), "limit": limit}
+    if step == "headcount" and parse_headcount(text) is None:
+        return "reports.ask.bad_headcount", {}
+    return None
+
+
 def document_suffix(file_name: str | None) -> str | None:
     """The lower-case suffix of an accepted document, or None."""
     return suffix_of(file_name, DOCUMENT_SUFFIXES)
