@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.core import callbacks
@@ -131,3 +131,24 @@ async def hr_only(update: Update, context: StudyContext, refusal_key: str) -> Me
         await reply(update, context.t(refusal_key))
         return None
     return member
+
+
+async def alert(update: Update, text: str) -> None:
+    """Answers the press with `text` as an alert (a refusal the presser must read)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text, show_alert=True)
+
+
+def member_of(context: StudyContext) -> Member:
+    """The sender's member record (the gatekeeper lets only members through)."""
+    member = context.member
+    assert member is not None
+    return member
+
+
+def pressed(update: Update) -> tuple[CallbackQuery, Message]:
+    """The press and the message its button is on (the dispatcher made sure there is one)."""
+    query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
+    return query, query.message

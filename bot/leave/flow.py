@@ -20,7 +20,7 @@ from bot.activities.rules import ATTENDED
 from bot.activities.scheduling import activity_card, activity_when, local
 from bot.core import callbacks
 from bot.core.config import Config
-from bot.core.i18n import normalize, t
+from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from bot.leave import rules
 from bot.reminders.digest import Scope
@@ -42,9 +42,6 @@ Buttons = list[list[list[str]]]
 
 # -- text -------------------------------------------------------------------------------------
 
-
-def lang_of(member: Member | None, cfg: Config) -> str:
-    return normalize(member.language if member else None, cfg.program.language)
 
 
 def buttons(lang: str, request_id: int) -> Buttons:

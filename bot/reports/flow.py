@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from bot.activities.scheduling import activity_card, can_manage, lang_of
+from bot.activities.scheduling import activity_card, can_manage
 from bot.core.config import Config
-from bot.core.i18n import t
+from bot.core.i18n import lang_of, t
 from bot.core.text import MAX_CAPTION, clip, split_message
 from bot.delivery import notify
 from bot.documents import uploads as files

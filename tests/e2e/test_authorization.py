@@ -104,7 +104,8 @@ def callback_table() -> dict[str, list[str]]:
         actions = {
             *re.findall(r'action [!=]= "(\w+)"', text),  # if cb.action == "ok"
             *re.findall(r'encode\(\w+, "(\w+)"', text),  # callbacks.encode(PREFIX, "pick", ..)
-            *re.findall(r'"(\w+)": _\w+', text),  # {"menu": _show_menu, ...}.get(cb.action)
+            # {"menu": _show_menu, "sub": filing.step_button, ...}.get(cb.action)
+            *re.findall(r'"(\w+)": (?:\w+\.)?_?[a-z]\w*', text),
         }
         for target in re.findall(r"callbacks\.pattern\(([^)]*)\)", text):
             target = target.strip()
