@@ -147,97 +147,112 @@ def validate_schedule(
     problems: list[tuple[int, str]] = []
     entries: list[ScheduleEntry] = []
     first_line: dict[str, int] = {}
-
     for row in rows:
-        v = row.values
-        line = row.line
         found: list[str] = []
-        bad = _collector(found, lang)
-        activity_id = v.get("activity_id", "").strip()
-        if not activity_id:
-            bad("empty_id")
-        elif not ACTIVITY_ID_SHAPE.match(activity_id):
-            bad("bad_id", activity_id=activity_id)
-        elif activity_id in first_line:
-            bad("duplicate_id", activity_id=activity_id, first=first_line[activity_id])
-        else:
-            first_line[activity_id] = line
-
-        type_text = v.get("type", "").strip()
-        kind = TYPE_ALIASES.get(type_text.casefold()) or TYPE_ALIASES.get(type_text)
-        if kind is None:
-            bad("unknown_type", type=type_text, types=", ".join(ACTIVITY_TYPES))
-
-        title = v.get("title", "").strip()
-        if not title:
-            bad("empty_title")
-        elif len(title) > TITLE_MAX:
-            bad("too_long", column="title", length=len(title), limit=TITLE_MAX)
-
-        group = v.get("group", "").strip()
-        if kind == "group_study":
-            if not group:
-                bad("missing_group")
-            elif group not in groups:
-                bad("unknown_group", group=group)
-        elif kind is not None and group:
-            bad("group_not_allowed", type=kind, group=group)
-
-        start_text, end_text = v.get("start", "").strip(), v.get("end", "").strip()
-        start = parse_when(start_text, tz)
-        end = parse_when(end_text, tz)
-        if start is None:
-            bad("bad_date", column="start", value=start_text)
-        if end is None:
-            bad("bad_date", column="end", value=end_text)
-        if start is not None and end is not None and end <= start:
-            bad("end_before_start", start=start_text, end=end_text)
-
-        location = v.get("location", "").strip()
-        if len(location) > LOCATION_MAX:
-            bad("too_long", column="location", length=len(location), limit=LOCATION_MAX)
-
-        lat_text, lon_text = v.get("lat", "").strip(), v.get("lon", "").strip()
-        radius_text = v.get("radius_m", "").strip()
-        lat = lon = None
-        radius: int | None = None
-        if lat_text or lon_text:
-            lat, lon = finite_number(lat_text), finite_number(lon_text)
-            if lat is None or lon is None or not valid_coordinates(lat, lon):
-                bad("bad_coordinates", lat=lat_text, lon=lon_text)
-                lat = lon = None
-            elif kind == "online":
-                bad("online_coordinates")
-        if radius_text:
-            number = finite_number(radius_text)
-            if number is None or not number.is_integer() or not 1 <= number <= RADIUS_MAX:
-                bad("bad_radius", value=radius_text, limit=RADIUS_MAX)
-            elif not (lat_text or lon_text):
-                bad("radius_without_coordinates")
-            else:
-                radius = int(number)
-
-        host_id = v.get("host_member_id", "").strip()
-        if host_id:
-            info = members.get(host_id)
-            if info is None or not info.active:
-                bad("unknown_host", member_id=host_id)
-            elif kind == "group_study" and group and info.group != group:
-                bad("host_not_in_group", member_id=host_id, group=group)
-
-        problems.extend((line, t(lang, "roster.line", line=line, reason=r)) for r in found)
-        if not found and kind is not None and start is not None and end is not None:
-            entries.append(
-                ScheduleEntry(
-                    line=line, activity_id=activity_id, type=kind, title=title,
-                    group=group or None, start=start, end=end, location=location,
-                    lat=lat, lon=lon, radius_m=radius, host_member_id=host_id or None,
-                )
-            )
+        entry = _check_row(row, _collector(found, lang), first_line, groups, members, tz)
+        problems.extend((row.line, t(lang, "roster.line", line=row.line, reason=r))
+                        for r in found)
+        if not found and entry is not None:
+            entries.append(entry)
     result = [msg for _, msg in sorted(problems, key=lambda p: p[0])]
     if not rows:
         result.append(t(lang, "attendance.import.no_rows"))
     return entries, result
+
+
+def _check_row(
+    row: TableRow, bad: Callable[..., None], first_line: dict[str, int],
+    groups: set[str] | frozenset[str], members: Mapping[str, MemberInfo], tz: dt.tzinfo,
+) -> ScheduleEntry | None:
+    """One line's entry; its problems go to `bad` (the entry counts only when there are none)."""
+    v = row.values
+    activity_id = v.get("activity_id", "").strip()
+    if not activity_id:
+        bad("empty_id")
+    elif not ACTIVITY_ID_SHAPE.match(activity_id):
+        bad("bad_id", activity_id=activity_id)
+    elif activity_id in first_line:
+        bad("duplicate_id", activity_id=activity_id, first=first_line[activity_id])
+    else:
+        first_line[activity_id] = row.line
+
+    type_text = v.get("type", "").strip()
+    kind = TYPE_ALIASES.get(type_text.casefold()) or TYPE_ALIASES.get(type_text)
+    if kind is None:
+        bad("unknown_type", type=type_text, types=", ".join(ACTIVITY_TYPES))
+
+    title = v.get("title", "").strip()
+    if not title:
+        bad("empty_title")
+    elif len(title) > TITLE_MAX:
+        bad("too_long", column="title", length=len(title), limit=TITLE_MAX)
+
+    group = v.get("group", "").strip()
+    if kind == "group_study":
+        if not group:
+            bad("missing_group")
+        elif group not in groups:
+            bad("unknown_group", group=group)
+    elif kind is not None and group:
+        bad("group_not_allowed", type=kind, group=group)
+
+    start_text, end_text = v.get("start", "").strip(), v.get("end", "").strip()
+    start = parse_when(start_text, tz)
+    end = parse_when(end_text, tz)
+    if start is None:
+        bad("bad_date", column="start", value=start_text)
+    if end is None:
+        bad("bad_date", column="end", value=end_text)
+    if start is not None and end is not None and end <= start:
+        bad("end_before_start", start=start_text, end=end_text)
+
+    location = v.get("location", "").strip()
+    if len(location) > LOCATION_MAX:
+        bad("too_long", column="location", length=len(location), limit=LOCATION_MAX)
+
+    lat, lon, radius = _venue(v, kind, bad)
+
+    host_id = v.get("host_member_id", "").strip()
+    if host_id:
+        info = members.get(host_id)
+        if info is None or not info.active:
+            bad("unknown_host", member_id=host_id)
+        elif kind == "group_study" and group and info.group != group:
+            bad("host_not_in_group", member_id=host_id, group=group)
+
+    if kind is None or start is None or end is None:
+        return None
+    return ScheduleEntry(
+        line=row.line, activity_id=activity_id, type=kind, title=title,
+        group=group or None, start=start, end=end, location=location,
+        lat=lat, lon=lon, radius_m=radius, host_member_id=host_id or None,
+    )
+
+
+def _venue(
+    v: Mapping[str, str], kind: str | None, bad: Callable[..., None]
+) -> tuple[float | None, float | None, int | None]:
+    """The coordinates and check-in radius of a line (None where not given or not valid)."""
+    lat_text, lon_text = v.get("lat", "").strip(), v.get("lon", "").strip()
+    radius_text = v.get("radius_m", "").strip()
+    lat = lon = None
+    radius: int | None = None
+    if lat_text or lon_text:
+        lat, lon = finite_number(lat_text), finite_number(lon_text)
+        if lat is None or lon is None or not valid_coordinates(lat, lon):
+            bad("bad_coordinates", lat=lat_text, lon=lon_text)
+            lat = lon = None
+        elif kind == "online":
+            bad("online_coordinates")
+    if radius_text:
+        number = finite_number(radius_text)
+        if number is None or not number.is_integer() or not 1 <= number <= RADIUS_MAX:
+            bad("bad_radius", value=radius_text, limit=RADIUS_MAX)
+        elif not (lat_text or lon_text):
+            bad("radius_without_coordinates")
+        else:
+            radius = int(number)
+    return lat, lon, radius
 
 
 async def directory(conn: aiosqlite.Connection) -> tuple[set[str], dict[str, MemberInfo]]:
