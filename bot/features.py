@@ -52,7 +52,7 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "members",
-        handlers=("handlers.gatekeeper", "handlers.start", "handlers.profile"),
+        handlers=("handlers.gatekeeper", "handlers.start", "handlers.profile", "handlers.chatid"),
         exporters=(("roster", "bot.members.export:roster_sheet"),),
     ),
     Feature("admin", handlers=("handlers.admin",)),

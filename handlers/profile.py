@@ -1,4 +1,5 @@
-"""/help (the commands of the user's role) and /me (name, role, group, leader)."""
+"""/help (the commands of the user's role; in a group, what works there) and /me (name, role,
+group, leader)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ async def help_command(update: Update, context: StudyContext) -> None:
         for name, desc in commands.describe(member.role, context.lang)
     ]
     await reply(update, "\n".join(lines))
+
+
+async def help_in_group(update: Update, context: StudyContext) -> bool:
+    """/help in a group (the gatekeeper answers it there): the commands that work in a group
+    (/chatid for HR) and where everything else is."""
+    member = context.member
+    assert member is not None
+    shown = [("help", context.t("group.help_help"))]
+    if member.is_hr:
+        shown.append(("chatid", context.t("group.help_chatid")))
+    lines = [context.t("group.help_header")]
+    lines += [context.t("help.line", command=name, description=desc) for name, desc in shown]
+    lines.append(context.t("group.help_footer", bot=context.services.bot_username.lstrip("@")))
+    await reply(update, "\n".join(lines))
+    return True
 
 
 async def me(update: Update, context: StudyContext) -> None:

@@ -16,7 +16,8 @@ from bot.reminders import digest
 ROOT = Path(__file__).resolve().parents[2]
 
 HANDLERS = [
-    "handlers.gatekeeper", "handlers.start", "handlers.profile", "handlers.admin",
+    "handlers.gatekeeper", "handlers.start", "handlers.profile", "handlers.chatid",
+    "handlers.admin",
     "handlers.announce", "handlers.attendance", "handlers.credits", "handlers.dialog",
     "handlers.export", "handlers.language", "handlers.leave", "handlers.reading",
     "handlers.reminders", "handlers.reports", "handlers.schedule", "handlers.errors",
