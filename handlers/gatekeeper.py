@@ -94,10 +94,18 @@ async def in_group(update: Update, context: StudyContext, chat: Chat) -> None:
     name = _command(message, context.bot.username) if message is not None else None
     if name is None or not _known(context.application, name):
         raise ApplicationHandlerStop  # free input, or another bot's command
+    if name == "digest" and _hr_in_hr_chat(context, chat):
+        return  # HR's digest on demand, where the daily one is posted (handlers/reminders.py)
     answer = GROUP_COMMANDS.get(name)
     if answer is None or not await answer(update, context):
         await pointer(update, context)
     raise ApplicationHandlerStop
+
+
+def _hr_in_hr_chat(context: StudyContext, chat: Chat) -> bool:
+    member = context.member
+    hr_chat = context.services.config.program.hr_chat_id
+    return member is not None and member.is_hr and hr_chat is not None and chat.id == hr_chat
 
 
 def _hr_chat_card(context: StudyContext, chat: Chat, query: CallbackQuery) -> bool:

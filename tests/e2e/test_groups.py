@@ -185,9 +185,10 @@ async def test_the_hr_chat_gets_its_cards_and_decides_them_and_nothing_else(
                      "leave:no:1:x", "exit:ask:1"):
             assert await hr.press_data(card, data) == (POINTER, True), data
         assert card.edits == 0 and differences(before, await snapshot(h)) == []
-        # Commands: the pointer, but /help and /chatid.
-        for text in ("/leaves", "/digest", "/admin", "/export"):
-            assert (await hr_chat.ask(hr, text)).text == POINTER, text
+        # Commands: the pointer, but /help, /chatid (and HR's /digest, below).
+        for text in ("/leaves", "/admin", "/export", "/digest@" + h.sandbox.bot_username):
+            asker = leader if text.startswith("/digest") else hr
+            assert (await hr_chat.ask(asker, text)).text == POINTER, text
         assert (await hr_chat.ask(hr, "/help")).text == group_help(h, True)
         here = t("chatid.this_chat", chat_id=SUPERGROUP_ID) + "\n" + t("chatid.is_hr_chat")
         assert (await hr_chat.ask(hr, "/chatid")).text == here
@@ -202,6 +203,8 @@ async def test_the_hr_chat_gets_its_cards_and_decides_them_and_nothing_else(
         assert texts == [shown.text, POINTER, POINTER, POINTER, POINTER, group_help(h, True),
                          here, POINTER]
         assert all(e.media_type is None for e in hr_chat.messages())
+        # HR's digest on demand is posted where the daily one goes.
+        assert said((await hr_chat.ask(hr, "/digest")).text, "digest.title.hr")
 
 
 @pytest.mark.parametrize("kind", CHATS)
