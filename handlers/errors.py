@@ -1,4 +1,5 @@
-"""The one error handler: log with the update id, apologise to the user, tell the HR chat.
+"""The one error handler (log with the update id, apologise to the user, tell the HR chat) and
+the fallbacks for what no feature handled: a button, a command, a kind of message.
 
 The traceback goes to the log only. HR's group gets one short line per kind of failure (what
 failed and the update id), at most once per `REPORT_EVERY` for the same failure, with how
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.core.i18n import t
 from bot.core.logsafe import REDACTED
@@ -133,7 +134,55 @@ async def unknown_button(update: Update, context: StudyContext) -> None:
     await forged(update, context)
 
 
+# The fallbacks for messages run in a group of their own after every other, and only when no
+# handler of groups 0 and up took the update: a handler added to group 0 later (a plugin, a
+# test) is not shadowed by them, as it would be by a catch-all registered before it.
+FALLBACK_GROUP = 99
+
+
+def _taken(update: Update, context: StudyContext) -> bool:
+    """Whether a handler of a group from 0 up to the fallbacks' took this update."""
+    return any(
+        handler.check_update(update) not in (None, False)
+        for group, handlers in context.application.handlers.items()
+        if 0 <= group < FALLBACK_GROUP
+        for handler in handlers
+    )
+
+
+async def unknown_command(update: Update, context: StudyContext) -> None:
+    """A command no feature knows (`/foo`, `/startt x`) in a private chat: the pointer to /help
+    (to registering, for someone not registered yet), never silence."""
+    message = update.effective_message
+    assert message is not None
+    if _taken(update, context):
+        return
+    if context.member is None:
+        program = context.services.config.program.name
+        await message.reply_text(context.t("register.how_to", program=program))
+        return
+    command = (message.text or "").split(maxsplit=1)[0]
+    await message.reply_text(context.t("dialog.unknown_command", command=clip(command)))
+
+
+async def unusable_message(update: Update, context: StudyContext) -> None:
+    """A message of a kind no feature takes (a sticker, a voice message, a contact ...) in a
+    private chat: says so and points to /help."""
+    message = update.effective_message
+    assert message is not None
+    if _taken(update, context):
+        return
+    await message.reply_text(context.t("dialog.unusable"))
+
+
 def register(app: Application) -> None:
     # Registered last in group 0: runs only when no feature's button handler matched.
     app.add_handler(CallbackQueryHandler(unknown_button))
+    # Group chats get no answer from these (the gatekeeper decides what groups may use).
+    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.COMMAND, unknown_command),
+                    group=FALLBACK_GROUP)
+    app.add_handler(MessageHandler(
+        private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, unusable_message
+    ), group=FALLBACK_GROUP)
     app.add_error_handler(on_error)
