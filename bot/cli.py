@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -240,7 +241,14 @@ def _invalid(exc: ConfigError) -> int:
     return EXIT_INVALID
 
 
+# Everything the bot writes holds personal data (the database, backups, exports, invite
+# codes, uploads): owner-only whatever umask the shell or the service manager gave us. The
+# library also sets the modes itself (storage.db.private_file), for when it is embedded.
+UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
