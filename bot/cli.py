@@ -112,7 +112,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "run",
         "run the bot (polling, or webhook when the config says so); "
-        "with no token anywhere, play the demo instead",
+        "with no config file and no token, play the demo instead",
         "bot.runner:cli_run",
         (arg("--config", "-c", type=Path, default=None,
              help="path to the TOML config file (default: ./config.toml if it exists)"),),
