@@ -29,7 +29,7 @@ from bot.core.services import Services, StudyContext
 from bot.delivery.inbox import Inbox, InboxApplication, Poller
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.telegram import PerUserUpdateProcessor, StudyBot
-from storage.db import open_database
+from storage.db import open_database, private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def _post_init(app: StudyApp) -> None:
     opts: AppOptions = app.bot_data["options"]
     clock = opts.clock or SystemClock(cfg.tz)
     db = await open_database(cfg.db_path)
-    cfg.files_dir.mkdir(parents=True, exist_ok=True)
+    private_dirs(cfg.files_dir)  # uploads hold personal data: 0700 when the bot makes it
     username = cfg.telegram.username or (app.bot.username or "")
     # Answers to a user's own message go straight out (they are paced by the user); the
     # outbox, which fans out to many chats, goes through its own bot with the rate limiter.

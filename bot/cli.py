@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "run",
         "run the bot (polling, or webhook when the config says so); "
-        "with no token anywhere, play the demo instead",
+        "with no config file and no token, play the demo instead",
         "bot.runner:cli_run",
         (arg("--config", "-c", type=Path, default=None,
              help="path to the TOML config file (default: ./config.toml if it exists)"),),
@@ -240,7 +241,14 @@ def _invalid(exc: ConfigError) -> int:
     return EXIT_INVALID
 
 
+# Everything the bot writes holds personal data (the database, backups, exports, invite
+# codes, uploads): owner-only whatever umask the shell or the service manager gave us. The
+# library also sets the modes itself (storage.db.private_file), for when it is embedded.
+UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:

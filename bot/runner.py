@@ -1,4 +1,11 @@
-"""The long-running and maintenance commands: run, check-config, db migrate, backup."""
+"""The long-running and maintenance commands: run, check-config, db migrate, backup.
+
+`run` fails in one line: a start-up failure (the token refused, Telegram unreachable, the
+webhook port taken ...) is a catalog sentence on stderr and exit 1, never a traceback (PTB's
+InvalidToken message holds the token, and stderr is the journal); the traceback goes to the log
+at DEBUG, redacted. With a config file and no token it exits 2: the demo is the quick start's,
+with no config at all, and a service that "succeeds" is never restarted by systemd.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,45 @@ import asyncio
 import logging
 import signal
 import sys
+from urllib.parse import urlsplit
 
-from bot.core.config import Config
+from bot.core.config import Config, token_problems
+from bot.core.i18n import t
 from storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
+
+EXIT_STARTUP = 1
+EXIT_NO_TOKEN = 2
+
+
+def startup_problem(exc: BaseException, cfg: Config) -> str:
+    """The one line a failed start prints: why, in the programme's language, never the token.
+    """
+    from telegram.error import InvalidToken, NetworkError, TimedOut
+
+    lang = cfg.program.language
+    if isinstance(exc, InvalidToken):
+        # PTB raises it for Telegram's 401 and 404; the message (with the token) is not shown.
+        cause = exc.__cause__ or exc.__context__
+        status = "404" if "not found" in str(cause).lower() else "401"
+        return t(lang, "startup.bad_token", status=status)
+    if isinstance(exc, NetworkError | TimedOut | ConnectionError):
+        host = urlsplit(cfg.telegram.base_url).netloc or cfg.telegram.base_url
+        return t(lang, "startup.unreachable", host=host, reason=_reason(exc, cfg))
+    return t(lang, "startup.failed", reason=_reason(exc, cfg))
+
+
+def _reason(exc: BaseException, cfg: Config) -> str:
+    """The exception in a few words, the token (and its secret half) taken out."""
+    from bot.core import logsafe
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip() and str(cause) not in text:
+        text = f"{text}: {' '.join(str(cause).split())}"
+    text = logsafe.RedactFilter([cfg.telegram.token]).redact(text)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
@@ -19,6 +60,10 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
     from bot.app import build_application, start_app, stop_app
 
     if not cfg.telegram.token:
+        if getattr(args, "config", None) is not None:
+            print(t(cfg.program.language, "startup.no_token", source=cfg.source),
+                  file=sys.stderr)
+            return EXIT_NO_TOKEN
         print(
             f"{cfg.source}: no bot token ([telegram] token or STUDYBOT_TOKEN); "
             "playing the demo instead. See README.md to run the real bot.",
@@ -35,7 +80,16 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await start_app(app)
+    try:
+        await start_app(app)
+    except Exception as exc:
+        log.debug("start-up failed", exc_info=exc)
+        print(startup_problem(exc, cfg), file=sys.stderr, flush=True)
+        try:
+            await stop_app(app)  # whatever had started (the database, the sender)
+        except Exception as cleanup:
+            log.debug("cleaning up after the failed start failed too", exc_info=cleanup)
+        return EXIT_STARTUP
     print("studybot running; press Ctrl+C to stop", file=sys.stderr, flush=True)
     try:
         await stop.wait()
@@ -46,7 +100,13 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
 
 
 async def cli_check_config(args: argparse.Namespace, cfg: Config) -> int:
-    """Reaching here means the config loaded without problems."""
+    """Reaching here means the config loaded without problems; the token is checked here
+    (`token_problems`: malformed exits 2, missing is a warning), never printed."""
+    problems, warnings = token_problems(cfg)
+    for line in (*problems, *warnings):
+        print(line, file=sys.stderr)
+    if problems:
+        return 2
     print(f"{cfg.source}: OK")
     return 0
 

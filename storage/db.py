@@ -6,6 +6,10 @@ task's statements and "database is locked" cannot happen inside the process; `bu
 covers other processes (the CLI importing a roster while the bot runs). Single-statement lookups
 on the per-update hot path may use `reader()`, a second, read-only connection that sees only
 committed data and does not wait for the lock.
+
+Everything the bot writes holds personal data (the database, its -wal and -shm, backups,
+exports, invite codes, uploads): `private_file` and `private_dirs` make it owner-only (0600
+files, 0700 folders) whatever the umask of the process embedding this library.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import importlib.resources
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -27,6 +32,46 @@ TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 T = TypeVar("T")
+
+OWNER_FILE = 0o600
+OWNER_DIR = 0o700
+
+
+def private_dirs(folder: str | Path) -> Path:
+    """`folder` and its missing parents, made as owner-only (0700) folders; folders that
+    already exist are left as they are (they may be the operator's, e.g. the working
+    directory)."""
+    path = Path(folder)
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for made in reversed(missing):
+        try:
+            made.mkdir(mode=OWNER_DIR)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs
+        os.chmod(made, OWNER_DIR)  # mkdir's mode is cut by the umask, never widened
+    if not path.is_dir():
+        raise NotADirectoryError(str(path))
+    return path
+
+
+def private_file(file: str | Path) -> Path:
+    """`file` made owner-only (0600): created empty when missing, so what is written into it
+    next is never readable by others even for a moment; an existing file is narrowed."""
+    path = Path(file)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, OWNER_FILE))
+    _narrow(path)
+    return path
+
+
+def _narrow(path: Path) -> None:
+    """0600 for `path` if it exists (SQLite's -wal and -shm, made by SQLite itself)."""
+    # Another account's file (shared on purpose) is its owner's to set.
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        os.chmod(path, OWNER_FILE)
 
 
 def ts(when: dt.datetime) -> str:
@@ -72,13 +117,18 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            private_dirs(Path(target).parent)
+            # SQLite gives the -wal and -shm it creates the database file's mode.
+            private_file(target)
         conn = await aiosqlite.connect(target, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=10000")
+        if target != ":memory:":
+            for suffix in ("-wal", "-shm"):  # left by an earlier run with a wider umask
+                _narrow(Path(target + suffix))
         return cls(conn, target)
 
     async def close(self) -> None:
@@ -191,7 +241,8 @@ class Database:
 
     async def backup(self, dest: str | Path) -> None:
         """Copies the live database to `dest` with SQLite's online backup API."""
-        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(Path(dest).parent)
+        private_file(dest)  # an empty file is an empty database to SQLite
         target = sqlite3.connect(str(dest))
         try:
             async with self.read() as conn:

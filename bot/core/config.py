@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import tomllib
 import types
 import typing
@@ -465,6 +466,29 @@ def load_config(
     return parse_config(
         _read_toml(p), source=str(p), base_dir=p.resolve().parent, env=env, checks=checks
     )
+
+
+# `<bot id>:<secret>` as BotFather hands it out: the secret is 35 characters of A-Z a-z 0-9 _ -
+# today; some slack either way, so a longer one tomorrow is not refused.
+TOKEN_FORMAT = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,50}")
+
+
+def token_problems(cfg: Config) -> tuple[list[str], list[str]]:
+    """(problems, warnings) about the bot token, never quoting it: malformed is a problem;
+    missing a warning, since only `run` needs it (and refuses to start without it). Not one
+    of CORE_CHECKS: the commands that never talk to Telegram run without a token."""
+    token = cfg.telegram.token
+    if not token:
+        return [], [
+            f"{cfg.source}: [telegram] token: not set (set it or the {TOKEN_ENV} variable); "
+            "`studybot run` will refuse to start"
+        ]
+    if not TOKEN_FORMAT.fullmatch(token):
+        return [
+            f"{cfg.source}: [telegram] token (or {TOKEN_ENV}): does not look like a bot token "
+            "(digits, a colon, then about 35 of A-Z a-z 0-9 _ -)"
+        ], []
+    return [], []
 
 
 def require_token(cfg: Config) -> str:

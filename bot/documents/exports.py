@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from storage.db import Database, open_database, parse_ts, ts
+from storage.db import Database, open_database, parse_ts, private_file, ts
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,15 @@ def write_csv(sheet: Sheet, out: IO[str]) -> None:
 
 
 def write_csv_file(sheet: Sheet, path: Path) -> None:
-    """UTF-8 with BOM, so Excel opens Chinese text correctly."""
+    """UTF-8 with BOM, so Excel opens Chinese text correctly; owner-only (0600)."""
+    private_file(path)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         write_csv(sheet, fh)
 
 
 def write_xlsx(sheets: list[Sheet], out: Path | IO[bytes]) -> None:
-    """A workbook with one sheet each: bold frozen header, filters, widths, real dates."""
+    """A workbook with one sheet each: bold frozen header, filters, widths, real dates; a file
+    is owner-only (0600)."""
     import openpyxl  # heavy: imported only when exporting
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -136,6 +138,8 @@ def write_xlsx(sheets: list[Sheet], out: Path | IO[bytes]) -> None:
             ws.auto_filter.ref = f"A1:{last}{max(len(sheet.rows) + 1, 1)}"
     if not wb.worksheets:
         wb.create_sheet(title="empty")
+    if not hasattr(out, "write"):
+        private_file(out)  # owner-only before it is written: personal data
     wb.save(out)
 
 

@@ -53,10 +53,19 @@ def stored_path(folder: PurePosixPath | Path, suffix: str, *, prefix: str = "") 
     return Path(*parts) / f"{prefix}{uuid.uuid4().hex}{suffix}"
 
 
+# Dropped from a name shown to people: control characters (Cc), format characters (Cf: the
+# right-to-left override that turns "\u202efdp.exe" into what reads as "exe.pdf", zero-width
+# joiners and spaces, the BOM) and lone surrogates (Cs), which no chat can render.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
 def display_name(original: str | None, suffix: str, limit: int = DISPLAY_NAME_MAX) -> str:
-    """The user's file name as a label: control characters dropped, cut to `limit`
-    characters, `document<suffix>` when nothing is left. Never used as a path."""
-    text = "".join(c for c in (original or "") if unicodedata.category(c) != "Cc").strip()
+    """The user's file name as a label: control, format (bidi overrides, zero-width) and
+    surrogate characters dropped, cut to `limit` characters, `document<suffix>` when nothing
+    is left. Never used as a path."""
+    text = "".join(
+        c for c in (original or "") if unicodedata.category(c) not in _HIDDEN_CATEGORIES
+    ).strip()
     if not text:
         return f"document{suffix}"
     return text if len(text) <= limit else text[: limit - 1] + "…"

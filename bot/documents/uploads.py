@@ -23,6 +23,7 @@ from bot.documents.filenames import display_name as display_name
 from bot.documents.filenames import stored_path as stored_path
 from bot.documents.filenames import suffix_of as suffix_of
 from bot.documents.filenames import too_big as too_big
+from storage.db import private_dirs, private_file
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,14 @@ class Stored:
 async def download(
     bot: Bot, file_id: str, files_dir: Path, rel: Path
 ) -> Stored | DownloadProblem:
-    """Downloads a Telegram file to files_dir/rel (folders made as needed). On failure the
-    partial file is removed and the problem returned: "too_big" when Telegram refuses the
-    size, else "failed"."""
+    """Downloads a Telegram file to files_dir/rel (owner-only folders made as needed, the file
+    0600). On failure the partial file is removed and the problem returned: "too_big" when
+    Telegram refuses the size, else "failed"."""
     from telegram.error import TelegramError
 
     dest = files_dir / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(dest.parent)
+    private_file(dest)  # created 0600 before a byte arrives; the download keeps the mode
     try:
         tg_file = await bot.get_file(file_id)
         await tg_file.download_to_drive(dest)

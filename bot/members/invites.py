@@ -22,7 +22,7 @@ import aiosqlite
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from storage.db import Database, open_database, ts
+from storage.db import Database, open_database, private_dirs, private_file, ts
 from storage.models import Role
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -125,22 +125,21 @@ def qr_filename(member_id: str) -> str:
 
 
 def write_invites(invites: Iterable[Invite], bot_username: str, out_dir: Path) -> Path:
-    """Writes `out_dir/invites.csv` (UTF-8 with BOM, for Excel) and `out_dir/qr/<member_id>.png`."""
+    """Writes `out_dir/invites.csv` (UTF-8 with BOM, for Excel) and `out_dir/qr/<member_id>.png`,
+    owner-only (0600 files, 0700 folders): an unused code registers whoever types it first."""
     import segno  # only needed here
 
     out_dir = Path(out_dir)
-    qr_dir = out_dir / "qr"
-    qr_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / "invites.csv"
+    qr_dir = private_dirs(out_dir / "qr")
+    csv_path = private_file(out_dir / "invites.csv")
     with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for inv in invites:
             link = deep_link(bot_username, inv.code)
             writer.writerow([inv.member_id, inv.name, inv.group or "", inv.role, inv.code, link])
-            segno.make_qr(link, error="m").save(
-                str(qr_dir / qr_filename(inv.member_id)), scale=QR_SCALE, border=QR_BORDER
-            )
+            qr_path = private_file(qr_dir / qr_filename(inv.member_id))
+            segno.make_qr(link, error="m").save(str(qr_path), scale=QR_SCALE, border=QR_BORDER)
     return csv_path
 
 

@@ -1,10 +1,10 @@
 """Simulated Telegram users and groups for the sandbox, and a transcript printer.
 
 A `SandboxUser` talks to the bot the way a Telegram client would (messages, photos, documents,
-locations, button presses) and waits for the bot's answers without sleeping: waits are woken
-by the sandbox when the bot sends or edits. Each user keeps a cursor over the bot's messages
-in its chat, so `ask()` returns the answer to *this* message and `next_message()` the next
-one not yet looked at.
+locations, stickers, voice messages, contacts, button presses) and waits for the bot's answers
+without sleeping: waits are woken by the sandbox when the bot sends or edits. Each user keeps a
+cursor over the bot's messages in its chat, so `ask()` returns the answer to *this* message and
+`next_message()` the next one not yet looked at.
 
 The waiting methods take `timeout=` (seconds) because a test reads better with it than with an
 `asyncio.timeout()` block around every call; hence the ASYNC109 exemptions.
@@ -208,6 +208,52 @@ class SandboxUser:
             self, self._target(chat), {"location": location}, date=date,
             forward_from=self if forwarded else None, kind="location",
             location=(latitude, longitude),
+        )
+
+    async def send_sticker(
+        self, *, emoji: str = "👍", chat: SandboxGroup | None = None,
+        date: dt.datetime | None = None,
+    ) -> Entry:
+        """Sends a (static, regular) sticker."""
+        stored = self._sandbox.store_file(b"RIFF\x00\x00\x00\x00WEBP", "sticker",
+                                          mime_type="image/webp")
+        sticker: JSON = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "type": "regular", "width": 512, "height": 512, "is_animated": False,
+            "is_video": False, "emoji": emoji, "file_size": stored.file_size,
+        }
+        return self._sandbox.inject_message(
+            self, self._target(chat), {"sticker": sticker}, date=date, kind="sticker",
+            media_type="sticker", file_id=stored.file_id,
+        )
+
+    async def send_voice(
+        self, data: bytes = b"OggS voice", *, duration: int = 3,
+        chat: SandboxGroup | None = None, date: dt.datetime | None = None,
+    ) -> Entry:
+        """Sends a voice message (the bot can download exactly these bytes)."""
+        stored = self._sandbox.store_file(data, "voice", mime_type="audio/ogg")
+        voice: JSON = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "duration": duration, "mime_type": "audio/ogg", "file_size": stored.file_size,
+        }
+        return self._sandbox.inject_message(
+            self, self._target(chat), {"voice": voice}, date=date, kind="voice",
+            media_type="voice", file_id=stored.file_id, file_bytes=data,
+            file_size=stored.file_size, mime_type="audio/ogg",
+        )
+
+    async def send_contact(
+        self, phone_number: str, first_name: str, *, user_id: int | None = None,
+        chat: SandboxGroup | None = None, date: dt.datetime | None = None,
+    ) -> Entry:
+        """Shares a contact card (a phone number and a name, optionally a Telegram user)."""
+        contact: JSON = {"phone_number": phone_number, "first_name": first_name}
+        if user_id is not None:
+            contact["user_id"] = user_id
+        return self._sandbox.inject_message(
+            self, self._target(chat), {"contact": contact}, date=date, kind="contact",
+            text=f"{first_name} {phone_number}",
         )
 
     def _target(self, chat: SandboxGroup | None) -> int:

@@ -85,7 +85,7 @@ class StoredFile:
     file_id: str
     file_unique_id: str
     file_path: str
-    kind: str  # "photo" or "document"
+    kind: str  # "photo", "document"; "sticker" or "voice" for those message kinds
     data: bytes | None  # None when a test only simulates the size
     file_size: int
     file_name: str | None = None
