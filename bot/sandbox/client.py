@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,16 +39,21 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?")
+
+
 def _text_content(text: str) -> JSON:
     """A text message; a leading /command gets its bot_command entity (PTB's CommandHandler
     only recognises commands by that entity)."""
     if not text:
         raise SandboxError("Telegram clients cannot send an empty message")
     content: JSON = {"text": text}
-    if text.startswith("/"):
-        command = text.split(maxsplit=1)[0]
+    # As Telegram marks them: a slash, 1-64 latin letters, digits or underscores, and maybe
+    # @a_bot; a lone "/" or "/退出" is plain text.
+    command = _COMMAND.match(text)
+    if command:
         content["entities"] = [{"type": "bot_command", "offset": 0,
-                                "length": _utf16_len(command)}]
+                                "length": _utf16_len(command.group(0))}]
     return content
 
 
