@@ -89,6 +89,7 @@ class OutboxSender:
         poll_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        claim_limit: int = 1000,
     ) -> None:
         self._db = db
         self._bot = bot
@@ -104,6 +105,7 @@ class OutboxSender:
         self._last_sent: dict[int, float] = {}
         self._semaphore = asyncio.Semaphore(max(1, cfg.concurrency))
         self._took_over = False
+        self._claim_limit = claim_limit  # rows a pass takes at most
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -165,7 +167,8 @@ class OutboxSender:
         token = secrets.token_hex(8)
         now = self._clock.now()
         async with self._db.tx() as conn:
-            rows = await outbox_repo.claim(conn, token, ts(now), ts(now + CLAIM_LEASE))
+            rows = await outbox_repo.claim(
+                conn, token, ts(now), ts(now + CLAIM_LEASE), self._claim_limit)
         if not rows:
             return 0
         renewing = asyncio.create_task(self._renew(token), name="outbox-claim-renew")
