@@ -14,11 +14,15 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.core.config import Config, token_problems
 from bot.core.i18n import t
 from storage.db import Database, open_database
+
+if TYPE_CHECKING:
+    from bot.app import StudyApp
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,13 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
 
         return await run_demo(keep=None)
     from bot.core import logsafe
+    from bot.delivery import lock
 
+    try:  # one instance per database (bot/delivery/lock.py); the OS drops it if we are killed
+        instance = lock.acquire(cfg.db_path)
+    except lock.InstanceBusy as exc:
+        print(lock.refusal(exc, cfg.program.language, cfg.tz), file=sys.stderr)
+        return 2
     logsafe.install([cfg.telegram.token])
     app = build_application(cfg)
     stop = asyncio.Event()
@@ -92,11 +102,36 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
         return EXIT_STARTUP
     print("studybot running; press Ctrl+C to stop", file=sys.stderr, flush=True)
     try:
-        await stop.wait()
+        code = await _until_stopped(app, stop)
     finally:
         log.info("stopping")
         await stop_app(app)
-    return 0
+        instance.release()
+    return code
+
+
+async def _until_stopped(app: StudyApp, stop: asyncio.Event) -> int:
+    """Waits for SIGINT/SIGTERM (0), or for the poller to give up on persistent 409 Conflicts
+    (another process polls the token: 2, with the catalog's line on stderr)."""
+    from bot.core.i18n import t
+    from bot.delivery.inbox import Poller
+
+    poller = app.bot_data.get("poller")
+    if not isinstance(poller, Poller):
+        await stop.wait()
+        return 0
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(poller.gave_up.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+    if stop.is_set() or not poller.gave_up.is_set():
+        return 0
+    cfg: Config = app.bot_data["config"]
+    print(t(cfg.program.language, "instance.conflict", count=poller.conflicts,
+            seconds=f"{poller.conflict_lasted:.0f}"), file=sys.stderr, flush=True)
+    return 2
 
 
 async def cli_check_config(args: argparse.Namespace, cfg: Config) -> int:

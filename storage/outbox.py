@@ -2,6 +2,12 @@
 
 A row is `pending` until the sender delivers it (`sent`), gives up (`failed`) or finds the
 recipient has blocked the bot (`unreachable`). A row marked sent is never picked again.
+
+A sender takes the rows it will send with `claim`: one UPDATE writes its token and a lease on
+them and returns them, so of two senders racing on one database each row goes to one only
+(migration 0014). Marking a row sent, retried or final clears its claim; `release` clears what
+a pass did not get to, `renew` extends the lease of a long pass, and a claim whose lease ran
+out (its sender died) is taken by the next `claim`.
 """
 
 from __future__ import annotations
@@ -102,6 +108,50 @@ async def due(conn: aiosqlite.Connection, now: str, limit: int = 200) -> list[Ou
     )
 
 
+async def claim(
+    conn: aiosqlite.Connection, token: str, now: str, until: str, limit: int = 1000
+) -> list[OutboxRow]:
+    """Claims for `token` (lease until `until`) the rows due at `now`, in the sender's
+    (not_before, id) order, and returns them in that order. A row is taken only if nobody
+    holds a live claim on it, and a chat only if nobody holds one on any of its pending rows:
+    a chat's rows go out from one sender at a time, so in order. One statement, so two senders
+    never take the same row."""
+    found = await conn.execute_fetchall(
+        "UPDATE outbox SET claim_token = ?, claimed_until = ?"
+        " WHERE id IN (SELECT o.id FROM outbox AS o"
+        " WHERE o.status = 'pending' AND o.not_before <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM outbox AS c WHERE c.chat_id = o.chat_id"
+        " AND c.status = 'pending' AND c.claimed_until > ?)"
+        " ORDER BY o.not_before, o.id LIMIT ?)"
+        " AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)"
+        " RETURNING id, chat_id, member_pk, kind, payload, attempts, not_before",
+        (token, until, now, now, limit, now),
+    )
+    # RETURNING comes in no promised order.
+    return [OutboxRow.from_row(r) for r in sorted(found, key=lambda r: (r["not_before"], r["id"]))]
+
+
+async def renew(conn: aiosqlite.Connection, token: str, until: str) -> None:
+    """Extends the lease of the rows `token` still holds."""
+    await conn.execute(
+        "UPDATE outbox SET claimed_until = ? WHERE status = 'pending' AND claim_token = ?",
+        (until, token),
+    )
+
+
+async def release(conn: aiosqlite.Connection, token: str | None = None) -> int:
+    """Lets go of the rows `token` still holds (None: of every claim, whoever made it: for the
+    database's one instance at its start, when every claim is a dead process's). Returns how
+    many."""
+    cur = await conn.execute(
+        "UPDATE outbox SET claim_token = NULL, claimed_until = NULL"
+        " WHERE status = 'pending' AND claim_token IS NOT NULL"
+        + ("" if token is None else " AND claim_token = ?"),
+        () if token is None else (token,),
+    )
+    return cur.rowcount
+
+
 async def next_due_at(conn: aiosqlite.Connection) -> str | None:
     due_at: str | None = await fetch_value(
         conn, "SELECT MIN(not_before) FROM outbox WHERE status = 'pending'"
@@ -113,8 +163,8 @@ async def mark_sent(
     conn: aiosqlite.Connection, row_id: int, now: str, message_id: int | None
 ) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1"
-        " WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, attempts = attempts + 1,"
+        " claim_token = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'",
         (now, message_id, row_id),
     )
 
@@ -133,16 +183,16 @@ async def reschedule(
         (not_before, not_before, row_id, row_id),
     )
     await conn.execute(
-        "UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ?"
-        " WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ?,"
+        " claim_token = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'",
         (not_before, error[:500], 1 if count else 0, row_id),
     )
 
 
 async def mark_final(conn: aiosqlite.Connection, row_id: int, status: str, error: str) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1"
-        " WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1,"
+        " claim_token = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'",
         (status, error[:500], row_id),
     )
 

@@ -51,6 +51,10 @@ class TelegramConfig:
     username: str = ""
     mode: Literal["polling", "webhook"] = "polling"
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    # Polling stops (and `studybot run` exits 2) after this many 409 Conflicts in a row lasting
+    # at least conflict_exit_seconds: another process is polling the same token.
+    conflicts_before_exit: int = 5
+    conflict_exit_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -354,6 +358,10 @@ def _check_telegram(cfg: Config) -> list[str]:
         )
     if not 1 <= hook.port <= 65535:
         problems.append("[telegram.webhook] port: must be between 1 and 65535")
+    if cfg.telegram.conflicts_before_exit < 1:
+        problems.append("[telegram] conflicts_before_exit: must be at least 1")
+    if cfg.telegram.conflict_exit_seconds < 0:
+        problems.append("[telegram] conflict_exit_seconds: must not be negative")
     return problems
 
 

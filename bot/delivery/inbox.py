@@ -34,6 +34,12 @@ other, so nothing is replayed forever.
 
 In webhook mode each update is stored before the webhook answers 200 (Telegram delivers again
 whatever did not get a 200) and finishes the same way.
+
+A 409 Conflict on getUpdates means another process is polling the same token (Telegram ends
+the older of two long polls). One is a warning (a deploy overlap: the old process's last poll);
+`[telegram] conflicts_before_exit` of them in a row, over at least `conflict_exit_seconds`
+with no getUpdates answered in between, is another bot for good: the poller stops and sets
+`Poller.gave_up`, and `studybot run` exits 2 (bot/runner.py) instead of fighting it forever.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 import warnings
 from typing import Any
 
@@ -51,6 +58,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
+from bot.core.config import Config, TelegramConfig
 from bot.core.dialog import SavedDialogs
 from bot.core.services import StudyContext
 from storage import dialogs as dialogs_repo
@@ -285,6 +293,14 @@ class Poller:
         self._running = False
         self._interruptible = False  # waiting on Telegram or pausing: safe to cancel
         self._task: asyncio.Task[None] | None = None
+        cfg = app.bot_data.get("config")
+        tg = cfg.telegram if isinstance(cfg, Config) else TelegramConfig()
+        self._conflict_limit = tg.conflicts_before_exit
+        self._conflict_seconds = tg.conflict_exit_seconds
+        self.conflicts = 0  # 409s in a row, since the first at _conflict_since (monotonic)
+        self._conflict_since = 0.0
+        self.gave_up = asyncio.Event()  # set when persistent 409s stopped the polling
+        self.conflict_lasted = 0.0  # seconds from the first of those 409s to the last
 
     @property
     def running(self) -> bool:
@@ -334,8 +350,11 @@ class Poller:
                             "allowed_updates": Update.ALL_TYPES},
                 read_timeout=self._timeout + READ_TIMEOUT_MARGIN,
             )
-        except (TimedOut, NetworkError, Conflict, InvalidToken) as exc:
-            # NetworkError includes Telegram's 5xx; Conflict: another instance is polling.
+        except Conflict as exc:
+            self._conflict(exc)
+            return None
+        except (TimedOut, NetworkError, InvalidToken) as exc:
+            # NetworkError includes Telegram's 5xx.
             log.warning("getUpdates failed (%s)", exc)
             return None
         except Exception:
@@ -343,7 +362,24 @@ class Poller:
             return None
         finally:
             self._interruptible = False
+        self.conflicts = 0
         return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+
+    def _conflict(self, exc: Conflict) -> None:
+        """Counts a 409; gives up once they are persistent (see the module's docstring)."""
+        now = time.monotonic()
+        if self.conflicts == 0:
+            self._conflict_since = now
+        self.conflicts += 1
+        lasted = self.conflict_lasted = now - self._conflict_since
+        if self.conflicts < self._conflict_limit or lasted < self._conflict_seconds:
+            log.warning("getUpdates: 409 Conflict (%s); another process may be polling this "
+                        "bot's token", exc)
+            return
+        log.error("getUpdates: 409 Conflict %d times in a row over %.0f s: another process is "
+                  "polling this bot's token; polling stops", self.conflicts, lasted)
+        self._running = False
+        self.gave_up.set()
 
     def _parse(self, raw: list[dict[str, Any]]) -> list[tuple[Update, str]]:
         """Each update with its JSON; one that does not parse is logged and left out."""
@@ -364,6 +400,8 @@ class Poller:
         while self._running:
             raw = await self._fetch()
             if raw is None:
+                if self.gave_up.is_set():
+                    break
                 await self._pause(retry)
                 retry = min(retry * 2, _RETRY_MAX)
                 continue

@@ -6,11 +6,16 @@ a decision about the row: 429 -> retry after `retry_after`; 5xx and timeouts -> 
 exponential backoff; 403 (blocked, never started) -> `unreachable`, and the member is flagged
 for HR; other 400s -> `failed` at once (never retried; the reason is logged at ERROR and kept
 in `last_error`; HR's next daily digest lists it), and the chat's next rows go on. One pass
-at a time (a lock), so no row is sent twice by two passes; a row is marked sent right after Telegram
-accepts it. A chat's rows go in (not_before, id) order; a retried row holds back the chat's
-later rows (storage.outbox.reschedule). Rows never exceed Telegram's limits: a longer text or
-caption was split into several rows at enqueue (bot.delivery.notify.enqueue,
-bot.core.text.split_payload).
+at a time (a lock); a pass claims its rows first (storage.outbox.claim: one UPDATE writes the
+pass's token and a lease of CLAIM_LEASE on them), so a second sender on the same database (a
+second process) never gets a row this one has; the lease is renewed while the pass runs and
+what the pass did not get to is released at its end; a sender that died leaves claims that
+another takes once their lease is over, or at once if that one is the database's instance
+(bot/delivery/lock.py: whoever made them is gone). A row is marked sent right after Telegram
+accepts it. A chat's rows go in (not_before, id) order, from one sender at a time; a retried row
+holds back the chat's later rows (storage.outbox.reschedule). Rows never exceed Telegram's
+limits: a longer text or caption was split into several rows at enqueue
+(bot.delivery.notify.enqueue, bot.core.text.split_payload).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -30,6 +36,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 
 from bot.core.clock import Clock
 from bot.core.config import OutboxConfig
+from bot.delivery import lock
 from storage import members as members_repo
 from storage import outbox as outbox_repo
 from storage.db import Database, ts
@@ -38,6 +45,11 @@ from storage.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300
+# How long a pass's claim on its rows lasts (programme clock) unless renewed: what a sender
+# that died holds waits this long for another sender. Renewed every CLAIM_RENEW wall seconds
+# while the pass runs (a pass of 1,000 rows at 30/s takes half a minute).
+CLAIM_LEASE = dt.timedelta(seconds=60)
+CLAIM_RENEW = 20.0
 
 
 def keyboard(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
@@ -77,6 +89,7 @@ class OutboxSender:
         poll_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        claim_limit: int = 1000,
     ) -> None:
         self._db = db
         self._bot = bot
@@ -91,6 +104,8 @@ class OutboxSender:
         self._current: asyncio.Future[int] | None = None
         self._last_sent: dict[int, float] = {}
         self._semaphore = asyncio.Semaphore(max(1, cfg.concurrency))
+        self._took_over = False
+        self._claim_limit = claim_limit  # rows a pass takes at most
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -147,15 +162,51 @@ class OutboxSender:
             return await asyncio.shield(self._current)
 
     async def _pass(self) -> int:
-        async with self._db.read() as conn:
-            rows = await outbox_repo.due(conn, ts(self._clock.now()), limit=1000)
+        if not self._took_over:
+            await self._take_over()
+        token = secrets.token_hex(8)
+        now = self._clock.now()
+        async with self._db.tx() as conn:
+            rows = await outbox_repo.claim(
+                conn, token, ts(now), ts(now + CLAIM_LEASE), self._claim_limit)
         if not rows:
             return 0
-        by_chat: OrderedDict[int, list[OutboxRow]] = OrderedDict()
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        results = await asyncio.gather(*(self._deliver_chat(c, rs) for c, rs in by_chat.items()))
-        return sum(results)
+        renewing = asyncio.create_task(self._renew(token), name="outbox-claim-renew")
+        try:
+            by_chat: OrderedDict[int, list[OutboxRow]] = OrderedDict()
+            for row in rows:
+                by_chat.setdefault(row.chat_id, []).append(row)
+            results = await asyncio.gather(
+                *(self._deliver_chat(c, rs) for c, rs in by_chat.items()))
+            return sum(results)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            # The rows after a retried one (and any a failure left): the next pass claims them.
+            async with self._db.tx() as conn:
+                await outbox_repo.release(conn, token)
+
+    async def _take_over(self) -> None:
+        """In the process that holds the database's instance lock, claims found at the start
+        were made by a sender that died with its process: free them now rather than after
+        their lease."""
+        self._took_over = True
+        if not lock.holds(self._db.path):
+            return
+        async with self._db.tx() as conn:
+            freed = await outbox_repo.release(conn)
+        if freed:
+            log.warning("outbox: took over %d rows claimed by a sender that is gone", freed)
+
+    async def _renew(self, token: str) -> None:
+        while True:
+            await asyncio.sleep(CLAIM_RENEW)  # wall time, whatever sleep the pacing is given
+            try:
+                async with self._db.tx() as conn:
+                    await outbox_repo.renew(conn, token, ts(self._clock.now() + CLAIM_LEASE))
+            except Exception:
+                log.exception("outbox: could not renew the pass's claims")
 
     async def _deliver_chat(self, chat_id: int, rows: list[OutboxRow]) -> int:
         sent = 0
