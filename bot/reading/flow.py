@@ -32,7 +32,7 @@ from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
 from storage.books import Book
-from storage.db import Database, ts
+from storage.db import Database, parse_ts, ts
 from storage.models import Member
 from storage.reading import Submission
 
@@ -452,9 +452,10 @@ async def member_entries(
 
 async def nudge_due(services: Services, now: dt.datetime) -> int:
     """At most once a calendar month, from `[reading] nudge_day` at `nudge_time` (never at
-    night), reminds each trainee who is behind pace as of the nudge day, and suggests a
-    required book not yet logged. Idempotent: a `reading_nudges` row per member and month,
-    and the outbox dedupe key as well."""
+    night), reminds each trainee who is behind pace as of the nudge day (pace counting from the
+    day they joined, nobody in their first week), and suggests a required book not yet logged
+    or, failing one, what the catalog offers (`rules.suggestion`). Idempotent: a
+    `reading_nudges` row per member and month, and the outbox dedupe key as well."""
     cfg = services.config
     rc = cfg.reading
     if not rules.nudge_window_open(now, rc.nudge_day, rc.nudge_time):
@@ -473,41 +474,61 @@ async def nudge_due(services: Services, now: dt.datetime) -> int:
         subs = await reading_repo.for_year(conn, year.label)
         catalog = await books_repo.for_year(conn, year.label)
     entries = by_member(subs)
-    due: list[tuple[Member, rules.Tally, rules.Pace, Book | None]] = []
+    due: list[Nudge] = []
     for m in people:
         mine = entries.get(m.pk, [])
         tally = rules.tally(mine, rc.review)
-        p = rules.pace(tally, day, year)
-        if p.on_track:
+        joined = joined_on(cfg, m)
+        # Pace counts from the day the member joined; nobody is nudged in their first week.
+        p = rules.pace(tally, day, year, joined)
+        if not rules.nudged(p, day, joined):
             continue
         logged = {s.book_pk for s in mine if s.book_pk is not None}
-        book = rules.suggest(catalog, logged, want_monograph=p.monographs_behind > 0)
-        due.append((m, tally, p, book))
+        kind, book = rules.suggestion(catalog, logged, want_monograph=p.monographs_behind > 0)
+        due.append(Nudge(m, tally, p, kind, book))
     if not due:
         return 0
     return await _send_nudges(services, cfg, due, month, ts(now))
 
 
+def joined_on(cfg: Config, m: Member) -> dt.date | None:
+    """The local date `m` registered (None: never)."""
+    return rules.joined_on(parse_ts(m.registered_at) if m.registered_at else None, cfg.tz)
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One reader's nudge: their tally and pace, and what it suggests (`rules.suggestion`)."""
+
+    member: Member
+    tally: rules.Tally
+    pace: rules.Pace
+    suggestion: rules.SuggestionKind
+    book: Book | None
+
+
 async def _send_nudges(
-    services: Services, cfg: Config, due: list[tuple[Member, rules.Tally, rules.Pace, Book | None]],
-    month: str, now: str,
+    services: Services, cfg: Config, due: list[Nudge], month: str, now: str,
 ) -> int:
     """Records and queues this month's nudges in one transaction; how many were queued."""
     sent = 0
     async with services.db.tx() as conn:
-        for m, tally, p, book in due:
+        for n in due:
+            m, tally, p = n.member, n.tally, n.pace
             if not await reading_repo.record_nudge(conn, m.pk, month, p.behind, now):
                 continue
             lang = lang_of(m, cfg)
-            suggestion = (
-                t(lang, "reading.nudge.suggest", title=book.title, author=book.author)
-                if book is not None else t(lang, "reading.nudge.no_suggestion")
-            )
+            book = n.book
+            suggestion = t(lang, f"reading.nudge.{n.suggestion}",
+                           title=book.title if book else "", author=book.author if book else "")
+            # A member who joined this year is told their pace counts from that day.
+            key = "reading.nudge.text" if p.joined is None else "reading.nudge.text_joined"
             row = await notify.to_member(
-                conn, cfg, m, "reading.nudge.text", now=now, kind="reading.nudge",
+                conn, cfg, m, key, now=now, kind="reading.nudge",
                 dedupe_key=rules.nudge_dedupe_key(m.pk, month), name=m.name,
                 share=round(p.share * 100), expected=p.expected_books, books=tally.books,
                 monographs=tally.monographs, behind=p.behind, suggestion=suggestion,
+                target=rules.TARGET_BOOKS, joined=p.joined.isoformat() if p.joined else "",
             )
             sent += int(row is not None)
     return sent

@@ -7,13 +7,18 @@ Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit 
 - The programme year is the calendar year unless `[reading] year_starts` moves its first day
   (e.g. "09-01" for a school year); a year is labelled by the calendar year it starts in.
 - Pace: by a date, a trainee "should" have finished floor(target x share of the year gone)
-  books, the share counting whole days already over. "N behind" is how many books they must
-  read to be back on pace (the monographs needed can be among them), so it is the larger of the
-  books and the monographs shortfall.
+  books, the share counting whole days already over — counted from the day the member joined
+  (registered) when that is later than the year's first day, at the same rate (6 books a
+  year): a member who joins on 1 July is expected to read 3 by the year's end, one who joins in
+  December none. "N behind" is how many books they must read to be back on pace (the
+  monographs needed can be among them), so it is the larger of the books and the monographs
+  shortfall.
 - Counting: with review "auto" a submission counts unless it was returned; with "required" only
   once accepted.
 - Nudges: at most once a calendar month, from `nudge_day` at `nudge_time`, never in the quiet
-  hours, and only for trainees behind pace as of that month's nudge day.
+  hours, and only for trainees behind pace as of that month's nudge day and past their first
+  week (`FIRST_WEEK`) by then. The nudge's suggestion is true of the catalog that exists
+  (`suggestion`): a required book not logged yet, or else what there is to choose from.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ MAX_COMMENT_CHARS = 1000
 SEARCH_LIMIT = 8
 QUIET_START = dt.time(22, 0)
 QUIET_END = dt.time(7, 0)
+# Nobody is nudged about reading in the week they joined.
+FIRST_WEEK = dt.timedelta(days=7)
 
 Kind = Literal["book", "paper", "reflection", "management_analysis"]
 KINDS: tuple[Kind, ...] = ("book", "paper", "reflection", "management_analysis")
@@ -193,9 +200,23 @@ def year_by_label(label: int, starts: tuple[int, int] = (1, 1)) -> ProgrammeYear
     return ProgrammeYear(label, dt.date(label, month, dom), dt.date(label + 1, month, dom))
 
 
-def share_gone(day: dt.date, year: ProgrammeYear) -> float:
-    """The share of the year over by the start of `day` (whole days), between 0 and 1."""
-    done = (day - year.start).days
+def counted_from(year: ProgrammeYear, joined: dt.date | None) -> dt.date:
+    """The day pace counts from: the day the member joined, or the year's first day if later
+    (or if the day is unknown); at most the year's end."""
+    if joined is None:
+        return year.start
+    return min(max(joined, year.start), year.end)
+
+
+def joined_on(registered_at: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
+    """The local date a member joined: when they registered (None: never)."""
+    return registered_at.astimezone(tz).date() if registered_at is not None else None
+
+
+def share_gone(day: dt.date, year: ProgrammeYear, since: dt.date | None = None) -> float:
+    """The share of the year over by the start of `day` (whole days) counting from `since`
+    (default the year's first day), between 0 and 1."""
+    done = (day - (since or year.start)).days
     return min(max(done / year.days, 0.0), 1.0)
 
 
@@ -209,6 +230,8 @@ class Pace:
     expected_monographs: int
     books_behind: int
     monographs_behind: int
+    # The day the member joined, when pace counts from it rather than from the year's start.
+    joined: dt.date | None = None
 
     @property
     def behind(self) -> int:
@@ -220,8 +243,10 @@ class Pace:
         return self.behind == 0
 
 
-def pace(t: Tally, day: dt.date, year: ProgrammeYear) -> Pace:
-    share = share_gone(day, year)
+def pace(t: Tally, day: dt.date, year: ProgrammeYear, joined: dt.date | None = None) -> Pace:
+    """Where a reader stands on `day`, counting from when they joined (`counted_from`)."""
+    since = counted_from(year, joined)
+    share = share_gone(day, year, since)
     # The epsilon keeps 6 x 0.5 from landing just under 3.
     books = int(TARGET_BOOKS * share + 1e-9)
     monos = int(TARGET_MONOGRAPHS * share + 1e-9)
@@ -231,6 +256,7 @@ def pace(t: Tally, day: dt.date, year: ProgrammeYear) -> Pace:
         expected_monographs=monos,
         books_behind=max(books - t.books, 0),
         monographs_behind=max(monos - t.monographs, 0),
+        joined=since if since > year.start else None,
     )
 
 
@@ -253,6 +279,12 @@ def nudge_window_open(now: dt.datetime, nudge_day: int, at: dt.time) -> bool:
     """Whether a nudge for this month may be sent now (catching up later in the month is fine)."""
     moment = nudge_moment(now, nudge_day, at)
     return moment is not None and now >= moment and not is_quiet(now.timetz())
+
+
+def nudged(p: Pace, day: dt.date, joined: dt.date | None) -> bool:
+    """Whether a reader with pace `p` on the nudge's pace `day` gets this month's nudge: behind,
+    and joined at least `FIRST_WEEK` before `day` (or at an unknown time)."""
+    return not p.on_track and (joined is None or day - joined >= FIRST_WEEK)
 
 
 def nudge_pace_day(now: dt.datetime, nudge_day: int) -> dt.date:
@@ -302,6 +334,29 @@ def suggest(
             if b.category == "education_monograph":
                 return b
     return required[0] if required else None
+
+
+# The nudge's suggestion line, named as its catalog key under `reading.nudge`.
+SuggestionKind = Literal["suggest", "no_suggestion", "electives", "own_choice", "no_catalog"]
+
+
+def suggestion(
+    catalog: Sequence[B], logged: set[int], *, want_monograph: bool
+) -> tuple[SuggestionKind, B | None]:
+    """What the nudge suggests, true of the catalog that exists: a required book not logged yet
+    ("suggest"); else the electives left ("no_suggestion" when every required book is logged,
+    "electives" when the catalog has no required books); else a book of one's own choice
+    ("own_choice"), or "no_catalog" when no catalog is imported for the year."""
+    if not catalog:
+        return "no_catalog", None
+    book = suggest(catalog, logged, want_monograph=want_monograph)
+    if book is not None:
+        return "suggest", book
+    if not any(b.book_list == "elective" and b.pk not in logged for b in catalog):
+        return "own_choice", None
+    if any(b.book_list == "required" for b in catalog):
+        return "no_suggestion", None
+    return "electives", None
 
 
 # -- input ----------------------------------------------------------------------------------------

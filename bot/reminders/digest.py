@@ -60,7 +60,7 @@ from bot.core import pending
 from bot.core.config import Config
 from bot.core.i18n import normalize, t
 from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
-from bot.core.workdays import WorkCalendar
+from bot.core.workdays import WorkCalendar, notice_from
 from bot.credits import rules as credit_rules
 from bot.delivery import notify
 from bot.reading import rules as reading_rules
@@ -756,9 +756,30 @@ async def attendance_section(conn: aiosqlite.Connection, scope: Scope) -> list[s
 
 
 async def pending_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
-    """What waits for HR's decision (leave requests, exit proposals...), from bot.core.pending."""
+    """What waits for HR's decision (leave requests, exit proposals...), from bot.core.pending;
+    first, once, a year whose make-up working days are unknown (`calendar_notice`)."""
     items = [scope.t("digest.bullet", text=line) for line in await pending.gather(conn, scope.lang)]
-    return capped(scope, items, "pending")
+    return await calendar_notice(conn, scope) + capped(scope, items, "pending")
+
+
+async def calendar_notice(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
+    """HR is told once that a year's make-up working days (调休) are not known (neither the
+    holidays package nor `[calendar] extra_workdays` has them), and how to add them: in the
+    first HR digest sent on or after `workdays.notice_from(year)` (1 December of the year
+    before) — or the first after installation, when that is later."""
+    years = calendar_of(scope.cfg).unscheduled(scope.today)
+    if not years:
+        return []
+    last = await repo.latest_run(conn, "hr", "", statuses=("sent",))
+    told_to = parse_ts(last.covered_to) if last is not None else None
+    lines = []
+    for year in years:
+        since = dt.datetime.combine(notice_from(year), dt.time(), scope.cfg.tz)
+        # A digest sent from that moment on already carried the notice.
+        if told_to is not None and told_to >= since:
+            continue
+        lines.append(scope.t("digest.calendar.unscheduled", year=year))
+    return lines
 
 
 async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
@@ -799,7 +820,11 @@ async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     paced = []
     for m in people:
         tally = reading_rules.tally(by_member.get(m.pk, []), scope.cfg.reading.review)
-        paced.append((m, tally, reading_rules.pace(tally, scope.today, year)))
+        # Pace counts from the day the member registered, if later than the year's start (one
+        # who never registered is counted from the start: the roster has them since then).
+        registered = parse_ts(m.registered_at) if m.registered_at else None
+        joined = reading_rules.joined_on(registered, scope.cfg.tz)
+        paced.append((m, tally, reading_rules.pace(tally, scope.today, year, joined)))
     head: list[str] = []
     if len(paced) > scope.cfg.digest.max_names:
         # A big group: how many are on pace, then only those behind, furthest behind first.
@@ -812,6 +837,8 @@ async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     for m, tally, p in paced:
         state = (scope.t("digest.pace.on_track") if p.on_track
                  else scope.t("digest.pace.behind", n=p.behind))
+        if p.joined is not None:
+            state += scope.t("digest.pace.since", date=p.joined.isoformat())
         items.append(scope.t(
             "digest.pace.line", name=m.name, books=tally.books,
             target=reading_rules.TARGET_BOOKS, monographs=tally.monographs,

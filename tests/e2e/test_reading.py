@@ -22,6 +22,7 @@ from bot.sandbox.client import SandboxUser
 from bot.sandbox.model import Entry
 from storage import members as members_repo
 from storage import reading as reading_repo
+from storage.db import ts
 from storage.reading import Submission
 from tests.helpers import TZ, Harness, running_bot, said, text_of
 
@@ -656,6 +657,10 @@ async def test_big_tables_are_split_under_the_limit(tmp_path: Path) -> None:
 async def test_monthly_nudge_only_when_behind_and_at_most_once_a_month(h: Harness) -> None:
     t1 = await h.register("T1")  # reads nothing until May
     t2 = await h.register("T2")  # one book in March
+    # Both joined when the year began (pace counts from joining): see test_reading_joiners.py.
+    async with h.services.db.tx() as conn:
+        await conn.execute("UPDATE members SET registered_at = ? WHERE member_id IN ('T1', 'T2')",
+                           (ts(dt.datetime(2026, 1, 1, 9, 0, tzinfo=TZ)),))
     await log_book(t2, "乡土", "《乡土中国》费孝通")
 
     def nudges(user: SandboxUser) -> list[str]:

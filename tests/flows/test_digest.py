@@ -42,8 +42,10 @@ async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Database, Config]]:
     now_s = ts(SINCE)
     async with db.tx() as conn:
         pks = {m.member_id: m.pk for m in await members_repo.all_members(conn)}
+        # Registered before the year began, so reading pace counts from 1 January.
+        registered = ts(dt.datetime(2025, 12, 1, 9, 0, tzinfo=TZ))
         for i, member_id in enumerate(("L1", "T1", "L2", "T3", "H1"), start=1):
-            await members_repo.link_telegram(conn, pks[member_id], 9000 + i, "zh", now_s)
+            await members_repo.link_telegram(conn, pks[member_id], 9000 + i, "zh", registered)
         await members_repo.mark_unreachable(conn, 9004, "Forbidden: bot was blocked", now_s)
         groups = await activities_repo.group_ids_by_name(conn)
 

@@ -231,6 +231,116 @@ def test_suggest(logged: set[int], want_mono: bool, expected: int | None) -> Non
     assert (book.pk if book else None) == expected
 
 
+# -- joiners: pace from the day they joined, no nudge in the first week ------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "joined", "books", "exp_books", "exp_monos", "behind", "since"),
+    [
+        # Joined before the year or unknown: counted from 1 January, as before.
+        (D(2026, 7, 3), None, 0, 3, 1, 3, None),
+        (D(2026, 7, 3), D(2025, 6, 1), 0, 3, 1, 3, None),
+        (D(2026, 7, 3), D(2026, 1, 1), 0, 3, 1, 3, None),
+        # Joined on 2 March: 6 x 123/365 = 2.02 books by 3 July, 2 x 123/365 = 0.67 monographs.
+        (D(2026, 7, 3), D(2026, 3, 2), 0, 2, 0, 2, D(2026, 3, 2)),
+        (D(2026, 7, 3), D(2026, 3, 2), 2, 2, 0, 0, D(2026, 3, 2)),
+        # Joined on 1 July: 3 books by the year's last day (183 days of 365 -> 3.008).
+        (D(2026, 12, 31), D(2026, 7, 1), 0, 3, 1, 3, D(2026, 7, 1)),
+        # The December joiner of issue 16 (was "5 behind"): nothing is due that year.
+        (D(2026, 12, 31), D(2026, 12, 4), 0, 0, 0, 0, D(2026, 12, 4)),
+        (D(2026, 12, 4), D(2026, 12, 4), 0, 0, 0, 0, D(2026, 12, 4)),
+        # Judged on a day before they joined (a nudge caught up): nothing due yet.
+        (D(2026, 12, 1), D(2026, 12, 4), 0, 0, 0, 0, D(2026, 12, 4)),
+        # 61 days in: the first book is due (6 x 61/365 = 1.003).
+        (D(2026, 5, 2), D(2026, 3, 2), 0, 1, 0, 1, D(2026, 3, 2)),
+        (D(2026, 5, 1), D(2026, 3, 2), 0, 0, 0, 0, D(2026, 3, 2)),
+        # A school year from 09-01: a joiner on 1 March 2027 counts from then.
+        (D(2027, 8, 31), D(2027, 3, 1), 0, 3, 1, 3, D(2027, 3, 1)),  # 183/365
+    ],
+)
+def test_pace_of_joiners(
+    day: dt.date, joined: dt.date | None, books: int, exp_books: int, exp_monos: int,
+    behind: int, since: dt.date | None,
+) -> None:
+    year = rules.programme_year(day, (9, 1) if day.year == 2027 else (1, 1))
+    p = rules.pace(rules.Tally(books=books), day, year, joined)
+    assert (p.expected_books, p.expected_monographs, p.behind, p.joined) == (
+        exp_books, exp_monos, behind, since)
+
+
+@given(st.dates(min_value=D(2000, 1, 1), max_value=D(2099, 12, 31)),
+       st.dates(min_value=D(1999, 1, 1), max_value=D(2099, 12, 31)))
+def test_a_joiner_is_never_expected_more_than_a_member_of_the_whole_year(
+    day: dt.date, joined: dt.date
+) -> None:
+    year = rules.programme_year(day)
+    whole = rules.pace(rules.Tally(), day, year)
+    late = rules.pace(rules.Tally(), day, year, joined)
+    assert late.expected_books <= whole.expected_books
+    assert late.expected_monographs <= whole.expected_monographs
+    assert (late.joined is None) == (joined <= year.start)
+
+
+@pytest.mark.parametrize(
+    ("day", "joined", "books", "nudged", "why"),
+    [
+        (D(2026, 7, 1), None, 0, True, "behind, joined at an unknown time"),
+        (D(2026, 7, 1), D(2026, 1, 1), 0, True, "behind, joined long ago"),
+        (D(2026, 7, 1), D(2026, 1, 1), 3, False, "on pace"),
+        (D(2026, 7, 1), D(2026, 6, 24), 0, False, "a week in, but nothing due since joining"),
+        (D(2026, 7, 1), D(2026, 6, 26), 0, False, "in the first week"),
+        (D(2026, 7, 1), D(2026, 7, 3), 0, False, "joined after the pace day"),
+    ],
+)
+def test_nudged(
+    day: dt.date, joined: dt.date | None, books: int, nudged: bool, why: str
+) -> None:
+    year = rules.programme_year(day)
+    p = rules.pace(rules.Tally(books=books), day, year, joined)
+    assert rules.nudged(p, day, joined) is nudged, why
+
+
+def test_no_nudge_in_the_first_week_even_when_behind() -> None:
+    # Pace from joining already expects nothing in a week; the rule holds on its own too.
+    behind = rules.Pace(share=0.5, expected_books=3, expected_monographs=1, books_behind=3,
+                        monographs_behind=1)
+    assert rules.nudged(behind, D(2026, 7, 1), D(2026, 6, 25)) is False
+    assert rules.nudged(behind, D(2026, 7, 1), D(2026, 6, 24)) is True
+    assert rules.nudged(behind, D(2026, 7, 1), None) is True
+
+
+def test_joined_on_is_the_local_date_of_registration() -> None:
+    # 23:30 on 30 November in UTC is already 1 December in Shanghai.
+    registered = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    assert rules.joined_on(registered, TZ) == D(2026, 12, 1)
+    assert rules.joined_on(None, TZ) is None
+
+
+REQUIRED = [B(1, "给教师的建议", "苏霍姆林斯基", "required", "education_monograph"),
+            B(2, "第五项修炼", "彼得·圣吉", "required", "other")]
+ELECTIVE = [B(5, "教育的目的", "怀特海", "elective", "education_monograph")]
+
+
+@pytest.mark.parametrize(
+    ("catalog", "logged", "kind", "book"),
+    [
+        ([], set(), "no_catalog", None),  # issue 16: not "all required books are logged"
+        (REQUIRED + ELECTIVE, set(), "suggest", 1),
+        (REQUIRED + ELECTIVE, {1}, "suggest", 2),
+        (REQUIRED + ELECTIVE, {1, 2}, "no_suggestion", None),
+        (REQUIRED + ELECTIVE, {1, 2, 5}, "own_choice", None),
+        (REQUIRED, {1, 2}, "own_choice", None),  # no electives to pick from
+        (ELECTIVE, set(), "electives", None),  # no required books at all
+        (ELECTIVE, {5}, "own_choice", None),
+    ],
+)
+def test_suggestion_is_true_of_the_catalog(
+    catalog: list[B], logged: set[int], kind: str, book: int | None
+) -> None:
+    found_kind, found = rules.suggestion(catalog, logged, want_monograph=False)
+    assert (found_kind, found.pk if found else None) == (kind, book)
+
+
 # -- input ----------------------------------------------------------------------------------------
 
 YEAR = rules.programme_year(D(2026, 3, 10))
