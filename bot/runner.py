@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import signal
 import sys
@@ -142,6 +143,12 @@ async def cli_check_config(args: argparse.Namespace, cfg: Config) -> int:
         print(line, file=sys.stderr)
     if problems:
         return 2
+    from bot.core.workdays import unscheduled_warnings
+    from bot.reports.rules import calendar_of
+
+    today = dt.datetime.now(cfg.tz).date()
+    for warning in unscheduled_warnings(calendar_of(cfg.calendar), today, cfg.program.language):
+        print(f"{cfg.source}: {warning}", file=sys.stderr)
     print(f"{cfg.source}: OK")
     return 0
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import holidays
 
+from bot.core.i18n import DEFAULT_LANGUAGE, t
+
 log = logging.getLogger(__name__)
 
 # How far ahead an unscheduled year is announced: from 1 December of the year before, when
@@ -139,14 +141,12 @@ class WorkCalendar:
         raise ValueError(f"no working day within a year before {day}")
 
 
-def unscheduled_warnings(calendar: WorkCalendar, today: dt.date) -> list[str]:
+def unscheduled_warnings(
+    calendar: WorkCalendar, today: dt.date, lang: str = DEFAULT_LANGUAGE
+) -> list[str]:
     """`check-config`'s warnings (they do not fail the check): each soon-needed year whose
     make-up working days are unknown, and how to add them."""
     return [
-        f"[calendar] {year}: the make-up working days (调休) are not known to the holidays "
-        f"package {holidays.__version__}; working days follow its public holidays and "
-        f"Monday-Friday. Once the State Council publishes {year}'s schedule, list its working "
-        f'weekend days in extra_workdays and any other days off in extra_holidays ("YYYY-MM-DD"),'
-        " or upgrade the holidays package"
+        t(lang, "calendar.unscheduled", year=year, version=holidays.__version__)
         for year in calendar.unscheduled(today)
     ]

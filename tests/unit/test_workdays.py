@@ -91,8 +91,10 @@ def test_unscheduled_years(
 ) -> None:
     cal = WorkCalendar("CN", extra_workdays=extra_workdays)
     assert cal.unscheduled(today) == unscheduled, why
-    warnings = unscheduled_warnings(cal, today)
+    warnings = unscheduled_warnings(cal, today, "en")
     assert [w.split(":")[0] for w in warnings] == [f"[calendar] {y}" for y in unscheduled], why
+    assert [w.split("：")[0] for w in unscheduled_warnings(cal, today, "zh")] == [
+        f"[calendar] {y}" for y in unscheduled], why
     assert all("extra_workdays" in w for w in warnings)
 
 
