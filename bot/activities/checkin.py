@@ -36,6 +36,7 @@ from bot.activities.rules import (
     parse_token,
 )
 from bot.activities.scheduling import rules_of
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from storage import activities as activities_repo
 from storage.activities import Activity, takes_part
@@ -125,7 +126,7 @@ async def attempt(
     proved presence (None when the message held no location); "link": `token` is the QR's
     deep-link payload.
     """
-    when = _When(now, min(sent_at, now) if sent_at is not None else now)
+    when = _When(now, as_sent(sent_at, now))
     if step == "command":
         return await _command(db, cfg, when, member, normalize_code(code or "") or None)
     if step == "link":

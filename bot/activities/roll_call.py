@@ -37,6 +37,7 @@ from bot.activities.rules import (
     status_on_close,
 )
 from bot.activities.scheduling import activity_card, activity_when, rules_of
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.delivery import notify
@@ -178,7 +179,7 @@ async def check_in(
     in a second transaction, which tells "already", "gone" or "closed" apart.
     """
     rules = rules_of(cfg.checkin)
-    sent = _sent(sent_at, now)
+    sent = as_sent(sent_at, now)
     at, voided_at = ts(sent), ts(now)
     if activity is not None and member is not None and activity.pk == activity_pk \
             and member.pk == member_pk and takes_part(activity, member):
@@ -202,11 +203,6 @@ async def check_in(
                 return CheckinResult("ok", activity, record)
     async with db.tx() as conn:
         return await _check_in_slow(conn, activity_pk, member_pk, now, sent, source, rules)
-
-
-def _sent(sent_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """When the member sent it: never after it is handled."""
-    return now if sent_at is None else min(sent_at, now)
 
 
 async def _check_in_slow(
@@ -274,7 +270,7 @@ async def check_out(
     """Records the check-out as of `sent_at` (None: `now`), the time recorded: before the
     check-out window only once the early leave is confirmed, after the end not at all."""
     rules = rules_of(cfg.checkin)
-    sent = _sent(sent_at, now)
+    sent = as_sent(sent_at, now)
     async with db.tx() as conn:
         activity = await activities_repo.by_pk(conn, activity_pk)
         if activity is None or activity.status != "scheduled":

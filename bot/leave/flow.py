@@ -24,6 +24,7 @@ import aiosqlite
 from bot.activities.rules import ATTENDED
 from bot.activities.scheduling import activity_card, activity_when, local
 from bot.core import callbacks
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.delivery import notify
@@ -279,11 +280,6 @@ class AskResult:
     approver: str = ""
 
 
-def _sent(sent_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """When the member sent it: never after it is handled."""
-    return now if sent_at is None else min(sent_at, now)
-
-
 async def _check_ask(
     conn: aiosqlite.Connection, cfg: Config, member: Member, activity: Activity | None,
     sent: dt.datetime, lang: str,
@@ -311,7 +307,7 @@ async def check_ask(
     before the reason is typed."""
     async with db.read() as conn:
         activity = await activities_repo.by_pk(conn, activity_pk)
-        refused = await _check_ask(conn, cfg, member, activity, _sent(sent_at, now), lang)
+        refused = await _check_ask(conn, cfg, member, activity, as_sent(sent_at, now), lang)
     return refused or AskResult("ok", activity)
 
 
@@ -332,7 +328,7 @@ async def submit(
         activity = await activities_repo.by_pk(conn, activity_pk)
         if member is None:
             return AskResult("not_participant", activity)
-        refused = await _check_ask(conn, cfg, member, activity, _sent(sent_at, now), lang)
+        refused = await _check_ask(conn, cfg, member, activity, as_sent(sent_at, now), lang)
         if refused is not None:
             return refused
         assert activity is not None
@@ -468,7 +464,7 @@ async def withdraw(
             return "forbidden", None
         if req.state not in rules.OPEN_STATES:
             return "already", req
-        if not rules.may_withdraw(req.state, _sent(sent_at, now), parse_ts(req.start_at)):
+        if not rules.may_withdraw(req.state, as_sent(sent_at, now), parse_ts(req.start_at)):
             return "too_late", req
         was = req.state
         if not await leave_repo.withdraw(conn, req.id, member_pk, was, at):
@@ -513,7 +509,7 @@ async def excuse(
         if existing is not None:
             text = await render(conn, cfg, lang, existing)
             return ("approved" if existing.state == "approved" else "pending"), existing, text
-        late = not rules.in_time(_sent(sent_at, now), parse_ts(activity.start_at),
+        late = not rules.in_time(as_sent(sent_at, now), parse_ts(activity.start_at),
                                  cfg.leave.cutoff_minutes)
         request_id = await leave_repo.create(
             conn, member_pk=member.pk, activity_pk=activity.pk, reason=reason.strip(),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from bot.activities.scheduling import activity_card, can_manage
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.core.text import MAX_CAPTION, clip, split_message
@@ -627,11 +628,6 @@ class Submitted:
     missing: list[str] = field(default_factory=list)
 
 
-def _sent(sent_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """When the host sent it: never after it is handled."""
-    return now if sent_at is None else min(sent_at, now)
-
-
 async def submit(
     db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime,
     *, sent_at: dt.datetime | None = None,
@@ -639,7 +635,7 @@ async def submit(
     """Submits a draft, on time or late as of `sent_at` (None: `now`), and queues HR's copy,
     in one transaction."""
     at = ts(now)
-    sent = _sent(sent_at, now)
+    sent = as_sent(sent_at, now)
     async with db.tx() as conn:
         report = await reports_repo.get(conn, report_pk)
         activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
@@ -702,7 +698,7 @@ async def amend(
     """Applies an amendment sent (`sent_at`, None: `now`) before the deadline and tells HR, in
     one transaction."""
     at = ts(now)
-    sent = _sent(sent_at, now)
+    sent = as_sent(sent_at, now)
     gone: list[str] = []
     before: Report | None = None
     async with db.tx() as conn:
@@ -762,7 +758,7 @@ async def start_amendment(
     """Checks an amendment may begin (the deadline as of `sent_at`, None: `now`) and drops
     photos staged by an abandoned one."""
     async with db.tx() as conn:
-        checked = await _amendable(conn, cfg, member, report_pk, _sent(sent_at, now))
+        checked = await _amendable(conn, cfg, member, report_pk, as_sent(sent_at, now))
         if isinstance(checked, Submitted):
             return checked
         report, _, due = checked
