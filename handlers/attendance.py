@@ -6,7 +6,9 @@ the host's QR (`/start ci_<token>`, handed over by handlers.start). Where the ac
 coordinates and `[checkin] require_location` is on, a location within the radius follows; it
 must be the user's own (not forwarded) and fresh. Each of those steps is one call to
 bot.activities.checkin.attempt, which decides, writes the record and says what to ask next;
-this module renders its answer and keeps the dialog step it names.
+this module renders its answer and keeps the dialog step it names. Check-in and check-out pass
+the time the member sent the update (bot.delivery.inbox.now_and_sent): that is what they are
+judged by.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.core.callbacks import Callback
 from bot.core.config import Config
 from bot.core.services import StudyContext
 from bot.core.text import MAX_CAPTION, clip
+from bot.delivery.inbox import now_and_sent
 from handlers import replies
 from handlers.replies import Rows, reply, reply_long
 from storage.activities import Activity, takes_part
@@ -95,6 +98,11 @@ def _flow(context: StudyContext) -> tuple[Database, Config, dt.datetime, Member]
     return services.db, services.config, services.clock.now(), _member(context)
 
 
+def _sent(update: Update, context: StudyContext) -> dt.datetime:
+    """When the member sent `update` (what the check-in is judged by)."""
+    return now_and_sent(update, context)[1]
+
+
 async def _show(update: Update, context: StudyContext, result: Attempt) -> None:
     """Renders a check-in attempt's answer and keeps the dialog step it names."""
     _follow(context, result)
@@ -105,7 +113,8 @@ async def _show(update: Update, context: StudyContext, result: Attempt) -> None:
 async def checkin_command(update: Update, context: StudyContext) -> None:
     """/checkin [code]: checks in to the user's open activity (asking for the code if needed)."""
     code = "".join(context.args or [])
-    await _show(update, context, await checkin.attempt(*_flow(context), code=code))
+    await _show(update, context, await checkin.attempt(
+        *_flow(context), code=code, sent_at=_sent(update, context)))
 
 
 async def start_checkin_link(update: Update, context: StudyContext, token: str) -> None:
@@ -114,7 +123,8 @@ async def start_checkin_link(update: Update, context: StudyContext, token: str) 
         await reply(update, context.t("register.how_to",
                                       program=context.services.config.program.name))
         return
-    await _show(update, context, await checkin.attempt(*_flow(context), step="link", token=token))
+    await _show(update, context, await checkin.attempt(
+        *_flow(context), step="link", token=token, sent_at=_sent(update, context)))
 
 
 @dialog.on_input(FEATURE)
@@ -127,12 +137,14 @@ async def on_input(update: Update, context: StudyContext, state: dict[str, Any])
         await _correction_reason(update, context, state)
     elif step == "code":
         await _show(update, context, await checkin.attempt(
-            *_flow(context), step="code", activity_pk=int(state["activity"]), code=message.text))
+            *_flow(context), step="code", activity_pk=int(state["activity"]), code=message.text,
+            sent_at=_sent(update, context)))
     elif step == "location":
         await _show(update, context, await checkin.attempt(
             *_flow(context), step="location", activity_pk=int(state["activity"]),
             location=_shared_location(update, message),
-            source=cast(roll_call.Source, state.get("source", "code"))))
+            source=cast(roll_call.Source, state.get("source", "code")),
+            sent_at=_sent(update, context)))
 
 
 def _shared_location(update: Update, message: Message) -> SharedLocation | None:
@@ -268,8 +280,8 @@ async def checkout_command(update: Update, context: StudyContext) -> None:
     """/checkout: records leaving; before the check-out window asks to confirm an early leave."""
     services = context.services
     member = _member(context)
-    now = services.clock.now()
-    can, done = await roll_call.checkout_candidates(services.db, services.config, member, now)
+    sent = _sent(update, context)
+    can, done = await roll_call.checkout_candidates(services.db, services.config, member, sent)
     if not can:
         if done:
             a, rec = done[0]
@@ -284,17 +296,18 @@ async def checkout_command(update: Update, context: StudyContext) -> None:
         await reply(update, context.t("attendance.checkout.pick"),
                     reply_markup=_choice(context, [a for a, _ in can], "co"))
         return
-    text, buttons = await _checkout(context, can[0][0].pk, confirmed=False)
+    text, buttons = await _checkout(update, context, can[0][0].pk, confirmed=False)
     await reply(update, text, reply_markup=buttons)
 
 
 async def _checkout(
-    context: StudyContext, activity_pk: int, *, confirmed: bool
+    update: Update, context: StudyContext, activity_pk: int, *, confirmed: bool
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     services = context.services
+    now, sent = now_and_sent(update, context)
     result = await roll_call.check_out(
-        services.db, services.config, activity_pk, _member(context).pk, services.clock.now(),
-        confirmed_early=confirmed,
+        services.db, services.config, activity_pk, _member(context).pk, now,
+        confirmed_early=confirmed, sent_at=sent,
     )
     a = result.activity
     title = a.title if a else ""
@@ -471,7 +484,8 @@ async def _pick_button(
     code = cb.args[1] if len(cb.args) > 1 else None
     await message.edit_reply_markup(None)
     await _show(update, context, await checkin.attempt(
-        *_flow(context), step="pick", activity_pk=activity.pk, code=code))
+        *_flow(context), step="pick", activity_pk=activity.pk, code=code,
+        sent_at=_sent(update, context)))
 
 
 async def _code_button(
@@ -501,7 +515,7 @@ async def _checkout_button(
         await message.edit_text(context.t("attendance.checkout.stayed", title=activity.title))
         return
     confirmed = cb.action == "leave"
-    text, buttons = await _checkout(context, activity.pk, confirmed=confirmed)
+    text, buttons = await _checkout(update, context, activity.pk, confirmed=confirmed)
     await message.edit_text(text, reply_markup=None if confirmed else buttons)
 
 

@@ -6,6 +6,7 @@ withdrawing.
 the reason, shows what will be sent and sends it on the confirming tap. Button data carries only
 an id; who may press what is checked in the database by bot.leave.flow, in the transaction that
 makes the change, so a button still works after a restart and a forged one changes nothing.
+The cutoff is judged by when the member sent the request (bot.delivery.inbox.now_and_sent).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.activities.scheduling import activity_card, local
 from bot.core import callbacks, commands, dialog
 from bot.core.services import StudyContext
 from bot.core.text import split_message
+from bot.delivery.inbox import now_and_sent
 from bot.leave import flow as leave_flow
 from bot.leave import rules
 from bot.leave.flow import PREFIX, AskResult, DecideResult
@@ -83,7 +85,7 @@ async def leave_command(update: Update, context: StudyContext) -> None:
                 context.t("leave.ask.unknown", activity_id=context.args[0][:40])
             )
             return
-        await _picked(message, context, activity.pk)
+        await _picked(update, message, context, activity.pk)
         return
     found, opened = await leave_flow.candidates(services.db, member, services.clock.now())
     if not found:
@@ -99,12 +101,15 @@ async def leave_command(update: Update, context: StudyContext) -> None:
     await message.reply_text(context.t("leave.ask.pick"), reply_markup=markup(rows))
 
 
-async def _picked(message: Message, context: StudyContext, activity_pk: int) -> None:
+async def _picked(
+    update: Update, message: Message, context: StudyContext, activity_pk: int
+) -> None:
     """An activity was chosen: refuse (too late, already asked...) or ask for the reason."""
     services = context.services
+    now, sent = now_and_sent(update, context)
     result = await leave_flow.check_ask(
-        services.db, services.config, _member(context), activity_pk, services.clock.now(),
-        context.lang,
+        services.db, services.config, _member(context), activity_pk, now, context.lang,
+        sent_at=sent,
     )
     if result.outcome != "ok":
         await reply_long(message, _refusal(context, result))
@@ -189,9 +194,10 @@ async def _send(update: Update, context: StudyContext, message: Message, pk: int
         await query.answer(context.t("leave.ask.stale"), show_alert=True)
         return
     dialog.end(context)
+    now, sent = now_and_sent(update, context)
     result = await leave_flow.submit(
         services.db, services.config, _member(context).pk, pk, str(state["reason"]),
-        services.clock.now(), context.lang,
+        now, context.lang, sent_at=sent,
     )
     await query.answer()
     if result.outcome != "ok":
@@ -314,8 +320,9 @@ async def _withdraw(
     query = update.callback_query
     assert query is not None
     services = context.services
+    now, sent = now_and_sent(update, context)
     outcome, req = await leave_flow.withdraw(
-        services.db, services.config, _member(context).pk, request_id, services.clock.now()
+        services.db, services.config, _member(context).pk, request_id, now, sent_at=sent
     )
     if outcome == "forbidden" or req is None:
         await query.answer(context.t("error.forged"), show_alert=True)
@@ -398,9 +405,10 @@ async def excuse_command(update: Update, context: StudyContext) -> None:
     if rules.check_reason(reason, limit) == "too_long":
         await message.reply_text(context.t("leave.ask.too_long", count=len(reason), limit=limit))
         return
+    now, sent = now_and_sent(update, context)
     outcome, req, text = await leave_flow.excuse(
         services.db, services.config, member.pk, args[0].strip(), args[1].strip(), reason,
-        services.clock.now(), context.lang,
+        now, context.lang, sent_at=sent,
     )
     if outcome in ("ok", "pending") and req is not None:
         if outcome == "pending":
@@ -443,7 +451,7 @@ async def _pick(update: Update, context: StudyContext, message: Message, pk: int
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await _picked(message, context, pk)
+    await _picked(update, message, context, pk)
 
 
 async def _cancel(update: Update, context: StudyContext, message: Message, pk: int) -> None:

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from bot.core import dialog
 from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
+from bot.delivery.inbox import now_and_sent
 from bot.reports import flow as reporting
 from bot.reports import views
 from bot.reports.rules import MAX_PHOTOS, parse_headcount, typed_problem
@@ -360,7 +361,7 @@ async def _submit(
     query, message = pressed(update)
     services = context.services
     member = member_of(context)
-    now = services.clock.now()
+    now, sent = now_and_sent(update, context)
     if state is not None and state.get("step") != "preview":
         await forged(update, context)
         return
@@ -373,7 +374,7 @@ async def _submit(
         return
     amendment = (state.get("overrides") or {}) if state is not None and amending else None
     result = await reporting.send(services.db, services.config, member, report_pk, amendment,
-                                  bool(state and state.get("staged")), now)
+                                  bool(state and state.get("staged")), now, sent_at=sent)
     if result.refusal in ("not_found", "not_host"):
         await forged(update, context)
         return

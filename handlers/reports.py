@@ -23,6 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.core import callbacks, commands, dialog
 from bot.core.callbacks import Callback
 from bot.core.services import StudyContext
+from bot.delivery.inbox import now_and_sent
 from bot.reports import flow as reporting
 from bot.reports import views
 from bot.reports.views import PREFIX
@@ -98,8 +99,9 @@ async def _begin_amendment(update: Update, context: StudyContext, cb: Callback, 
     """Amend (or a submitted report picked from /report): the preview, to edit and resubmit."""
     query, _ = pressed(update)
     services = context.services
+    now, sent = now_and_sent(update, context)
     result = await reporting.start_amendment(services.db, services.config, member_of(context),
-                                             pk, services.clock.now())
+                                             pk, now, sent_at=sent)
     if await _refused(update, context, result.refusal, result.report, NOT_YOURS,
                       "reports.refused"):
         return

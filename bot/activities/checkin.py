@@ -9,9 +9,13 @@ handler renders: the input to ask for next (the code, the location, which activi
 the check-in ended. Which dialog step comes next is part of the answer (`Attempt.dialog`), so
 the handler only stores it.
 
-The check-in window is judged at `now`, the programme clock's time when the update is handled
-(as before this module existed); a shared location's freshness by the time Telegram stamped
-on the message (`SharedLocation.sent_at`).
+Two times: `now`, the programme clock's when the update is handled, and `sent_at`, when the
+member sent it (bot.delivery.inbox.sent_at: Telegram's date on the message, never after `now`).
+What was open, whether the code was current, present or late, and the record's check-in time
+are judged at `sent_at`, so members who checked in on time are not made late (or shut out) by
+an outage, a restart or a replay. What happens on the bot's side is at `now`: wrong-code tries
+and the lockout (they count arrivals), and a shared location's freshness (its own stamp,
+`SharedLocation.sent_at`, against `now`, as before).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from bot.activities.rules import (
     parse_token,
 )
 from bot.activities.scheduling import rules_of
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from storage import activities as activities_repo
 from storage.activities import Activity, takes_part
@@ -99,12 +104,21 @@ class Attempt:
     radius: float = 0.0  # "outside"
 
 
+@dataclass(frozen=True, slots=True)
+class _When:
+    """When the step is handled (`now`) and when the member sent it (`sent`, never later)."""
+
+    now: dt.datetime
+    sent: dt.datetime
+
+
 async def attempt(
     db: Database, cfg: Config, now: dt.datetime, member: Member, *,
     step: Step = "command", activity_pk: int | None = None, code: str | None = None,
     token: str | None = None, location: SharedLocation | None = None, source: Source = "code",
+    sent_at: dt.datetime | None = None,
 ) -> Attempt:
-    """One check-in step for `member` at `now`.
+    """One check-in step for `member`, handled at `now`, sent at `sent_at` (None: `now`).
 
     "command": `code` is what followed /checkin (may be None); "pick": `activity_pk` was chosen
     and `code` is the one its button carries; "code": `code` is the text typed at the prompt
@@ -112,11 +126,12 @@ async def attempt(
     proved presence (None when the message held no location); "link": `token` is the QR's
     deep-link payload.
     """
+    when = _When(now, as_sent(sent_at, now))
     if step == "command":
-        return await _command(db, cfg, now, member, normalize_code(code or "") or None)
+        return await _command(db, cfg, when, member, normalize_code(code or "") or None)
     if step == "link":
         assert token is not None
-        return await _link(db, cfg, now, member, token)
+        return await _link(db, cfg, when, member, token)
     assert activity_pk is not None
     async with db.read() as conn:
         activity = await activities_repo.by_pk(conn, activity_pk)
@@ -126,21 +141,22 @@ async def attempt(
         records = await roll_call.records_of(db, member, [activity])
         if activity.pk in records:
             return Attempt("already", activity, records[activity.pk])
-        return await _with_activity(db, cfg, now, member, activity, code)
+        return await _with_activity(db, cfg, when, member, activity, code)
     if step == "code":
         if not code or not looks_like_code(code):
             return Attempt("not_a_code", activity)
-        return await _with_activity(db, cfg, now, member, activity, normalize_code(code))
-    return await _located(db, cfg, now, member, activity, location, source)
+        return await _with_activity(db, cfg, when, member, activity, normalize_code(code))
+    return await _located(db, cfg, when, member, activity, location, source)
 
 
 async def _command(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, code: str | None
+    db: Database, cfg: Config, when: _When, member: Member, code: str | None
 ) -> Attempt:
-    """/checkin [code]: the member's open activity (the choice when several are open)."""
-    open_ = await roll_call.open_for(db, cfg, member, now)
+    """/checkin [code]: the member's activity open when it was sent (the choice when several
+    were)."""
+    open_ = await roll_call.open_for(db, cfg, member, when.sent)
     if not open_:
-        return await _nothing_open(db, cfg, now, member, code)
+        return await _nothing_open(db, cfg, when, member, code)
     pending = [a for a, rec in open_ if rec is None]
     if not pending:
         a, rec = open_[0]
@@ -148,13 +164,14 @@ async def _command(
     if len(pending) > 1:
         carried = code if code and looks_like_code(code) else None
         return Attempt("pick", choices=tuple(pending), code=carried)
-    return await _with_activity(db, cfg, now, member, pending[0], code)
+    return await _with_activity(db, cfg, when, member, pending[0], code)
 
 
 async def _nothing_open(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, code: str | None
+    db: Database, cfg: Config, when: _When, member: Member, code: str | None
 ) -> Attempt:
-    """No open activity of the member's: why, as precisely as we can tell."""
+    """No open activity of the member's when it was sent: why, as precisely as we can tell."""
+    now = when.sent
     if code and looks_like_code(code):
         rules = rules_of(cfg.checkin)
         # A right code of someone else's activity: say it is not theirs, not "nothing open".
@@ -174,30 +191,31 @@ async def _nothing_open(
 
 
 async def _with_activity(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, activity: Activity,
+    db: Database, cfg: Config, when: _When, member: Member, activity: Activity,
     code: str | None,
 ) -> Attempt:
-    """Checks in to `activity`: online at once; in person with the code (asked for if missing)."""
+    """Checks in to `activity`: online at once; in person with the code (asked for if missing),
+    which must have been current when it was sent."""
     if not activity.has_venue:
-        return await _record(db, cfg, now, member, activity, "online")
-    locked = await roll_call.code_locked_until(db, cfg, activity.pk, member.pk, now)
+        return await _record(db, cfg, when, member, activity, "online")
+    locked = await roll_call.code_locked_until(db, cfg, activity.pk, member.pk, when.now)
     if locked is not None:
         return Attempt("locked", activity, dialog="end", until=locked)
     if code is None:
         return Attempt("ask_code", activity, dialog="code")
-    verdict = check_code(activity.secret, code, now, rules_of(cfg.checkin))
+    verdict = check_code(activity.secret, code, when.sent, rules_of(cfg.checkin))
     if verdict == "wrong":
-        locked = await roll_call.wrong_code(db, cfg, activity.pk, member.pk, now)
+        locked = await roll_call.wrong_code(db, cfg, activity.pk, member.pk, when.now)
         if locked is not None:
             return Attempt("locked", activity, dialog="end", until=locked)
         return Attempt("code_wrong", activity, dialog="code")
     if verdict == "expired":
         return Attempt("code_expired", activity, dialog="code")
-    return await _after_proof(db, cfg, now, member, activity, "code")
+    return await _after_proof(db, cfg, when, member, activity, "code")
 
 
 async def _link(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, token: str
+    db: Database, cfg: Config, when: _When, member: Member, token: str
 ) -> Attempt:
     """The host's QR: a genuine token of the current slot counts as a right code."""
     parsed = parse_token(token)
@@ -211,7 +229,7 @@ async def _link(
         return Attempt("gone", activity)
     if not takes_part(activity, member):
         return Attempt("not_participant", activity)
-    verdict = check_token(activity.secret, parsed, now, rules_of(cfg.checkin))
+    verdict = check_token(activity.secret, parsed, when.sent, rules_of(cfg.checkin))
     if verdict == "wrong":
         return Attempt("bad_link", activity)
     records = await roll_call.records_of(db, member, [activity])
@@ -219,11 +237,11 @@ async def _link(
         return Attempt("already", activity, records[activity.pk])
     if verdict == "expired":
         return Attempt("qr_expired", activity)
-    return await _after_proof(db, cfg, now, member, activity, "qr")
+    return await _after_proof(db, cfg, when, member, activity, "qr")
 
 
 async def _after_proof(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, activity: Activity,
+    db: Database, cfg: Config, when: _When, member: Member, activity: Activity,
     source: Source,
 ) -> Attempt:
     """The code (or QR) was right: ask for the location where needed, else record."""
@@ -232,11 +250,11 @@ async def _after_proof(
         if activity.pk in records:
             return Attempt("already", activity, records[activity.pk], dialog="end")
         return Attempt("ask_location", activity, dialog="location", source=source)
-    return await _record(db, cfg, now, member, activity, source)
+    return await _record(db, cfg, when, member, activity, source)
 
 
 async def _located(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, activity: Activity,
+    db: Database, cfg: Config, when: _When, member: Member, activity: Activity,
     location: SharedLocation | None, source: Source,
 ) -> Attempt:
     """The location after the code: the member's own, fresh, and within the radius."""
@@ -247,7 +265,7 @@ async def _located(
     distance = distance_m(activity.lat, activity.lon, location.latitude, location.longitude)
     radius = activity.radius_m or c.radius_m
     verdict = location_verdict(
-        forwarded=location.forwarded, sent_at=location.sent_at, now=now,
+        forwarded=location.forwarded, sent_at=location.sent_at, now=when.now,
         max_age=dt.timedelta(seconds=c.location_max_age_seconds), distance=distance,
         radius_m=radius,
     )
@@ -257,16 +275,17 @@ async def _located(
         return Attempt("location_forwarded", activity)
     if verdict == "stale":
         return Attempt("location_stale", activity)
-    return await _record(db, cfg, now, member, activity, source)
+    return await _record(db, cfg, when, member, activity, source)
 
 
 async def _record(
-    db: Database, cfg: Config, now: dt.datetime, member: Member, activity: Activity,
+    db: Database, cfg: Config, when: _When, member: Member, activity: Activity,
     source: Source,
 ) -> Attempt:
     """Writes the record (the activity and member just read make it one guarded INSERT)."""
     result = await roll_call.check_in(
-        db, cfg, activity.pk, member.pk, now, source, activity=activity, member=member,
+        db, cfg, activity.pk, member.pk, when.now, source, activity=activity, member=member,
+        sent_at=when.sent,
     )
     # The handler words the answer from the activity it knew (as read before the insert).
     if result.outcome == "ok":

@@ -5,6 +5,11 @@ still scheduled, the window is open, the member takes part), so what a user was 
 pressing a button or typing a code cannot be stale. The UNIQUE (activity, member) constraint
 makes a second check-in impossible, however many arrive at once.
 
+Check-in and check-out are judged at the time the member sent them (`sent_at`, see
+bot.delivery.inbox.sent_at), which is also the time recorded; `now`, when the bot handles them,
+dates what the bot does (a leave request voided by the check-in). An update handled late
+(after an outage, a restart, a crash replay) is thus judged as if it had been handled at once.
+
 Closing is a due check: every tick closes each activity whose end has passed and whose roll
 is not closed yet, so an activity that ended while the bot was down is closed at the next
 start, once.
@@ -32,6 +37,7 @@ from bot.activities.rules import (
     status_on_close,
 )
 from bot.activities.scheduling import activity_card, activity_when, rules_of
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.delivery import notify
@@ -161,8 +167,10 @@ async def wrong_code(
 async def check_in(
     db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime,
     source: Source, *, activity: Activity | None = None, member: Member | None = None,
+    sent_at: dt.datetime | None = None,
 ) -> CheckinResult:
-    """Records the member present or late at `now`, in one short transaction.
+    """Records the member present or late as of `sent_at` (None: `now`), the check-in time
+    recorded, in one short transaction at `now`.
 
     With the activity and member the caller has just read, the usual case is a single guarded
     INSERT (it only matches while the activity is still scheduled at the same times) in one
@@ -171,10 +179,11 @@ async def check_in(
     in a second transaction, which tells "already", "gone" or "closed" apart.
     """
     rules = rules_of(cfg.checkin)
-    at = ts(now)
+    sent = as_sent(sent_at, now)
+    at, voided_at = ts(sent), ts(now)
     if activity is not None and member is not None and activity.pk == activity_pk \
             and member.pk == member_pk and takes_part(activity, member):
-        verdict = checkin_verdict(now, *_start_end(activity), rules)
+        verdict = checkin_verdict(sent, *_start_end(activity), rules)
         if verdict in ("present", "late"):
             start_at, end_at = activity.start_at, activity.end_at
 
@@ -184,7 +193,7 @@ async def check_in(
                 ):
                     return False
                 # Present after all: an open leave request for it is void.
-                leave_repo.void_on_checkin_sync(conn, activity_pk, member_pk, at)
+                leave_repo.void_on_checkin_sync(conn, activity_pk, member_pk, voided_at)
                 return True
 
             # One hop to the database thread for the whole transaction (a burst of check-ins
@@ -193,14 +202,14 @@ async def check_in(
                 record = Record(activity_pk, member_pk, verdict, at, None, "", source)
                 return CheckinResult("ok", activity, record)
     async with db.tx() as conn:
-        return await _check_in_slow(conn, activity_pk, member_pk, now, source, rules)
+        return await _check_in_slow(conn, activity_pk, member_pk, now, sent, source, rules)
 
 
 async def _check_in_slow(
     conn: aiosqlite.Connection, activity_pk: int, member_pk: int, now: dt.datetime,
-    source: Source, rules: Rules,
+    sent: dt.datetime, source: Source, rules: Rules,
 ) -> CheckinResult:
-    at = ts(now)
+    at = ts(sent)
     activity = await activities_repo.by_pk(conn, activity_pk)
     if activity is None or activity.status != "scheduled":
         return CheckinResult("gone", activity)
@@ -210,13 +219,13 @@ async def _check_in_slow(
     existing = await attendance_repo.get(conn, activity_pk, member_pk)
     if existing is not None:
         return CheckinResult("already", activity, existing)
-    verdict = checkin_verdict(now, *_start_end(activity), rules)
+    verdict = checkin_verdict(sent, *_start_end(activity), rules)
     if verdict in ("too_early", "closed"):
         return CheckinResult(verdict, activity)
     if not await attendance_repo.check_in(conn, activity_pk, member_pk, verdict, at, source):
         return CheckinResult("already", activity, await attendance_repo.get(
             conn, activity_pk, member_pk))
-    await leave_repo.void_on_checkin(conn, activity_pk, member_pk, at)
+    await leave_repo.void_on_checkin(conn, activity_pk, member_pk, ts(now))
     return CheckinResult(
         "ok", activity, Record(activity_pk, member_pk, verdict, at, None, "", source)
     )
@@ -235,7 +244,8 @@ class CheckoutResult:
 async def checkout_candidates(
     db: Database, cfg: Config, member: Member, now: dt.datetime
 ) -> tuple[list[tuple[Activity, Record]], list[tuple[Activity, Record]]]:
-    """(activities the member may check out of now, ones already checked out of)."""
+    """(activities the member may check out of at `now`, ones already checked out of); the
+    caller passes the time the /checkout was sent."""
     rules = rules_of(cfg.checkin)
     async with db.read() as conn:
         around = await activities_repo.open_around(conn, ts(now), ts(now + rules.opens_before))
@@ -255,10 +265,12 @@ async def checkout_candidates(
 
 async def check_out(
     db: Database, cfg: Config, activity_pk: int, member_pk: int, now: dt.datetime,
-    *, confirmed_early: bool,
+    *, confirmed_early: bool, sent_at: dt.datetime | None = None,
 ) -> CheckoutResult:
-    """Records the check-out; before the check-out window only once the early leave is confirmed."""
+    """Records the check-out as of `sent_at` (None: `now`), the time recorded: before the
+    check-out window only once the early leave is confirmed, after the end not at all."""
     rules = rules_of(cfg.checkin)
+    sent = as_sent(sent_at, now)
     async with db.tx() as conn:
         activity = await activities_repo.by_pk(conn, activity_pk)
         if activity is None or activity.status != "scheduled":
@@ -268,13 +280,13 @@ async def check_out(
             return CheckoutResult("not_in", activity, record)
         if record.checkout_at is not None or record.status not in ATTENDED:
             return CheckoutResult("already_out", activity, record)
-        verdict = checkout_verdict(now, *_start_end(activity), rules)
+        verdict = checkout_verdict(sent, *_start_end(activity), rules)
         if verdict == "closed":
             return CheckoutResult("closed", activity, record)
         early = verdict in ("early", "not_started")
         if early and not confirmed_early:
             return CheckoutResult("confirm_early", activity, record)
-        await attendance_repo.check_out(conn, activity_pk, member_pk, ts(now), early=early)
+        await attendance_repo.check_out(conn, activity_pk, member_pk, ts(sent), early=early)
         record = await attendance_repo.get(conn, activity_pk, member_pk)
     return CheckoutResult("early" if early else "ok", activity, record)
 

@@ -40,6 +40,12 @@ the older of two long polls). One is a warning (a deploy overlap: the old proces
 `[telegram] conflicts_before_exit` of them in a row, over at least `conflict_exit_seconds`
 with no getUpdates answered in between, is another bot for good: the poller stops and sets
 `Poller.gave_up`, and `studybot run` exits 2 (bot/runner.py) instead of fighting it forever.
+
+When an update was sent (`sent_at`, what deadlines are judged by): a message's date as Telegram
+stamped it; a button press carries no date, so it is when the bot received it: the time its row
+was stored (kept in memory until it is handled, read back from the row for a replayed update),
+else now. Both bounded by the programme clock (`bot.core.clock.as_sent`). The rows' received
+time is the programme clock's (the same as the wall clock in production; tests move it).
 """
 
 from __future__ import annotations
@@ -53,11 +59,13 @@ import time
 import warnings
 from typing import Any
 
+import aiosqlite
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
+from bot.core.clock import as_sent
 from bot.core.config import Config, TelegramConfig
 from bot.core.dialog import SavedDialogs
 from bot.core.services import StudyContext
@@ -90,6 +98,36 @@ def _wall_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _programme_now(app: Application[Any, Any, Any, Any, Any, Any]) -> dt.datetime:
+    """The programme clock (what deadlines are judged on), the wall clock before the services
+    exist."""
+    services = app.bot_data.get("services")
+    return services.clock.now() if services is not None else _wall_now()
+
+
+def sent_at(update: object, now: dt.datetime, inbox: Inbox | None = None) -> dt.datetime:
+    """When the member sent `update`, bounded by `now` (see `as_sent`): a message's (or an
+    edit's) date as Telegram stamped it; anything else (a button press) when the bot received
+    it, as `inbox` knows it, else `now`."""
+    if isinstance(update, Update) and update.callback_query is None:
+        message = update.effective_message
+        if message is not None:
+            edited = update.edited_message is not None or update.edited_channel_post is not None
+            return as_sent(message.edit_date if edited and message.edit_date else message.date,
+                           now)
+    received = None
+    if inbox is not None and isinstance(update, Update):
+        received = inbox.received_at(update.update_id)
+    return as_sent(received, now)
+
+
+def now_and_sent(update: object, context: StudyContext) -> tuple[dt.datetime, dt.datetime]:
+    """For a handler: the programme clock's now and when the member sent `update`."""
+    now = context.services.clock.now()
+    inbox = context.bot_data.get("inbox")
+    return now, sent_at(update, now, inbox if isinstance(inbox, Inbox) else None)
+
+
 class Inbox:
     """The rows of updates received and not yet handled, and their hand-over to the app."""
 
@@ -100,6 +138,8 @@ class Inbox:
         self.dialogs = dialogs or SavedDialogs()
         self._open: set[int] = set()  # stored, handed to the app, not finished
         self._done: list[int] = []  # finished, row not yet deleted
+        # When each stored update not yet finished arrived (programme clock): a press's time.
+        self._received: dict[int, dt.datetime] = {}
         self._deleter: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()  # set while no stored update is being handled
         self._idle.set()
@@ -109,18 +149,29 @@ class Inbox:
     async def store_batch(self, rows: list[tuple[int, str]], next_offset: int) -> None:
         """One transaction for the batch's (update_id, JSON) rows and the offset that will
         confirm it."""
-        now = ts(_wall_now())
+        received = _programme_now(self._app)
         async with self._db.tx() as conn:
-            await inbox_repo.add(conn, rows, now)
-            await inbox_repo.set_offset(conn, next_offset, now)
+            await inbox_repo.add(conn, rows, ts(received))
+            # The offset's time is the wall clock's: it is compared with Telegram's retention.
+            await inbox_repo.set_offset(conn, next_offset, ts(_wall_now()))
+        for update_id, _ in rows:
+            self._received.setdefault(update_id, received)
 
     async def store_one(self, update: Update) -> bool:
         """Stores a webhook delivery; False if it is already stored (Telegram sent it again)."""
         if update.update_id in self._open:
             return False
+        received = _programme_now(self._app)
         async with self._db.tx() as conn:
-            return await inbox_repo.add_one(
-                conn, update.update_id, update.to_json(), ts(_wall_now()))
+            added = await inbox_repo.add_one(
+                conn, update.update_id, update.to_json(), ts(received))
+        if added:
+            self._received.setdefault(update.update_id, received)
+        return added
+
+    def received_at(self, update_id: int) -> dt.datetime | None:
+        """When the stored update `update_id` arrived (programme clock), until it is handled."""
+        return self._received.get(update_id)
 
     def dispatch(self, update: Update) -> None:
         """Hands a stored update to the application (its queue keeps the order)."""
@@ -147,6 +198,7 @@ class Inbox:
             rows = [r for r in rows if r.attempts < MAX_REPLAYS]
             await inbox_repo.delete(conn, [r.update_id for r in dropped])
             await inbox_repo.count_attempt(conn, [r.update_id for r in rows])
+            self._received.update(await _received_times(conn))
         for r in dropped:
             log.error("dropping update %s: replayed %d times without finishing",
                       r.update_id, r.attempts)
@@ -174,6 +226,7 @@ class Inbox:
         if update_id not in self._open:
             return  # not from the inbox (a test calling process_update directly)
         self._open.discard(update_id)
+        self._received.pop(update_id, None)
         if not self._open:
             self._idle.set()
         self._done.append(update_id)
@@ -235,6 +288,14 @@ class Inbox:
 
     def webhook_queue(self) -> _WebhookQueue:
         return _WebhookQueue(self)
+
+
+async def _received_times(conn: aiosqlite.Connection) -> dict[int, dt.datetime]:
+    """When each row still in the inbox arrived."""
+    # Belongs with the inbox repository (storage/inbox.py, `InboxRow` could carry it); here
+    # for now, as that module is not this change's to edit.
+    rows = await conn.execute_fetchall("SELECT update_id, received_at FROM inbox")
+    return {int(r[0]): parse_ts(str(r[1])) for r in rows}
 
 
 class _WebhookQueue(asyncio.Queue[object]):

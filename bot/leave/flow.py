@@ -6,6 +6,11 @@ still pending, the presser may decide it, the activity is still scheduled), writ
 and queues every notification in the outbox; the handler answers only after the commit. The
 approvers' messages are remembered (leave_notices) so that, once one of them decides, the
 others' messages are edited to say who decided. The rules themselves are in bot/leave/rules.py.
+
+The cutoff (and the start, for withdrawing) is judged at `sent_at`, when the member sent the
+request (bot.delivery.inbox.sent_at; never after `now`), so a request sent in time and handled
+late (an outage, a restart, a crash replay) is accepted; the records are dated `now`, when the
+bot made them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import aiosqlite
 from bot.activities.rules import ATTENDED
 from bot.activities.scheduling import activity_card, activity_when, local
 from bot.core import callbacks
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.delivery import notify
@@ -276,9 +282,9 @@ class AskResult:
 
 async def _check_ask(
     conn: aiosqlite.Connection, cfg: Config, member: Member, activity: Activity | None,
-    now: dt.datetime, lang: str,
+    sent: dt.datetime, lang: str,
 ) -> AskResult | None:
-    """Why a request cannot be made now (None: it can)."""
+    """Why a request sent at `sent` cannot be made (None: it can)."""
     if activity is None or activity.status != "scheduled":
         return AskResult("gone", activity)
     if not takes_part(activity, member):
@@ -286,7 +292,7 @@ async def _check_ask(
     existing = await leave_repo.open_for(conn, member.pk, activity.pk)
     if existing is not None:
         return AskResult("exists", activity, existing)
-    if not rules.in_time(now, parse_ts(activity.start_at), cfg.leave.cutoff_minutes):
+    if not rules.in_time(sent, parse_ts(activity.start_at), cfg.leave.cutoff_minutes):
         route, leader = await _route(conn, activity, member)
         return AskResult("too_late", activity,
                          contact=await contact_text(conn, lang, route, leader))
@@ -294,12 +300,14 @@ async def _check_ask(
 
 
 async def check_ask(
-    db: Database, cfg: Config, member: Member, activity_pk: int, now: dt.datetime, lang: str
+    db: Database, cfg: Config, member: Member, activity_pk: int, now: dt.datetime, lang: str,
+    *, sent_at: dt.datetime | None = None,
 ) -> AskResult:
-    """Whether the member may ask for leave for the activity now (before the reason is typed)."""
+    """Whether the member may ask for leave for the activity, as of `sent_at` (None: `now`),
+    before the reason is typed."""
     async with db.read() as conn:
         activity = await activities_repo.by_pk(conn, activity_pk)
-        refused = await _check_ask(conn, cfg, member, activity, now, lang)
+        refused = await _check_ask(conn, cfg, member, activity, as_sent(sent_at, now), lang)
     return refused or AskResult("ok", activity)
 
 
@@ -310,16 +318,17 @@ async def find_activity(db: Database, activity_id: str) -> Activity | None:
 
 async def submit(
     db: Database, cfg: Config, member_pk: int, activity_pk: int, reason: str,
-    now: dt.datetime, lang: str,
+    now: dt.datetime, lang: str, *, sent_at: dt.datetime | None = None,
 ) -> AskResult:
-    """Records the request and sends it to its approver(s), in one transaction."""
+    """Records the request sent at `sent_at` (None: `now`; the cutoff is judged by it) and
+    sends it to its approver(s), in one transaction at `now`."""
     at = ts(now)
     async with db.tx() as conn:
         member = await members_repo.by_pk(conn, member_pk)
         activity = await activities_repo.by_pk(conn, activity_pk)
         if member is None:
             return AskResult("not_participant", activity)
-        refused = await _check_ask(conn, cfg, member, activity, now, lang)
+        refused = await _check_ask(conn, cfg, member, activity, as_sent(sent_at, now), lang)
         if refused is not None:
             return refused
         assert activity is not None
@@ -443,9 +452,11 @@ WithdrawOutcome = Literal["ok", "forbidden", "too_late", "already"]
 
 
 async def withdraw(
-    db: Database, cfg: Config, member_pk: int, request_id: int, now: dt.datetime
+    db: Database, cfg: Config, member_pk: int, request_id: int, now: dt.datetime,
+    *, sent_at: dt.datetime | None = None,
 ) -> tuple[WithdrawOutcome, LeaveRequest | None]:
-    """The trainee withdraws a pending request, or an approved one before the start."""
+    """The trainee withdraws a pending request, or an approved one sent (`sent_at`, None:
+    `now`) before the start."""
     at = ts(now)
     async with db.tx() as conn:
         req = await leave_repo.get(conn, request_id)
@@ -453,7 +464,7 @@ async def withdraw(
             return "forbidden", None
         if req.state not in rules.OPEN_STATES:
             return "already", req
-        if not rules.may_withdraw(req.state, now, parse_ts(req.start_at)):
+        if not rules.may_withdraw(req.state, as_sent(sent_at, now), parse_ts(req.start_at)):
             return "too_late", req
         was = req.state
         if not await leave_repo.withdraw(conn, req.id, member_pk, was, at):
@@ -476,11 +487,11 @@ ExcuseOutcome = Literal[
 
 async def excuse(
     db: Database, cfg: Config, hr_pk: int, member_id: str, activity_id: str, reason: str,
-    now: dt.datetime, lang: str,
+    now: dt.datetime, lang: str, *, sent_at: dt.datetime | None = None,
 ) -> tuple[ExcuseOutcome, LeaveRequest | None, str]:
     """HR records a leave the trainee could not ask for in time: a pending request routed to
-    HR (flagged late once past the cutoff), answered with the card and its buttons. An existing
-    pending request is shown instead (HR decides that one)."""
+    HR (flagged late when HR sent it, `sent_at`, past the cutoff), answered with the card and
+    its buttons. An existing pending request is shown instead (HR decides that one)."""
     at = ts(now)
     async with db.tx() as conn:
         member = await members_repo.by_member_id(conn, member_id)
@@ -498,7 +509,8 @@ async def excuse(
         if existing is not None:
             text = await render(conn, cfg, lang, existing)
             return ("approved" if existing.state == "approved" else "pending"), existing, text
-        late = not rules.in_time(now, parse_ts(activity.start_at), cfg.leave.cutoff_minutes)
+        late = not rules.in_time(as_sent(sent_at, now), parse_ts(activity.start_at),
+                                 cfg.leave.cutoff_minutes)
         request_id = await leave_repo.create(
             conn, member_pk=member.pk, activity_pk=activity.pk, reason=reason.strip(),
             route="hr", approver_pk=None, late=late, created_by=hr_pk, now=at,

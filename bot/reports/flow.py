@@ -6,6 +6,10 @@ every change goes in one transaction together with the notifications it causes (
 Files (photos, documents) are downloaded outside any transaction (receive_photo,
 fetch_document); a photo whose row was not saved is removed here, a document the handler could
 not keep with the answers is removed by the handler. What the dialogs show is bot.reports.views.
+
+Submitting and amending are judged against the deadline at `sent_at`, when the host pressed
+(bot.delivery.inbox.sent_at; never after `now`), which is also the time the report records;
+HR's copy is queued at `now`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from bot.activities.scheduling import activity_card, can_manage
+from bot.core.clock import as_sent
 from bot.core.config import Config
 from bot.core.i18n import lang_of, t
 from bot.core.text import MAX_CAPTION, clip, split_message
@@ -624,10 +629,13 @@ class Submitted:
 
 
 async def submit(
-    db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime
+    db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime,
+    *, sent_at: dt.datetime | None = None,
 ) -> Submitted:
-    """Submits a draft and queues HR's copy, in one transaction."""
+    """Submits a draft, on time or late as of `sent_at` (None: `now`), and queues HR's copy,
+    in one transaction."""
     at = ts(now)
+    sent = as_sent(sent_at, now)
     async with db.tx() as conn:
         report = await reports_repo.get(conn, report_pk)
         activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
@@ -644,9 +652,9 @@ async def submit(
         if missing:
             return Submitted("incomplete", report, missing=missing)
         due = deadline(cfg, activity.end_at)
-        late = is_late(now, due)
+        late = is_late(sent, due)
         att = await roll_attendance(conn, activity)
-        await reports_repo.submit(conn, report.pk, now=at, due_at=ts(due), late=late,
+        await reports_repo.submit(conn, report.pk, now=ts(sent), due_at=ts(due), late=late,
                                   roll=att.counts)
         report = await reports_repo.get(conn, report.pk)
         assert report is not None
@@ -665,10 +673,10 @@ async def submit(
 
 
 async def _amendable(
-    conn: aiosqlite.Connection, cfg: Config, member: Member, report_pk: int, now: dt.datetime
+    conn: aiosqlite.Connection, cfg: Config, member: Member, report_pk: int, sent: dt.datetime
 ) -> Submitted | tuple[Report, Activity, dt.datetime]:
     """The submitted report, its activity and deadline if `member` (its host) may still amend
-    it now; otherwise the refusal."""
+    it as of `sent`; otherwise the refusal."""
     report = await reports_repo.get(conn, report_pk)
     activity = await activities_repo.by_pk(conn, report.activity_pk) if report else None
     if report is None or activity is None:
@@ -678,21 +686,23 @@ async def _amendable(
     if not report.submitted or report.due_at is None:
         return Submitted("not_submitted", report)
     due = parse_ts(report.due_at).astimezone(cfg.tz)
-    if not can_amend(now, due):
+    if not can_amend(sent, due):
         return Submitted("deadline_passed", report, due)
     return report, activity, due
 
 
 async def amend(
     db: Database, cfg: Config, member: Member, report_pk: int, overrides: Mapping[str, Any],
-    photos_replaced: bool, now: dt.datetime,
+    photos_replaced: bool, now: dt.datetime, *, sent_at: dt.datetime | None = None,
 ) -> Submitted:
-    """Applies an amendment made before the deadline and tells HR, in one transaction."""
+    """Applies an amendment sent (`sent_at`, None: `now`) before the deadline and tells HR, in
+    one transaction."""
     at = ts(now)
+    sent = as_sent(sent_at, now)
     gone: list[str] = []
     before: Report | None = None
     async with db.tx() as conn:
-        checked = await _amendable(conn, cfg, member, report_pk, now)
+        checked = await _amendable(conn, cfg, member, report_pk, sent)
         if isinstance(checked, Submitted):
             return checked
         report, activity, due = checked
@@ -704,7 +714,7 @@ async def amend(
         changed = {k: v for k, v in content.fields().items() if getattr(report, k) != v}
         before = report
         att = await roll_attendance(conn, activity)
-        await reports_repo.amend(conn, report.pk, now=at, values=changed, roll=att.counts)
+        await reports_repo.amend(conn, report.pk, now=ts(sent), values=changed, roll=att.counts)
         if photos_replaced:
             gone = await reports_repo.promote_staged(conn, report.pk)
         amended = await reports_repo.get(conn, report.pk)
@@ -732,19 +742,23 @@ async def amend(
 async def send(
     db: Database, cfg: Config, member: Member, report_pk: int,
     amendment: Mapping[str, Any] | None, photos_replaced: bool, now: dt.datetime,
+    *, sent_at: dt.datetime | None = None,
 ) -> Submitted:
     """Submits the draft (`amendment` None) or applies the amendment, HR's copy included."""
     if amendment is None:
-        return await submit(db, cfg, member, report_pk, now)
-    return await amend(db, cfg, member, report_pk, amendment, photos_replaced, now)
+        return await submit(db, cfg, member, report_pk, now, sent_at=sent_at)
+    return await amend(db, cfg, member, report_pk, amendment, photos_replaced, now,
+                       sent_at=sent_at)
 
 
 async def start_amendment(
-    db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime
+    db: Database, cfg: Config, member: Member, report_pk: int, now: dt.datetime,
+    *, sent_at: dt.datetime | None = None,
 ) -> Submitted:
-    """Checks an amendment may begin and drops photos staged by an abandoned one."""
+    """Checks an amendment may begin (the deadline as of `sent_at`, None: `now`) and drops
+    photos staged by an abandoned one."""
     async with db.tx() as conn:
-        checked = await _amendable(conn, cfg, member, report_pk, now)
+        checked = await _amendable(conn, cfg, member, report_pk, as_sent(sent_at, now))
         if isinstance(checked, Submitted):
             return checked
         report, _, due = checked
