@@ -529,7 +529,7 @@ async def _pick(update: Update, context: StudyContext, cb: Callback) -> None:
     """A book from the search results (one of those offered, still on this year's list)."""
     query, member = _presser(update, context)
     state = _at(context, "search")
-    pk = int(cb.args[0]) if cb.args and cb.args[0].isdigit() else None
+    pk = cb.int_arg(0)
     titled = (await flow.choose_book(context.services.db, member.pk, state["year"], pk)
               if state is not None and pk is not None and pk in state.get("offered", []) else None)
     if state is None or titled is None:

@@ -108,7 +108,7 @@ def validate_books(
             found.add(line, "reading.import.bad_category", value=category_text)
             ok = False
         year: int | None = None
-        if year_text.isdigit() and YEAR_RANGE[0] <= int(year_text) <= YEAR_RANGE[1]:
+        if year_text.isdecimal() and YEAR_RANGE[0] <= int(year_text) <= YEAR_RANGE[1]:
             year = int(year_text)
         else:
             found.add(line, "reading.import.bad_year", value=year_text,

@@ -664,7 +664,7 @@ def cut(items: Sequence[T], limit: int) -> tuple[list[T], int]:
 
 def _natural(text: str) -> list[Any]:
     """A sort key that puts 第2组 before 第10组."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)]
+    return [(0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"(\d+)", text)]
 
 
 def group_counts(scope: Scope, groups: Iterable[str | None]) -> str:

@@ -221,7 +221,7 @@ def parse_mute(args: Sequence[str], today: dt.date) -> DayRange | MuteProblem:
     """`/mute` arguments: "2026-03-10 2026-03-15" (a range), "2026-03-10" (one day) or "3"
     (that many days from today). Ranges start today or later and last at most MAX_MUTE_DAYS."""
     words = _SEPARATORS.sub(" ", " ".join(args)).split()
-    if len(words) == 1 and words[0].isdigit():
+    if len(words) == 1 and words[0].isdecimal():
         days = int(words[0])
         if days < 1:
             return "format"

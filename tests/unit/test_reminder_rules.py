@@ -157,6 +157,7 @@ TODAY = D(2026, 3, 9)
         (["2026-03-08", "2026-03-10"], "past"),
         (["61"], "too_long"),
         (["2026-03-10", "2026-05-10"], "too_long"),
+        (["²"], "format"),  # a digit int() does not read: not a number of days
     ],
 )
 def test_parse_mute(args: list[str], expected: object) -> None:
