@@ -183,6 +183,7 @@ async def start_app(app: StudyApp) -> None:
         await app.bot.delete_webhook()
         poller = Poller(app, inbox)
         app.bot_data["poller"] = poller
+        app.bot_data["inbound_ready"] = poller.caught_up  # the scheduler's tick waits for it
         poller.start(await inbox.first_offset())
 
 

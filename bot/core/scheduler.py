@@ -11,6 +11,7 @@ call `tick()` themselves.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -55,10 +56,21 @@ async def tick(services: Services, now: dt.datetime | None = None) -> dict[str, 
     return done
 
 
+async def periodic_tick(app: Application[Any, Any, Any, Any, Any, Any]) -> dict[str, int] | None:
+    """What the periodic job runs: a tick, once the app is ready for one (None when not).
+
+    After a restart, what members sent while the bot was down is handled first (the poller's
+    `caught_up`, bot/delivery/inbox.py): a roll call that ended during the outage is closed
+    after the check-ins sent in time, never before."""
+    services = app.bot_data.get("services")
+    ready = app.bot_data.get("inbound_ready")
+    if services is None or (isinstance(ready, asyncio.Event) and not ready.is_set()):
+        return None
+    return await tick(services)
+
+
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = context.application.bot_data.get("services")
-    if services is not None:
-        await tick(services)
+    await periodic_tick(context.application)
 
 
 def install(app: Application[Any, Any, Any, Any, Any, Any], interval: float = TICK_SECONDS) -> None:

@@ -85,6 +85,10 @@ warnings.filterwarnings(
 
 MAX_REPLAYS = 3
 LONG_POLL_SECONDS = 10
+# Telegram's getUpdates batch (its default limit): a full batch means more may be waiting.
+GET_UPDATES_LIMIT = 100
+# The scheduler waits for the start-up backlog at most this long (Telegram unreachable, say).
+CATCH_UP_MAX_SECONDS = 300.0
 # Telegram keeps an unconfirmed update for 24 hours: an offset stored longer ago than that
 # confirms nothing still there (and after a week without updates Telegram may restart the
 # update_id sequence anywhere, so an old offset must not be sent).
@@ -361,6 +365,12 @@ class Poller:
         self.conflicts = 0  # 409s in a row, since the first at _conflict_since (monotonic)
         self._conflict_since = 0.0
         self.gave_up = asyncio.Event()  # set when persistent 409s stopped the polling
+        # Set once what waited at Telegram when the bot started (sent while it was down) has
+        # been handled: the scheduler's tick waits for it, so closing a roll call that ended
+        # during the outage never runs before the check-ins sent in time (bot.core.scheduler).
+        self.caught_up = asyncio.Event()
+        self._catching_up: asyncio.Task[None] | None = None
+        self._catch_up_cap: asyncio.TimerHandle | None = None
         self.conflict_lasted = 0.0  # seconds from the first of those 409s to the last
 
     @property
@@ -371,10 +381,16 @@ class Poller:
         self._offset = offset
         self._running = True
         self._task = asyncio.create_task(self._loop(), name="inbox-polling")
+        self._catch_up_cap = asyncio.get_running_loop().call_later(
+            CATCH_UP_MAX_SECONDS, self.caught_up.set)
 
     async def stop(self) -> None:
         """Stops after the batch in hand is stored and dispatched, then confirms it."""
         self._running = False
+        if self._catch_up_cap is not None:
+            self._catch_up_cap.cancel()
+        if self._catching_up is not None:
+            self._catching_up.cancel()
         if self._task is None:
             return
         if self._interruptible:
@@ -442,6 +458,15 @@ class Poller:
         self._running = False
         self.gave_up.set()
 
+    async def _mark_caught_up(self) -> None:
+        """The backlog is fetched: once it is handled, the scheduler may tick."""
+        try:
+            await asyncio.wait_for(self._inbox.settled(), CATCH_UP_MAX_SECONDS)
+        except TimeoutError:
+            log.warning("the start-up backlog is still being handled; the scheduler ticks anyway")
+        finally:
+            self.caught_up.set()
+
     def _parse(self, raw: list[dict[str, Any]]) -> list[tuple[Update, str]]:
         """Each update with its JSON; one that does not parse is logged and left out."""
         parsed = []
@@ -469,7 +494,9 @@ class Poller:
             retry = _RETRY_FIRST
             if self._offset:
                 raw = [u for u in raw if int(u.get("update_id", -1)) >= self._offset]
+            backlog_left = len(raw) >= GET_UPDATES_LIMIT
             if not raw:
+                self.caught_up.set()
                 continue
             next_offset = max(int(u.get("update_id", -1)) for u in raw) + 1
             updates = self._parse(raw)
@@ -484,4 +511,6 @@ class Poller:
                 continue
             for update, _ in updates:
                 self._inbox.dispatch(update)
+            if not backlog_left and not self.caught_up.is_set() and self._catching_up is None:
+                self._catching_up = asyncio.create_task(self._mark_caught_up())
             self._offset = next_offset  # the next getUpdates confirms the batch

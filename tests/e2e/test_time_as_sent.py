@@ -14,6 +14,7 @@ import pytest
 from bot.activities.rules import current_code
 from bot.activities.scheduling import rules_of
 from bot.app import build_application, start_app, stop_app
+from bot.core import scheduler
 from storage.activities import Activity
 from storage.db import ts
 from tests.helpers import (
@@ -172,3 +173,33 @@ async def test_a_confirming_tap_stored_before_the_cutoff_counts_from_then(
         assert row is not None
         # Accepted by the time it was received; the record is dated when the bot made it.
         assert (row[0], row[1], row[2]) == ("pending", 0, ts(at(14, 5)))
+
+
+async def test_a_roll_call_that_ended_during_the_outage_closes_after_what_was_sent_in_time(
+    h: Harness,
+) -> None:
+    """The bot comes back after C1 ended: the periodic tick (which closes the roll call) waits
+    until what members sent while it was down is handled, so a check-in sent before the end
+    counts, and only those who sent nothing are absent."""
+    l1, t2 = await h.register("L1"), await h.register("T2")
+    await h.flush()
+    l1.skip_pending()
+    c1 = await activity(h, "C1")
+    h.clock.set(at(11, 50))
+    sent = code(h, c1)
+    await down(h)
+    await t2.send(f"/checkin {sent}")  # late, but before the 12:00 end
+    h.clock.set(at(12, 30))
+    h.sandbox.set_delay("getUpdates", 1.0)  # the backlog is not fetched yet when the tick comes
+    await up(h)
+    assert await scheduler.periodic_tick(h.app) is None  # not before the backlog is handled
+    h.sandbox.set_delay("getUpdates", 0)
+    assert said((await t2.next_message(timeout=10)).text, "attendance.checkin.ok_late",
+                at="11:50")
+    await h.app.bot_data["inbound_ready"].wait()
+    done = await scheduler.periodic_tick(h.app)
+    assert done is not None and done["attendance.close"] == 1
+    assert await record(h, "L1") == ("absent", None, None)
+    assert (await record(h, "T2") or ("",))[0] == "late"
+    await h.flush()
+    assert not any(said(e.text, "attendance.notice.absent") for e in t2.messages())
