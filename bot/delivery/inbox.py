@@ -282,6 +282,10 @@ class Inbox:
         await self._idle.wait()
         await self.flush()
 
+    async def handled(self) -> None:
+        """Waits until every update handed to the application has finished."""
+        await self._idle.wait()
+
     async def flush(self) -> None:
         """Waits until the rows of every update finished so far are deleted."""
         if self._deleter is not None:
@@ -461,7 +465,9 @@ class Poller:
     async def _mark_caught_up(self) -> None:
         """The backlog is fetched: once it is handled, the scheduler may tick."""
         try:
-            await asyncio.wait_for(self._inbox.settled(), CATCH_UP_MAX_SECONDS)
+            # Only the handling (no row deletes: cancelling this on stop must not cancel the
+            # shared deleter that stop_app waits for).
+            await asyncio.wait_for(self._inbox.handled(), CATCH_UP_MAX_SECONDS)
         except TimeoutError:
             log.warning("the start-up backlog is still being handled; the scheduler ticks anyway")
         finally:
