@@ -99,10 +99,11 @@ _OFFSET = r"(?P<tz>Z|[+-]\d{2}:?\d{2})"
 _DATE_ONLY = re.compile(rf"^{_DATE}$")
 _DATE_TIME = re.compile(rf"^{_DATE}(?:\s*T\s*|\s+|(?<=日))\s*{_TIME}\s*{_OFFSET}?$")
 _SERIAL = re.compile(r"^\d+(?:\.\d+)?$")
-# Excel's 1900 date system: serial 61 is 1900-03-01; below it Excel counts a 29 February
-# 1900 that never was, so those serials are not dates anyone means.
+# Excel's 1900 date system counts days from 1899-12-30 (from serial 61 on, past the 29 February
+# 1900 it wrongly counts). Serials start at 10000 (1927-05-18): a shorter number, such as 2026,
+# is far more likely a year or a typo than a date in the 1900s.
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-_SERIAL_RANGE = (61.0, 2958465.0)  # 1900-03-01 .. 9999-12-31
+_SERIAL_RANGE = (10000.0, 2958465.0)  # 1927-05-18 .. 9999-12-31
 
 
 def _excel_serial(text: str) -> dt.datetime | None:
