@@ -2,9 +2,11 @@
 nothing.
 
 Columns `activity_id,type,title,group,start,end,location,lat,lon,host_member_id` (and an
-optional `radius_m`). `start`/`end` are `YYYY-MM-DD HH:MM` (ISO 8601 with a `T` also accepted)
-in the programme's time zone. Validation is a pure function over the rows and what the
-database knows (groups, members) and reports every problem at once as "line N: reason".
+optional `radius_m`). `start`/`end` are a date and a time as Excel and people write them
+(`2026-03-02 15:30`, `2026/3/2 15:30`, `2026年3月2日 15:30`, ISO 8601, Excel date cells and
+serial numbers: `bot.documents.tables.parse_datetime`) in the programme's time zone.
+Validation is a pure function over the rows and what the database knows (groups, members)
+and reports every problem at once as "line N: reason".
 
 The import is an upsert by `activity_id`: importing the same file twice changes nothing.
 A group study without a host gets one by rotation (an existing host is kept). An activity
@@ -42,8 +44,14 @@ from bot.activities.scheduling import (
 from bot.core.config import Config
 from bot.core.i18n import DEFAULT_LANGUAGE, lang_of, t
 from bot.delivery import notify
-from bot.documents.imports import ImportSession, TableImport, headed, run_table_import
-from bot.documents.tables import TableRow, finite_number
+from bot.documents.imports import (
+    ImportSession,
+    Problem,
+    TableImport,
+    headed,
+    run_table_import,
+)
+from bot.documents.tables import TableRow, finite_number, parse_datetime
 from storage import activities as activities_repo
 from storage.activities import Activity
 from storage.db import Database, ts
@@ -110,24 +118,20 @@ class ScheduleResult:
 
 
 def parse_when(text: str, tz: dt.tzinfo) -> dt.datetime | None:
-    """A `YYYY-MM-DD HH:MM` (or ISO 8601) time, local to `tz` unless it names an offset."""
-    text = text.strip()
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}", text):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
+    """A date and time as `parse_datetime` reads it, local to `tz` unless it names an offset."""
+    when = parse_datetime(text)
+    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
 
 
-def _collector(found: list[str], lang: str) -> Callable[..., None]:
-    """A function adding the reason `attendance.import.<key>` to `found`."""
+def _collector(found: list[tuple[str, str]], lang: str) -> Callable[..., None]:
+    """A function adding the reason `attendance.import.<key>` to `found` as (key, text)."""
 
     def bad(key: str, **params: Any) -> None:
-        found.append(t(lang, f"attendance.import.{key}", **params))
+        found.append((key, t(lang, f"attendance.import.{key}", **params)))
 
     return bad
 
@@ -148,10 +152,12 @@ def validate_schedule(
     entries: list[ScheduleEntry] = []
     first_line: dict[str, int] = {}
     for row in rows:
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         entry = _check_row(row, _collector(found, lang), first_line, groups, members, tz)
-        problems.extend((row.line, t(lang, "roster.line", line=row.line, reason=r))
-                        for r in found)
+        problems.extend(
+            (row.line, Problem(t(lang, "roster.line", line=row.line, reason=r), row.line, key))
+            for key, r in found
+        )
         if not found and entry is not None:
             entries.append(entry)
     result = [msg for _, msg in sorted(problems, key=lambda p: p[0])]
@@ -437,7 +443,6 @@ def table_import(*, cancel_missing: bool = False) -> TableImport[ScheduleEntry, 
     return TableImport(
         columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, validate=check, store=store,
         summary=headed("attendance.import.imported", format_result),
-        rejected="attendance.import.rejected",
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
-from bot.documents.imports import ImportSession, TableImport, run_table_import
+from bot.documents.imports import ImportSession, Problem, TableImport, run_table_import
 from bot.documents.tables import TableRow, finite_number
 from storage import audit as audit_repo
 from storage import exits as exits_repo
@@ -45,9 +45,8 @@ class Checked:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
     def fail(self, lang: str, line: int, message: str, /, **params: Any) -> None:
-        self.problems.append(
-            (line, t(lang, "credits.import.line", line=line, reason=t(lang, message, **params)))
-        )
+        text = t(lang, "credits.import.line", line=line, reason=t(lang, message, **params))
+        self.problems.append((line, Problem(text, line, message)))
 
     @property
     def messages(self) -> list[str]:
@@ -203,7 +202,7 @@ def table_import(kind: Kind) -> TableImport[tuple[Any, ...], tuple[int, int]]:
 
     return TableImport(
         columns=kind.columns, validate=check, store=store, summary=summary,
-        rejected="credits.import.rejected", empty="credits.import.no_rows",
+        empty="credits.import.no_rows",
     )
 
 

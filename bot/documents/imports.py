@@ -1,7 +1,9 @@
 """One runner for HR's all-or-nothing import commands (roster, schedule, books, exams, evaluations).
 
-Every import reads a .csv/.xlsx table, checks every row, and with any problem prints each as
-"line N: reason" under a one-line header on stderr, imports nothing and exits 2; otherwise it
+Every import reads a .csv/.xlsx table, checks every row, and with any problem prints them as
+"line N: reason" under one heading on stderr (the same wording for every import), grouped by
+reason and capped at `LISTED_PER_REASON` per reason ("and N more of the same"), imports nothing
+and exits 2; otherwise it
 stores the rows in one transaction and prints a summary on stdout. Each feature describes its
 table and its three steps in a `TableImport`; `run_table_import` does the rest the same way for
 all of them. The database is opened only when a step asks for it, so a file rejected by a
@@ -24,10 +26,44 @@ from storage.db import Database, open_database
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+# A file Excel re-saved wrongly has the same problem on every line: HR needs a few examples
+# and the count, not 154 lines of the same.
+LISTED_PER_REASON = 20
 
 E = TypeVar("E")
 R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
+
+
+class Problem(str):
+    """One problem as the text printed ("line N: reason"), carrying its line and the catalog
+    key of its reason, by which the runner groups the listing.
+
+    A `str`, so validators' callers and tests keep comparing problems as text."""
+
+    line: int | None
+    reason: str
+
+    def __new__(cls, text: str, line: int | None = None, reason: str | None = None) -> Problem:
+        problem = super().__new__(cls, text)
+        problem.line = line
+        problem.reason = reason if reason is not None else text
+        return problem
+
+
+def listing(problems: list[str], lang: str, cap: int = LISTED_PER_REASON) -> list[str]:
+    """`problems` grouped by reason (groups in the order they first occur, each in its own
+    order), at most `cap` of each, then "and N more of the same". A plain `str` is its own
+    reason."""
+    groups: dict[str, list[str]] = {}
+    for problem in problems:
+        groups.setdefault(getattr(problem, "reason", problem), []).append(problem)
+    out: list[str] = []
+    for same in groups.values():
+        out.extend(same[:cap])
+        if len(same) > cap:
+            out.append(t(lang, "imports.more_of_the_same", count=len(same) - cap))
+    return out
 
 
 class LineProblems:
@@ -45,7 +81,8 @@ class LineProblems:
     def add(self, line: int, key: str, **params: Any) -> None:
         """Adds the reason `key` (with `params`) for `line`."""
         reason = t(self.lang, key, **params)
-        self._found.append((line, t(self.lang, self._line_key, line=line, reason=reason)))
+        text = t(self.lang, self._line_key, line=line, reason=reason)
+        self._found.append((line, Problem(text, line, key)))
 
     def too_long(self, line: int, key: str, column: str, text: str, limit: int) -> bool:
         """Whether `column`'s `text` is over `limit` characters: then adds the reason `key`
@@ -105,17 +142,16 @@ class TableImport(Generic[E, R]):
     """How one kind of file is imported.
 
     `validate` returns the entries and every problem ("line N: reason", sorted); entries are
-    used only when there is no problem. `store` applies them in one transaction. `summary` gives
-    the lines printed after a successful import. `rejected` is the catalog key (with `file`
-    and `count`) of the header printed above the problems; `empty`, when set, is the key
-    printed alone (with `file`) for a table with no data line.
+    used only when there is no problem (a `Problem` for each is grouped by its reason, a plain
+    string is a reason of its own). `store` applies them in one transaction. `summary` gives
+    the lines printed after a successful import. `empty`, when set, is the key printed alone
+    (with `file`) for a table with no data line.
     """
 
     columns: tuple[str, ...]
     validate: Callable[[list[TableRow], ImportSession], Awaitable[tuple[list[E], list[str]]]]
     store: Callable[[ImportSession, list[E]], Awaitable[R]]
     summary: Callable[[ImportSession, list[E], R], list[str]]
-    rejected: str
     optional: tuple[str, ...] = ()
     empty: str | None = None
 
@@ -152,7 +188,8 @@ async def run_table_import(spec: TableImport[E, R], path: Path, cfg: Config) -> 
     try:
         entries, problems = await spec.validate(rows, session)
         if problems:
-            _err([t(lang, spec.rejected, file=path.name, count=len(problems)), *problems])
+            _err([t(lang, "imports.rejected", file=path.name, count=len(problems)),
+                  *listing(problems, lang)])
             return EXIT_INVALID
         result = await spec.store(session, entries)
     finally:

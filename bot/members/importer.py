@@ -316,7 +316,7 @@ async def _store(session: ImportSession, entries: list[RosterEntry]) -> RosterRe
 
 ROSTER_IMPORT = TableImport(
     columns=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, validate=_validate, store=_store,
-    summary=headed("roster.imported", format_result), rejected="roster.rejected",
+    summary=headed("roster.imported", format_result),
 )
 
 

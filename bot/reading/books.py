@@ -216,7 +216,6 @@ def _summary(session: ImportSession, entries: list[BookEntry], result: BooksResu
 
 BOOKS_IMPORT = TableImport(
     columns=COLUMNS, validate=_validate, store=_store, summary=_summary,
-    rejected="reading.import.rejected",
 )
 
 

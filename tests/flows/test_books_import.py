@@ -14,7 +14,7 @@ from bot.documents.tables import read_table
 from bot.reading.books import COLUMNS, import_books, validate_books
 from storage import books as books_repo
 from storage.db import open_database
-from tests.helpers import write_config_file
+from tests.helpers import said, write_config_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "samples" / "books.csv"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -168,7 +168,7 @@ def test_cli_all_or_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
     assert main(["books", "import", "--config", str(cfg), str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.csv：发现 1 个问题，未导入任何内容" in err
+    assert said(err, "imports.rejected", file="bad.csv", count=1)
     assert "第 3 行：category" in err
     import sqlite3
 

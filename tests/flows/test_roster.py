@@ -22,7 +22,7 @@ from bot.members.importer import (
     validate_roster,
 )
 from storage.db import Database
-from tests.helpers import write_config_file
+from tests.helpers import said, write_config_file
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -412,7 +412,7 @@ def test_cli_import_bad_file_imports_nothing(
     assert main(["roster", "import", "-c", str(cfg), str(bad)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "bad.csv: 2 problem(s) found, nothing was imported" in captured.err
+    assert said(captured.err, "imports.rejected", "en", file="bad.csv", count=2)
     assert 'line 7: unknown role "boss"' in captured.err
     assert "line 8: member_id T1 is also on line 3" in captured.err
     assert db_counts(tmp_path) == before

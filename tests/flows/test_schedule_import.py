@@ -23,7 +23,13 @@ from bot.cli import main
 from bot.core.config import Config
 from bot.documents.tables import TableRow, read_table
 from storage.db import open_database, parse_ts
-from tests.helpers import SMALL_ROSTER, load_roster, make_config, write_config_file
+from tests.helpers import (
+    SMALL_ROSTER,
+    load_roster,
+    make_config,
+    said,
+    write_config_file,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=TZ)
@@ -280,7 +286,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     assert main(["schedule", "import", "--config", str(config), str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "3 problem(s)" in err
+    assert said(err, "imports.rejected", "en", file="bad.csv", count=3)
     assert "line 2: end" in err and "line 3: unknown type" in err and "line 4: host T3" in err
     good = write(tmp_path, GOOD.replace("2026", "2027"), name="good.csv")
     assert main(["schedule", "import", "--config", str(config), str(good)]) == 0

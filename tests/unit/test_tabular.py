@@ -54,7 +54,7 @@ def test_bom_file_starts_with_bom_bytes(tmp_path: Path) -> None:
 
 
 def test_header_is_case_insensitive_and_ignores_spaces_and_order(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.CSV", " Role ,NAME,extra, Member_ID\ntrainee,张三,x,M1\n")
+    path = write(tmp_path / "t.CSV", " Role ,NAME, Member_ID\ntrainee,张三,M1\n")
     assert read_table(path, COLS) == [
         TableRow(2, {"member_id": "M1", "name": "张三", "role": "trainee"})
     ]
@@ -110,11 +110,20 @@ def test_duplicate_column_is_refused(tmp_path: Path) -> None:
         read_table(path, COLS, lang="en")
 
 
-def test_not_utf8_is_refused_with_hint(tmp_path: Path) -> None:
-    path = write(tmp_path / "t.csv", "member_id,name,role\nA,罗宏伟,leader\n", encoding="gbk")
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_csv_is_read(tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path / "t.csv", "member_id,name,role\nA,罗宏伟,leader\n", encoding=encoding)
+    assert read_table(path, COLS) == [
+        TableRow(2, {"member_id": "A", "name": "罗宏伟", "role": "leader"})
+    ]
+
+
+def test_neither_utf8_nor_gbk_is_refused_with_hint(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"member_id,name,role\nA,\xff\xfe,leader\n")
     with pytest.raises(TableError) as err:
         read_table(path, COLS, lang="en")
-    assert "line 2 is not UTF-8" in err.value.problems[0]
+    assert "line 2 is neither UTF-8 nor GBK" in err.value.problems[0]
     with pytest.raises(TableError) as err:
         read_table(path, COLS, lang="zh")
     assert "UTF-8" in err.value.problems[0] and "第 2 行" in err.value.problems[0]
