@@ -3,7 +3,10 @@
 The commands are a table (`COMMANDS`): one row per command or subcommand with its help, its
 arguments and the `module:function` that runs it. Each command's work lives in the module it
 belongs to and is imported only when that command runs, so `studybot --help` and
-`studybot run` start fast.
+`studybot run` start fast. Every command reads `./config.toml` unless `--config` names another
+file; bare `studybot` prints the help. The help is English (it is shown before any config says
+the programme's language); what a command prints once its config is loaded is in the
+programme's language (the catalogs' `cli.*` keys).
 """
 
 from __future__ import annotations
@@ -63,6 +66,22 @@ def arg(*names: str, **options: Any) -> Arg:
 
 
 @dataclass(frozen=True)
+class Columns:
+    """An import file's columns (the optional ones after) and one example data line, for its
+    `--help`: HR builds the file in Excel from this."""
+
+    required: tuple[str, ...]
+    example: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    def epilog(self) -> str:
+        header = ",".join((*self.required, *self.optional))
+        optional = f"\noptional columns: {', '.join(self.optional)}" if self.optional else ""
+        return (f"columns (the file's first row):\n  {header}{optional}\n"
+                f"example line:\n  {','.join(self.example)}")
+
+
+@dataclass(frozen=True)
 class Command:
     """A row of the command table: a command that runs `run` (`module:function`) with `args`,
     or, with `actions`, a group whose subcommand (`metavar`) is chosen on the command line."""
@@ -75,18 +94,48 @@ class Command:
     metavar: str = "ACTION"
     # False for commands that need no config file (the demo builds its own).
     needs_config: bool = True
+    # Shown after the options in `--help` (an import's columns and example line).
+    epilog: str = ""
 
 
-CONFIG = arg("--config", "-c", required=True, type=Path, help="path to the TOML config file")
-FILE = arg("file", type=Path)
+DEFAULT_CONFIG = Path("config.toml")
+CONFIG = arg("--config", "-c", type=Path, default=None,
+             help=f"path to the TOML config file (default: ./{DEFAULT_CONFIG})")
+FILE = arg("file", type=Path, help="the .csv (UTF-8) or .xlsx file")
 
 
-def _import(name: str, columns: str, run: str, *args: Arg) -> Command:
+def _import(name: str, columns: Columns, run: str, *args: Arg) -> Command:
     """An all-or-nothing table import: `--config`, then `args`, then the file."""
     return Command(
-        "import", f"import {name} from .csv or .xlsx {columns}; all or nothing", run,
-        (CONFIG, *args, FILE),
+        "import", f"import {name} from .csv or .xlsx; all or nothing", run,
+        (CONFIG, *args, FILE), epilog=columns.epilog(),
     )
+
+
+# The import files' columns as the importers read them (bot/members/importer.py,
+# bot/activities/importer.py, bot/reading/books.py, bot/credits/importer.py); written out here
+# so `--help` imports none of them. tests/unit/test_cli_help.py checks they agree.
+ROSTER_COLUMNS = Columns(
+    ("member_id", "name", "role", "group"),
+    ("M001", "罗宏伟", "leader", "第一组", "北山小学", "小学"),
+    ("school", "stage"),
+)
+SCHEDULE_COLUMNS = Columns(
+    ("activity_id", "type", "title", "group", "start", "end", "location", "lat", "lon",
+     "host_member_id"),
+    ("G001", "group_study", "读书交流：给教师的建议", "第一组", "2026-03-02 15:30",
+     "2026-03-02 17:30", "城关小学会议室", "", "", "M002", ""),
+    ("radius_m",),
+)
+BOOKS_COLUMNS = Columns(
+    ("book_id", "title", "author", "list", "category", "year"),
+    ("B01", "给教师的建议", "苏霍姆林斯基", "required", "education_monograph", "2026"),
+)
+EXAMS_COLUMNS = Columns(("member_id", "semester", "score"), ("M001", "2026-1", "86"))
+SATISFACTION_COLUMNS = Columns(("member_id", "year", "percent"), ("M001", "2026", "92%"))
+SUPERVISION_COLUMNS = Columns(
+    ("member_id", "period", "rank", "total"), ("M001", "2026-H1", "3", "49"),
+)
 
 
 # `studybot export <kind>`: each kind's exporter lives with its feature.
@@ -115,7 +164,7 @@ COMMANDS: tuple[Command, ...] = (
         "with no config file and no token, play the demo instead",
         "bot.runner:cli_run",
         (arg("--config", "-c", type=Path, default=None,
-             help="path to the TOML config file (default: ./config.toml if it exists)"),),
+             help=f"path to the TOML config file (default: ./{DEFAULT_CONFIG} if it exists)"),),
     ),
     Command("check-config", "validate a config file (exit 2 on problems)",
             "bot.runner:cli_check_config", (CONFIG,)),
@@ -127,35 +176,34 @@ COMMANDS: tuple[Command, ...] = (
             "bot.runner:cli_backup",
             (CONFIG, arg("--out", required=True, type=Path, help="file to write the backup to"))),
     Command("roster", "the member roster", actions=(
-        _import("members", "(columns member_id,name,role,group,school,stage)",
-                "bot.members.importer:cli_import"),
+        _import("members", ROSTER_COLUMNS, "bot.members.importer:cli_import"),
     )),
-    Command("invites", "write invites.csv and a QR code per not-yet-registered member",
+    Command("invites", "write invites.csv, a QR code and a printable card (invites.pdf) per "
+            "not-yet-registered member",
             "bot.members.invites:cli_invites", (
                 CONFIG,
                 arg("--out", required=True, type=Path, help="directory to write into"),
                 arg("--rotate", action="store_true", help="replace every unused code"),
             )),
     Command("schedule", "activities", actions=(
-        _import("activities", "(columns activity_id,type,title,group,start,end,location,lat,"
-                "lon,host_member_id)", "bot.activities.importer:cli_import",
+        _import("activities", SCHEDULE_COLUMNS, "bot.activities.importer:cli_import",
                 arg("--cancel-missing", action="store_true",
                     help="cancel upcoming imported activities the file no longer lists and "
                     "tell their members (without it they are only listed)")),
     )),
     Command("books", "the reading catalog", actions=(
-        _import("books", "(columns book_id,title,author,list,category,year)",
-                "bot.reading.books:cli_import"),
+        _import("books", BOOKS_COLUMNS, "bot.reading.books:cli_import"),
     )),
     Command("exams", "semester exam results (exit rule 2, credits)", actions=(
-        _import("results", "(columns member_id,semester,score)",
-                "bot.credits.importer:cli_exams"),
+        _import("results", EXAMS_COLUMNS, "bot.credits.importer:cli_exams"),
     )),
     Command("evaluations", "workplace satisfaction and supervision results", actions=(
-        Command("import", "import satisfaction (member_id,year,percent) or supervision "
-                "(member_id,period,rank,total) results from .csv or .xlsx; all or nothing",
+        Command("import", "import satisfaction or supervision results from .csv or .xlsx; "
+                "all or nothing",
                 "bot.credits.importer:cli_evaluations",
-                (arg("evaluation", choices=("satisfaction", "supervision")), CONFIG, FILE)),
+                (arg("evaluation", choices=("satisfaction", "supervision")), CONFIG, FILE),
+                epilog=f"satisfaction {SATISFACTION_COLUMNS.epilog()}\n\n"
+                f"supervision {SUPERVISION_COLUMNS.epilog()}"),
     )),
     Command("credits", "the credit ledger", actions=(
         Command("adjust", "add or take away points by hand, with a reason",
@@ -180,7 +228,11 @@ COMMANDS: tuple[Command, ...] = (
 
 def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], command: Command) -> None:
     """Adds `command` (and, for a group, its subcommands) under `sub`."""
-    p = sub.add_parser(command.name, help=command.help)
+    p = sub.add_parser(
+        command.name, help=command.help, description=command.help, epilog=command.epilog or None,
+        # The epilog's lines are kept as written: columns and example lines must not wrap.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     for a in command.args:
         p.add_argument(*a.names, **a.options)
     if command.actions:
@@ -201,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram bot for a training programme's study groups and attendance.",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required: bare `studybot` prints this help (main) rather than a usage error.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         _add(sub, command)
     return parser
@@ -228,10 +281,15 @@ def _config(args: argparse.Namespace) -> Config:
     # The composition (and through it the features' checks) only once a config is loaded.
     from bot.features import load_config, parse_config
 
-    if args.command == "run" and args.config is None:
-        if not Path("config.toml").exists():
-            return parse_config({}, source="<no config file>")
-        args.config = Path("config.toml")
+    if args.config is None:
+        if not DEFAULT_CONFIG.exists():
+            if args.command == "run":
+                return parse_config({}, source="<no config file>")
+            from bot.core.i18n import t
+
+            # No config, so no programme language yet: the default one's.
+            raise ConfigError([t(Config().program.language, "cli.no_config", path=Path.cwd())])
+        args.config = DEFAULT_CONFIG
     return load_config(args.config)
 
 
@@ -249,7 +307,11 @@ UMASK = 0o077
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(UMASK)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
     setup_logging(args.verbose)
     try:
         cfg = _config(args)

@@ -4,7 +4,8 @@
 webhook port taken ...) is a catalog sentence on stderr and exit 1, never a traceback (PTB's
 InvalidToken message holds the token, and stderr is the journal); the traceback goes to the log
 at DEBUG, redacted. With a config file and no token it exits 2: the demo is the quick start's,
-with no config at all, and a service that "succeeds" is never restarted by systemd.
+with no config at all, and a service that "succeeds" is never restarted by systemd. What the
+commands print is in the programme's language (the catalogs' `cli.*` keys).
 """
 
 from __future__ import annotations
@@ -69,11 +70,7 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
             print(t(cfg.program.language, "startup.no_token", source=cfg.source),
                   file=sys.stderr)
             return EXIT_NO_TOKEN
-        print(
-            f"{cfg.source}: no bot token ([telegram] token or STUDYBOT_TOKEN); "
-            "playing the demo instead. See README.md to run the real bot.",
-            file=sys.stderr,
-        )
+        print(t(cfg.program.language, "cli.demo_instead", source=cfg.source), file=sys.stderr)
         from bot.demo.play import run_demo
 
         return await run_demo(keep=None)
@@ -101,7 +98,7 @@ async def cli_run(args: argparse.Namespace, cfg: Config) -> int:
         except Exception as cleanup:
             log.debug("cleaning up after the failed start failed too", exc_info=cleanup)
         return EXIT_STARTUP
-    print("studybot running; press Ctrl+C to stop", file=sys.stderr, flush=True)
+    print(t(cfg.program.language, "cli.running"), file=sys.stderr, flush=True)
     try:
         code = await _until_stopped(app, stop)
     finally:
@@ -149,7 +146,7 @@ async def cli_check_config(args: argparse.Namespace, cfg: Config) -> int:
     today = dt.datetime.now(cfg.tz).date()
     for warning in unscheduled_warnings(calendar_of(cfg.calendar), today, cfg.program.language):
         print(f"{cfg.source}: {warning}", file=sys.stderr)
-    print(f"{cfg.source}: OK")
+    print(t(cfg.program.language, "cli.check_ok", source=cfg.source))
     return 0
 
 
@@ -160,20 +157,21 @@ async def cli_migrate(args: argparse.Namespace, cfg: Config) -> int:
         version = await db.schema_version()
     finally:
         await db.close()
+    lang = cfg.program.language
     for name in applied:
-        print(f"applied {name}")
-    print(f"schema version {version}")
+        print(t(lang, "cli.migrate_applied", name=name))
+    print(t(lang, "cli.migrate_version", version=version))
     return 0
 
 
 async def cli_backup(args: argparse.Namespace, cfg: Config) -> int:
     if not cfg.db_path.exists():
-        print(f"{cfg.db_path}: no such database", file=sys.stderr)
+        print(t(cfg.program.language, "cli.backup_no_database", db=cfg.db_path), file=sys.stderr)
         return 1
     db = await open_database(cfg.db_path)
     try:
         await db.backup(args.out)
     finally:
         await db.close()
-    print(f"backup written to {args.out}")
+    print(t(cfg.program.language, "cli.backup_written", out=args.out))
     return 0

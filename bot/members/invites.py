@@ -1,9 +1,11 @@
-"""One-time registration codes: issuing them, the deep links, and the printable invites.csv + QR.
+"""One-time registration codes: issuing them, the deep links, and the printable invites.csv, QR
+images and invites.pdf (A4 sheets of cut-out cards, one per member).
 
 Every active member without a linked Telegram account has exactly one invite code (the
 `invites` row keyed by member). Codes stay the same across runs so a printed sheet stays
 valid; `rotate` replaces the unused ones (e.g. after a sheet went astray). A code that was used
 but whose member has no Telegram account any more (HR reset the registration) is replaced.
+What is printed is in the programme's language: the CSV's headers and roles, the cards' words.
 """
 
 from __future__ import annotations
@@ -17,17 +19,23 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from bot.core.config import Config
-from bot.core.i18n import t
+from bot.core.i18n import DEFAULT_LANGUAGE, t
 from storage.db import Database, open_database, private_dirs, private_file, ts
 from storage.models import Role
 
+if TYPE_CHECKING:  # the PDF writer (fpdf2) is imported only when cards are written
+    from bot.documents.cards import Card
+
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
-CSV_COLUMNS: tuple[str, ...] = ("member_id", "name", "group", "role", "code", "link")
+# invites.csv's columns; the headers are the catalog's `invites.csv.<column>`.
+CSV_COLUMNS: tuple[str, ...] = ("member_id", "name", "group", "school", "role", "code", "link")
+CSV_NAME, PDF_NAME, QR_DIR = "invites.csv", "invites.pdf", "qr"
 QR_SCALE = 12  # pixels per module: ~4 cm wide at 300 dpi for a typical link
 QR_BORDER = 4
 
@@ -41,6 +49,7 @@ class Invite:
     group: str | None
     role: Role
     code: str
+    school: str | None = None
 
 
 def new_code() -> str:
@@ -89,7 +98,7 @@ async def ensure_invites(
     invites: list[Invite] = []
     async with db.tx() as conn:
         rows = await conn.execute_fetchall(
-            "SELECT m.id, m.member_id, m.name, m.role, g.name AS group_name,"
+            "SELECT m.id, m.member_id, m.name, m.role, m.school, g.name AS group_name,"
             " i.code, i.used_at FROM members m"
             " LEFT JOIN groups g ON g.id = m.group_id"
             " LEFT JOIN invites i ON i.member_pk = m.id"
@@ -109,6 +118,7 @@ async def ensure_invites(
                     group=row["group_name"],
                     role=row["role"],
                     code=code,
+                    school=row["school"] or None,
                 )
             )
     return invites
@@ -124,23 +134,67 @@ def qr_filename(member_id: str) -> str:
     return re.sub(r"[^\w-]", "_", member_id) + ".png"
 
 
-def write_invites(invites: Iterable[Invite], bot_username: str, out_dir: Path) -> Path:
-    """Writes `out_dir/invites.csv` (UTF-8 with BOM, for Excel) and `out_dir/qr/<member_id>.png`,
-    owner-only (0600 files, 0700 folders): an unused code registers whoever types it first."""
+def csv_headers(lang: str) -> list[str]:
+    """invites.csv's header row in `lang`."""
+    return [t(lang, f"invites.csv.{column}") for column in CSV_COLUMNS]
+
+
+def write_invites(
+    invites: Iterable[Invite], bot_username: str, out_dir: Path, lang: str = DEFAULT_LANGUAGE
+) -> Path:
+    """Writes `out_dir/invites.csv` (UTF-8 with BOM, for Excel; headers and roles in `lang`)
+    and `out_dir/qr/<member_id>.png`, owner-only (0600 files, 0700 folders): an unused code
+    registers whoever types it first."""
     import segno  # only needed here
 
     out_dir = Path(out_dir)
-    qr_dir = private_dirs(out_dir / "qr")
-    csv_path = private_file(out_dir / "invites.csv")
+    qr_dir = private_dirs(out_dir / QR_DIR)
+    csv_path = private_file(out_dir / CSV_NAME)
     with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(csv_headers(lang))
         for inv in invites:
             link = deep_link(bot_username, inv.code)
-            writer.writerow([inv.member_id, inv.name, inv.group or "", inv.role, inv.code, link])
+            writer.writerow([inv.member_id, inv.name, inv.group or "", inv.school or "",
+                             t(lang, f"role.{inv.role}"), inv.code, link])
             qr_path = private_file(qr_dir / qr_filename(inv.member_id))
             segno.make_qr(link, error="m").save(str(qr_path), scale=QR_SCALE, border=QR_BORDER)
     return csv_path
+
+
+def invite_card(inv: Invite, bot_username: str, lang: str) -> Card:
+    """What one member's printed card says: who it is for, the code, the QR and what to do."""
+    from bot.documents.cards import Card
+
+    bot = bot_username.lstrip("@")
+    details = [t(lang, "invites.card.group", group=inv.group or t(lang, "register.no_group"))]
+    if inv.school:
+        details.append(t(lang, "invites.card.school", school=inv.school))
+    return Card(
+        heading=inv.name,
+        code=inv.code,
+        qr=deep_link(bot, inv.code),
+        details=tuple(details),
+        notes=(t(lang, "invites.card.step_open", bot=bot),
+               t(lang, "invites.card.step_code", code=inv.code)),
+    )
+
+
+def write_invite_cards(
+    invites: Iterable[Invite], bot_username: str, out_dir: Path, lang: str = DEFAULT_LANGUAGE
+) -> Path:
+    """Writes `out_dir/invites.pdf`: A4 sheets of cut-out cards, eight to a page, owner-only.
+    Raises bot.documents.cards.NoFont without a Chinese font, after removing an earlier PDF
+    (its codes may be rotated away)."""
+    from bot.documents.cards import NoFont, write_cards
+
+    path = Path(out_dir) / PDF_NAME
+    cards = [invite_card(inv, bot_username, lang) for inv in invites]
+    try:
+        return write_cards(cards, path)
+    except NoFont:
+        path.unlink(missing_ok=True)
+        raise
 
 
 async def _username_from_telegram(cfg: Config) -> str:
@@ -156,10 +210,12 @@ async def _username_from_telegram(cfg: Config) -> str:
 
 
 async def cli_invites(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot invites --out DIR [--rotate]`: codes for every unregistered member, printed."""
+    """`studybot invites --out DIR [--rotate]`: codes for every unregistered member, printed
+    (invites.csv, qr/, invites.pdf)."""
     from telegram.error import InvalidToken, TelegramError
 
     from bot.core.clock import SystemClock
+    from bot.documents.cards import NoFont
 
     lang = cfg.program.language
     username = cfg.telegram.username.strip().lstrip("@")
@@ -181,15 +237,21 @@ async def cli_invites(args: argparse.Namespace, cfg: Config) -> int:
     finally:
         await db.close()
     out_dir: Path = args.out
-    csv_path = write_invites(invites, username, out_dir)
+    csv_path = write_invites(invites, username, out_dir, lang)
     print(
         t(
             lang,
             "invites.written",
             count=len(invites),
             csv=csv_path,
-            qr=out_dir / "qr",
+            qr=out_dir / QR_DIR,
             bot=username,
         )
     )
+    try:
+        pdf_path = write_invite_cards(invites, username, out_dir, lang)
+    except NoFont:
+        print(t(lang, "invites.card.no_font"), file=sys.stderr)
+        return 1
+    print(t(lang, "invites.card.pdf_written", pdf=pdf_path))
     return 0

@@ -1,4 +1,5 @@
-"""Invite codes: issuing, stability, rotation, reissue, invites.csv + QR files, and the CLI."""
+"""Invite codes: issuing, stability, rotation, reissue, invites.csv + QR files, the cards PDF,
+and the CLI."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import telegram
+from pypdf import PageObject, PdfReader
 
 from bot.cli import main
+from bot.core.i18n import t
 from bot.documents.tables import TableRow
 from bot.members.importer import import_roster, validate_roster
 from bot.members.invites import (
     ALPHABET,
     Invite,
+    csv_headers,
     deep_link,
     ensure_invites,
     new_code,
     normalize_code,
     qr_filename,
     reissue_invite,
+    write_invite_cards,
     write_invites,
 )
 from storage.db import Database, ts
@@ -49,7 +54,8 @@ def roster_rows(members: list[tuple[str, str, str, str]]) -> list[TableRow]:
     return [
         TableRow(
             n,
-            {"member_id": m, "name": name, "role": role, "group": g, "school": "", "stage": ""},
+            {"member_id": m, "name": name, "role": role, "group": g,
+             "school": "一中" if g else "", "stage": ""},
         )
         for n, (m, name, role, g) in enumerate(members, start=2)
     ]
@@ -129,8 +135,8 @@ def test_qr_filename_is_safe(member_id: str, name: str) -> None:
 async def test_every_active_unregistered_member_gets_a_stable_code(db: Database) -> None:
     first = await ensure_invites(db, T0)
     assert [i.member_id for i in first] == ["H1", "L1", "L2", "T1", "T2"]
-    assert first[1] == Invite("L1", "罗宏伟", "第一组", "leader", first[1].code)
-    assert first[0].group is None
+    assert first[1] == Invite("L1", "罗宏伟", "第一组", "leader", first[1].code, "一中")
+    assert first[0].group is None and first[0].school is None
     assert len(set(codes(first).values())) == 5
     again = await ensure_invites(db, T1)
     assert codes(again) == codes(first)
@@ -200,18 +206,18 @@ async def test_reissue_invite(db: Database) -> None:
 async def test_write_invites(db: Database, tmp_path: Path) -> None:
     invites = await ensure_invites(db, T0)
     out = tmp_path / "out"
-    path = write_invites(invites, "testbot", out)
+    path = write_invites(invites, "testbot", out, "zh")
     assert path == out / "invites.csv"
     raw = path.read_bytes()
     assert raw.startswith(BOM)
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
-    assert rows[0] == ["member_id", "name", "group", "role", "code", "link"]
+    assert rows[0] == ["编号", "姓名", "小组", "学校", "角色", "邀请码", "链接"]
     by_id = {r[0]: r for r in rows[1:]}
     assert len(by_id) == 5
     code = codes(invites)["L1"]
-    assert by_id["L1"] == ["L1", "罗宏伟", "第一组", "leader", code,
+    assert by_id["L1"] == ["L1", "罗宏伟", "第一组", "一中", t("zh", "role.leader"), code,
                            f"https://t.me/testbot?start={code}"]
-    assert by_id["H1"][2] == ""
+    assert by_id["H1"][2] == "" and by_id["H1"][3] == ""
     for inv in invites:
         png = out / "qr" / f"{inv.member_id}.png"
         data = png.read_bytes()
@@ -221,9 +227,58 @@ async def test_write_invites(db: Database, tmp_path: Path) -> None:
 
 
 def test_write_invites_empty(tmp_path: Path) -> None:
-    path = write_invites([], "testbot", tmp_path / "o")
-    assert path.read_bytes() == BOM + b"member_id,name,group,role,code,link\r\n"
+    path = write_invites([], "testbot", tmp_path / "o", "en")
+    assert path.read_bytes() == BOM + b"Member ID,Name,Group,School,Role,Invite code,Link\r\n"
     assert (tmp_path / "o" / "qr").is_dir()
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text with all white space taken out (pypdf spaces out CJK glyphs)."""
+    return "".join(page_text(page) for page in PdfReader(path).pages)
+
+
+def page_text(page: PageObject) -> str:
+    # pypdf reads fpdf2's two-byte glyph codes with a NUL before each character.
+    return re.sub(r"[\s\x00]+", "", page.extract_text() or "")
+
+
+def is_a4(path: Path) -> bool:
+    """Every page 210 × 297 mm (595.28 × 841.89 pt)."""
+    return all(
+        abs(float(page.mediabox.width) - 595.28) < 0.5
+        and abs(float(page.mediabox.height) - 841.89) < 0.5
+        for page in PdfReader(path).pages
+    )
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", ("小组：第一组", "学校：一中", "扫描二维码")),
+                                             ("en", ("Group:第一组", "School:一中", "ScantheQR"))])
+async def test_write_invite_cards(
+    db: Database, tmp_path: Path, lang: str, words: tuple[str, ...]
+) -> None:
+    invites = await ensure_invites(db, T0)
+    path = write_invite_cards(invites, "testbot", tmp_path, lang)
+    assert path == tmp_path / "invites.pdf"
+    assert path.stat().st_mode & 0o777 == 0o600
+    text = pdf_text(path)
+    for inv in invites:
+        assert inv.name in text and inv.code in text
+    for word in words:
+        assert word in text
+    assert "@testbot" in text
+    assert is_a4(path)
+    assert len(PdfReader(path).pages) == 1  # five cards, eight to a page
+
+
+def test_invite_cards_fill_pages_of_eight(tmp_path: Path) -> None:
+    invites = [Invite(f"M{n:02}", f"成员{n:02}", "第一组", "trainee", f"CODE{n:04}"[:8])
+               for n in range(17)]
+    path = write_invite_cards(invites, "testbot", tmp_path, "zh")
+    reader = PdfReader(path)
+    assert len(reader.pages) == 3
+    first, last = page_text(reader.pages[0]), page_text(reader.pages[2])
+    assert "成员07" in first and "成员08" not in first
+    assert "成员16" in last and "成员15" not in last
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -243,9 +298,10 @@ def import_sample(cfg: Path) -> None:
     assert main(["roster", "import", "-c", str(cfg), str(sample)]) == 0
 
 
-def csv_codes(path: Path) -> dict[str, str]:
+def csv_codes(path: Path, lang: str = "en") -> dict[str, str]:
+    member_id, code = t(lang, "invites.csv.member_id"), t(lang, "invites.csv.code")
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        return {r["member_id"]: r["code"] for r in csv.DictReader(fh)}
+        return {r[member_id]: r[code] for r in csv.DictReader(fh)}
 
 
 # The token comes from the config file alone.
@@ -263,6 +319,9 @@ def test_cli_invites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     first = csv_codes(out / "invites.csv")
     assert len(first) == 51
     assert len(list((out / "qr").glob("*.png"))) == 51
+    assert str(out / "invites.pdf") in printed
+    text = pdf_text(out / "invites.pdf")
+    assert all(code in text for code in first.values())
 
     assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
     assert csv_codes(out / "invites.csv") == first
@@ -343,7 +402,7 @@ def test_cli_invites_asks_getme_for_the_username(
         "base_file_url": "https://api.telegram.org/file/bot",
     }]
     with (out / "invites.csv").open(encoding="utf-8-sig") as fh:
-        links = [r["link"] for r in csv.DictReader(fh)]
+        links = [r[t("en", "invites.csv.link")] for r in csv.DictReader(fh)]
     assert links and all(x.startswith("https://t.me/from_getme_bot?start=") for x in links)
     assert "SECRET" not in capsys.readouterr().out
 
@@ -366,3 +425,37 @@ def test_cli_invites_getme_failure(
     assert "getMe" in captured.err
     assert "SECRET" not in captured.err + captured.out
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_invites_zh_prints_in_chinese(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, language="zh")
+    import_sample(cfg)
+    capsys.readouterr()
+    out = tmp_path / "o"
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert t("zh", "invites.card.pdf_written", pdf=out / "invites.pdf") in printed
+    with (out / "invites.csv").open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == csv_headers("zh")
+    codes_zh = csv_codes(out / "invites.csv", "zh")
+    text = pdf_text(out / "invites.pdf")
+    assert all(code in text for code in codes_zh.values())
+    assert "扫描二维码" in text and "Scan" not in text
+
+
+def test_cli_invites_without_a_font_writes_no_stale_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write_config(tmp_path)
+    import_sample(cfg)
+    out = tmp_path / "o"
+    assert main(["invites", "-c", str(cfg), "--out", str(out)]) == 0
+    assert (out / "invites.pdf").exists()
+    monkeypatch.setattr("bot.documents.cards.package_font", lambda: None)
+    assert main(["invites", "-c", str(cfg), "--out", str(out), "--rotate"]) == 1
+    assert t("en", "invites.card.no_font") in capsys.readouterr().err
+    assert not (out / "invites.pdf").exists()
+    assert len(csv_codes(out / "invites.csv")) == 51

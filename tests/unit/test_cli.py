@@ -1,5 +1,6 @@
 """The command table: every command runs a function that exists, and building the parser stays
-light (a command's module is imported only when that command runs)."""
+light (a command's module is imported only when that command runs); every command finds
+./config.toml by default and answers in the programme's language."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import COMMANDS, Command, build_parser, main
+from bot.core.i18n import t
+from tests.helpers import write_config_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +84,62 @@ def test_building_the_parser_imports_no_command_module() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout
     assert ast.literal_eval(out) == ["bot", "bot.cli", "bot.core", "bot.core.config"], out
+
+
+# --- ./config.toml by default, the programme's language ---------------------------------------
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STUDYBOT_TOKEN", raising=False)
+    return tmp_path
+
+
+def config_here(folder: Path, language: str) -> Path:
+    return write_config_file(folder / "config.toml", folder / "db.sqlite3",
+                             program={"language": language})
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_maintenance_commands_find_config_toml_and_speak_its_language(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], language: str,
+) -> None:
+    config_here(in_tmp, language)
+    assert main(["check-config"]) == 0
+    assert t(language, "cli.check_ok", source="config.toml") in capsys.readouterr().out
+
+    assert main(["backup", "--out", "b.sqlite3"]) == 1
+    assert capsys.readouterr().err.strip() == t(
+        language, "cli.backup_no_database", db=in_tmp / "db.sqlite3")
+
+    assert main(["db", "migrate"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(t(language, "cli.migrate_applied", name=""))
+    assert out[-1].startswith(t(language, "cli.migrate_version", version=""))
+    assert (in_tmp / "db.sqlite3").exists()
+
+    assert main(["backup", "--out", "b.sqlite3"]) == 0
+    assert capsys.readouterr().out.strip() == t(language, "cli.backup_written", out="b.sqlite3")
+    assert (in_tmp / "b.sqlite3").exists()
+
+
+def test_an_explicit_config_wins_over_config_toml(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config_here(in_tmp, "zh")
+    other = write_config_file(in_tmp / "other.toml", in_tmp / "other.sqlite3",
+                              program={"language": "en"})
+    assert main(["check-config", "--config", str(other)]) == 0
+    assert t("en", "cli.check_ok", source=str(other)) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["check-config"], ["db", "migrate"], ["export", "roster"],
+                                  ["roster", "import", "members.csv"]])
+def test_without_config_toml_a_command_says_how_to_give_one(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == t("zh", "cli.no_config", path=in_tmp)
+    assert not (in_tmp / "db.sqlite3").exists()
