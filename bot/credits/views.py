@@ -140,7 +140,8 @@ def progress_chart(lang: str, p: Progress) -> charts.ProgressChart:
         mine_label=t(lang, "credits.chart.mine"),
         median_label=t(lang, "credits.chart.median", group=p.member.group_name or ""),
         line_label=t(lang, "credits.chart.line", line=num(p.board.line)),
-        y_label=t(lang, "credits.chart.points"), year_end=p.board.year.last_day,
+        y_label=t(lang, "credits.chart.points"),
+        until=min(p.board.today, p.board.year.last_day),
     )
 
 
@@ -161,8 +162,15 @@ def progress_caption(lang: str, p: Progress) -> str:
 def ranking_chart(
     lang: str, b: Board, standings: list[rules.Standing], title: str, viewer_pk: int | None,
 ) -> charts.RankingChart:
-    """Bars best first; a list longer than charts.MAX_BARS keeps the top and the bottom."""
-    names = {m.pk: m.name for m in b.members}
+    """Bars best first; a list longer than charts.MAX_BARS keeps the top and the bottom. When
+    the standings span several groups (HR's all-programme ranking) each name shows its group."""
+    by_pk = {m.pk: m for m in b.members}
+    groups = {by_pk[s.member_pk].group_name for s in standings if s.member_pk in by_pk}
+    names = {
+        m.pk: t(lang, "credits.chart.name_group", name=m.name, group=m.group_name)
+        if len(groups) > 1 and m.group_name else m.name
+        for m in b.members
+    }
     shown = standings
     gap_after: int | None = None
     gap_label = ""
@@ -227,7 +235,8 @@ async def heatmap(
         title=t(lang, "credits.chart.heatmap_title", scope=title_scope, year=year.label),
         members=[m.name for m in people],
         activities=[
-            f"{_local_day(a.start_at, cfg)} {a.title[:10]}" for a in acts
+            # The whole title: the chart shortens it, visibly, to the room it has.
+            f"{_local_day(a.start_at, cfg)} {a.title}" for a in acts
         ],
         statuses=[[(rolls[a.pk][m.pk].status if m.pk in rolls[a.pk] else None) for a in acts]
                   for m in people],

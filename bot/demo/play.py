@@ -1,8 +1,10 @@
 """`studybot demo`: the real bot against the built-in sandbox, playing a scripted scenario.
 
 No token and no network: the sandbox is a loopback Bot API. The database is temporary unless
-`--keep DIR` is given. Each feature adds its scenes in `bot/demo/scenes/`; the transcript is printed
-per person at the end.
+`--keep DIR` is given (then with a `config.toml` for the CLI's exports on it). Each feature adds
+its scenes in `bot/demo/scenes/`; the transcript is printed at the end as one timeline, in the
+order things happened, with each step's heading in the programme's language and a closing
+"what next" for a real bot.
 """
 
 from __future__ import annotations
@@ -12,24 +14,82 @@ import csv
 import datetime as dt
 import importlib.resources
 import io
+import json
 import logging
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.core.config import Config
+from bot.core.i18n import t
+from bot.sandbox.client import Timeline
+from bot.sandbox.model import JSON, CallbackAnswer, Entry
+from bot.sandbox.server import Sandbox
+from storage.db import OWNER_FILE, private_dirs
 
 if TYPE_CHECKING:
+    import asyncio
+
     from bot.app import StudyApp
     from bot.core.clock import ManualClock
     from bot.sandbox.client import SandboxUser
-    from bot.sandbox.server import Sandbox
 
 DEMO_GROUPS = ("第一组", "第二组")
 DEMO_START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+DEMO_PROGRAM = {"name": "县教育局后备干部培养", "language": "zh"}
+
+
+class RecordingSandbox(Sandbox):
+    """The sandbox with a timeline that looks at the chats around every user action, so the
+    transcript can show what happened in order across people (see `Timeline`)."""
+
+    timeline: Timeline | None = None
+
+    def inject_message(self, user: SandboxUser, chat_id: int, content: JSON,
+                       **kwargs: Any) -> Entry:
+        if self.timeline is not None:
+            self.timeline.observe()
+        entry = super().inject_message(user, chat_id, content, **kwargs)
+        if self.timeline is not None:
+            self.timeline.observe(first=chat_id)
+        return entry
+
+    def inject_callback(
+        self, user: SandboxUser, message: Entry, data: str, label: str
+    ) -> tuple[Entry, asyncio.Future[CallbackAnswer]]:
+        if self.timeline is not None:
+            self.timeline.observe()
+        pressed = super().inject_callback(user, message, data, label)
+        if self.timeline is not None:
+            self.timeline.observe(first=message.chat_id)
+        return pressed
+
+
+def write_kept_config(workdir: Path, db_file: Path) -> Path:
+    """`config.toml` in the kept directory, pointing at its database and files: enough for the
+    commands that never talk to Telegram (`export`, `check-config`), owner-only like the
+    database it leads to. No token: the demo's was the sandbox's."""
+    path = workdir / "config.toml"
+    # JSON strings are valid TOML basic strings (a path may hold quotes or backslashes).
+    text = (
+        "# Written by `studybot demo --keep`: the demo's database, for\n"
+        "#   studybot export all --config config.toml --out export.xlsx\n"
+        "[program]\n"
+        f"name = {json.dumps(DEMO_PROGRAM['name'], ensure_ascii=False)}\n"
+        f"language = {json.dumps(DEMO_PROGRAM['language'])}\n\n"
+        "[storage]\n"
+        f"path = {json.dumps(str(db_file.resolve()), ensure_ascii=False)}\n"
+        f"files_dir = {json.dumps(str((workdir / 'files').resolve()), ensure_ascii=False)}\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_FILE)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, OWNER_FILE)  # an existing file keeps its mode through O_CREAT
+    return path
 
 
 def demo_roster() -> str:
@@ -109,19 +169,17 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
     from bot.features import parse_config
     from bot.members.importer import import_roster, validate_roster
     from bot.members.invites import ensure_invites
-    from bot.sandbox.client import render_transcript
-    from bot.sandbox.server import Sandbox
     from storage.db import open_database
 
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="studybot-demo-") as tmp:
-        workdir = keep or Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = private_dirs(keep) if keep else Path(tmp)
         db_file = workdir / "demo.sqlite3"
         if db_file.exists():
             db_file.unlink()
         clock = ManualClock(DEMO_START)
-        async with Sandbox(now=clock.now) as sandbox:
+        recording = RecordingSandbox(now=clock.now)
+        async with recording as sandbox:
             cfg = parse_config(
                 {
                     "telegram": {
@@ -130,7 +188,7 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
                         "username": sandbox.bot_username,
                     },
                     "storage": {"path": str(db_file), "files_dir": str(workdir / "files")},
-                    "program": {"name": "县教育局后备干部培养", "language": "zh"},
+                    "program": dict(DEMO_PROGRAM),
                     "outbox": {"private_chat_interval_seconds": 0.0},
                 },
                 source="<demo>", base_dir=workdir, env={},
@@ -157,17 +215,24 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
             app = build_application(cfg, options)
             await start_app(app)
             demo = Demo(sandbox, app, cfg, clock, codes, names)
+            lang = cfg.program.language
+            timeline = recording.timeline = Timeline(sandbox, demo.chats)
             try:
-                for scene in all_scenes():
-                    print(f"# {scene.__doc__}", file=out)
+                for number, scene in enumerate(all_scenes(), 1):
+                    title = t(lang, f"demo.scene.{scene.__name__.removeprefix('scene_')}")
+                    timeline.heading(
+                        "# " + t(lang, "demo.step", number=number, title=title)
+                    )
                     await scene(demo)
                 await demo.flush()
             finally:
                 await stop_app(app)
-            print(file=out)
-            print(render_transcript(sandbox, list(demo.chats), demo.chats), file=out)
+            print(timeline.render(), file=out)
+        print(f"\n# {t(lang, 'demo.next.title')}", file=out)
+        print(t(lang, "demo.next.steps"), file=out)
         if keep:
-            print(f"\nDatabase and files kept in {workdir}", file=out)
+            config_file = write_kept_config(workdir, db_file)
+            print("\n" + t(lang, "demo.kept", dir=workdir, config=config_file), file=out)
     return 0
 
 

@@ -13,7 +13,8 @@ font lacks still render. With no CJK font at all the charts still render (names 
 and one warning is logged.
 
 Sizes are exact: figure sizes are whole multiples of a quarter inch at 96 dpi, and no tight
-bounding box is used, so a chart's pixel size is what `*_size()` says.
+bounding box is used, so a chart's pixel size is what `*_size()` says. Labels longer than their
+room are shortened here, visibly (`shorten`: a trailing "…"), never cut silently.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import importlib
 import io
 import logging
 import threading
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,11 @@ WIDTH_IN = 10.0  # 960 px
 MAX_BARS = 60
 MAX_HEATMAP_ROWS = 60
 MAX_HEATMAP_COLUMNS = 40
+# Label room in display columns (a Chinese character takes two): the heatmap's activity labels
+# run vertically under the grid, the member names beside it.
+HEATMAP_ACTIVITY_LABEL = 28
+HEATMAP_MEMBER_LABEL = 16
+ELLIPSIS = "…"
 FONT_PACKAGE = "pylopdf_fonts_zh_cn"
 # Families tried when neither a configured font nor the package is there.
 SYSTEM_CJK_FAMILIES: tuple[str, ...] = (
@@ -170,12 +177,33 @@ def _px(inches: float) -> int:
     return round(inches * DPI)
 
 
+def _columns(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` if it fits in `width` display columns (a Chinese character takes two), else cut
+    to fit with a trailing "…" so the reader sees that something was left out."""
+    if sum(_columns(c) for c in text) <= width:
+        return text
+    room = width - _columns(ELLIPSIS)
+    out: list[str] = []
+    for char in text:
+        room -= _columns(char)
+        if room < 0:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + ELLIPSIS
+
+
 # -- the trainee's year ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ProgressChart:
-    """Cumulative credits through the year against the line and the group median."""
+    """Cumulative credits through the year against the line and the group median; the time
+    axis runs from the first date to `until` (today), not to the end of the year, so early in
+    the year the curve is not squeezed into the first weeks of an empty axis."""
 
     title: str
     dates: Sequence[dt.date]
@@ -186,7 +214,7 @@ class ProgressChart:
     median_label: str
     line_label: str
     y_label: str
-    year_end: dt.date | None = None
+    until: dt.date | None = None
 
 
 PROGRESS_SIZE_IN = (WIDTH_IN, 5.625)
@@ -194,6 +222,16 @@ PROGRESS_SIZE_IN = (WIDTH_IN, 5.625)
 
 def progress_size() -> tuple[int, int]:
     return _px(PROGRESS_SIZE_IN[0]), _px(PROGRESS_SIZE_IN[1])
+
+
+def progress_span(chart: ProgressChart) -> tuple[dt.date, dt.date] | None:
+    """The time axis: from the first date to `until` (or the last date); None with no data."""
+    if not chart.dates:
+        return None
+    first, last = chart.dates[0], chart.dates[-1]
+    end = max(last, chart.until or last)
+    # A single day (the year's first) still needs a span to draw on.
+    return first, max(end, first + dt.timedelta(days=1))
 
 
 def render_progress(chart: ProgressChart, font_file: str = "") -> bytes:
@@ -207,15 +245,20 @@ def render_progress(chart: ProgressChart, font_file: str = "") -> bytes:
         ax.step(xs, list(chart.mine), where="post", color=BLUE, linewidth=2.4,
                 label=chart.mine_label)
         if xs:
-            ax.plot([xs[-1]], [chart.mine[-1]], "o", color=BLUE)
+            # The last point sits on the axis' right edge (today): the marker is not clipped
+            # and the figure goes to its left.
+            ax.plot([xs[-1]], [chart.mine[-1]], "o", color=BLUE, clip_on=False)
             ax.annotate(f"{chart.mine[-1]:g}", (xs[-1], chart.mine[-1]),
-                        textcoords="offset points", xytext=(6, 6), color=BLUE)
+                        textcoords="offset points", xytext=(-6, 6), ha="right", color=BLUE)
         ax.axhline(chart.line, color=LINE_COLOUR, linestyle=":", linewidth=1.8,
                    label=chart.line_label)
         ax.set_title(chart.title)
         ax.set_ylabel(chart.y_label)
-        if chart.year_end is not None and xs:
-            ax.set_xlim(xs[0], max(xs[-1], chart.year_end))
+        span = progress_span(chart)
+        if span is not None:
+            ax.set_xlim(*span)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
         ax.grid(True, color="#dddddd", linewidth=0.6)
         ax.legend(loc="upper left", frameon=False)
@@ -325,6 +368,14 @@ def heatmap_size(rows: int, columns: int) -> tuple[int, int]:
     return _px(w), _px(h)
 
 
+def heatmap_labels(chart: HeatmapChart) -> tuple[list[str], list[str]]:
+    """The row (member) and column (activity) labels as drawn: shortened to their room."""
+    return (
+        [shorten(m, HEATMAP_MEMBER_LABEL) for m in chart.members],
+        [shorten(a, HEATMAP_ACTIVITY_LABEL) for a in chart.activities],
+    )
+
+
 def render_heatmap(chart: HeatmapChart, font_file: str = "") -> bytes:
     order = [*STATUS_COLOURS, None]
     code = {s: i for i, s in enumerate(order)}
@@ -339,9 +390,9 @@ def render_heatmap(chart: HeatmapChart, font_file: str = "") -> bytes:
         if matrix and matrix[0]:
             ax.imshow(matrix, cmap=cmap, vmin=0, vmax=len(order) - 1, aspect="auto",
                       interpolation="nearest")
-        ax.set_yticks(range(len(chart.members)), list(chart.members))
-        ax.set_xticks(range(len(chart.activities)), list(chart.activities), rotation=90,
-                      fontsize=8)
+        members, activities = heatmap_labels(chart)
+        ax.set_yticks(range(len(members)), members)
+        ax.set_xticks(range(len(activities)), activities, rotation=90, fontsize=8)
         ax.set_xticks([x - 0.5 for x in range(1, len(chart.activities))], minor=True)
         ax.set_yticks([y - 0.5 for y in range(1, len(chart.members))], minor=True)
         ax.grid(which="minor", color="white", linewidth=1.2)

@@ -194,5 +194,8 @@ async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
         write_xlsx(sheets, out)
     if out is not None:
         rows = sum(len(s.rows) for s in sheets)
-        print(t(lang, "export.written", file=out, rows=rows, sheets=len(sheets)), file=sys.stderr)
+        # Sheets are an xlsx notion: a CSV is one table, its summary says only the rows.
+        summary = (t(lang, "export.written_csv", file=out, rows=rows) if fmt == "csv"
+                   else t(lang, "export.written", file=out, rows=rows, sheets=len(sheets)))
+        print(summary, file=sys.stderr)
     return 0

@@ -804,20 +804,34 @@ async def next_hosted(db: Database, member: Member, now: dt.datetime) -> Activit
                 None)
 
 
+async def running_hosted(db: Database, member: Member, now: dt.datetime) -> Activity | None:
+    """The group activity the member hosts that has begun and not yet ended."""
+    async with db.read() as conn:
+        begun = await activities_repo.for_member(
+            conn, member, start_to=ts(now), end_after=ts(now), limit=50, newest_first=True
+        )
+    return next((a for a in begun if a.host_pk == member.pk and a.type == "group_study"), None)
+
+
 @dataclass(frozen=True, slots=True)
 class HostList:
-    """/report: what the host may file or amend; when nothing, the next activity they host
+    """/report: what the host may file or amend; when nothing, the activity they host that is
+    still running (`running`: its report opens when it ends), else the next one they host,
     and its deadline."""
 
     listed: list[Listed]
     upcoming: Activity | None = None
     upcoming_due: dt.datetime | None = None
+    running: bool = False
 
 
 async def host_list(db: Database, cfg: Config, member: Member, now: dt.datetime) -> HostList:
     listed = await awaiting_for_host(db, cfg, member, now)
     if listed:
         return HostList(listed)
+    running = await running_hosted(db, member, now)
+    if running is not None:
+        return HostList([], running, deadline(cfg, running.end_at), running=True)
     upcoming = await next_hosted(db, member, now)
     if upcoming is None:
         return HostList([])

@@ -37,10 +37,15 @@ def _day(text_ts: str, tz: dt.tzinfo) -> str:
 
 def host_list(lang: str, tz: dt.tzinfo, found: HostList) -> tuple[str, Rows]:
     """/report: the activities to report on (Amend for a submitted one still amendable), or
-    the next one the member hosts, or nothing."""
+    the one the member hosts that is still running (when its report opens), or the next one
+    they host, or nothing."""
     if not found.listed:
         if found.upcoming is None or found.upcoming_due is None:
             return t(lang, "reports.list.nothing"), []
+        if found.running:
+            return t(lang, "reports.list.running", title=found.upcoming.title,
+                     ends=local(found.upcoming.end_at, tz).strftime("%H:%M"),
+                     deadline=deadline_words(lang, found.upcoming_due)), []
         return t(lang, "reports.list.nothing_next", card=activity_card(lang, found.upcoming, tz),
                  deadline=deadline_words(lang, found.upcoming_due)), []
     rows: Rows = []

@@ -1,4 +1,4 @@
-"""Simulated Telegram users and groups for the sandbox, and a transcript printer.
+"""Simulated Telegram users and groups for the sandbox, and transcript printers.
 
 A `SandboxUser` talks to the bot the way a Telegram client would (messages, photos, documents,
 locations, stickers, voice messages, contacts, button presses) and waits for the bot's answers
@@ -13,6 +13,7 @@ The waiting methods take `timeout=` (seconds) because a test reads better with i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -30,7 +31,9 @@ from bot.sandbox.model import (
 if TYPE_CHECKING:
     from bot.sandbox.server import Sandbox
 
-__all__ = ["CallbackAnswer", "Entry", "SandboxGroup", "SandboxUser", "render_transcript"]
+__all__ = [
+    "CallbackAnswer", "Entry", "SandboxGroup", "SandboxUser", "Timeline", "render_transcript",
+]
 
 Predicate = Callable[[Entry], bool]
 
@@ -424,3 +427,94 @@ def render_transcript(
             lines.extend(render_entry(entry))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+@dataclasses.dataclass
+class _Event:
+    """One line group of a timeline: a heading, a new entry, or a change to one seen before."""
+
+    chat_id: int = 0
+    entry: Entry | None = None  # a copy as it was when seen (a press: the live entry)
+    changed: bool = False  # an edit or deletion of an entry shown earlier
+    heading: str = ""
+
+
+class Timeline:
+    """Every chat's messages in one list, in the order they happened, edits where they happen.
+
+    The sandbox changes an edited message in place, so a per-chat transcript shows the final
+    text where the message was first sent, i.e. before the press that changed it. A timeline
+    instead looks at the chats whenever `observe()` is called (the caller does so before and
+    after each user action and after the bot's work is delivered) and records what is new
+    since: new entries as they were then, and edits/deletions as events of their own.
+    `names` is read when rendering (it may grow while the timeline records).
+    """
+
+    def __init__(self, sandbox: Sandbox, names: Mapping[int, str]) -> None:
+        self._sandbox = sandbox
+        self._names = names
+        self._seen_len: dict[int, int] = {}
+        # Per chat, the messages already shown, by identity, with the (edits, deleted) state
+        # shown last.
+        self._shown: dict[int, dict[int, tuple[Entry, int, bool]]] = {}
+        self._events: list[_Event] = []
+        self._actor: int | None = None
+
+    def heading(self, text: str) -> None:
+        """A step heading, after everything that happened before it."""
+        self.observe()
+        self._events.append(_Event(heading=text))
+
+    def observe(self, first: int | None = None) -> None:
+        """Records what changed in the known chats since the last call; `first` (the chat of
+        the user who just acted, remembered for the calls after) is looked at first: the
+        answer to an action comes before the notifications it caused for others."""
+        if first is not None:
+            self._actor = first
+        first = self._actor
+        chats = list(self._names)
+        if first is not None and first in chats:
+            chats.remove(first)
+            chats.insert(0, first)
+        for chat_id in chats:
+            # Changes to messages shown before: they happened after those, so they come
+            # first among what is new (a press's edit, then the messages that follow it).
+            shown = self._shown.setdefault(chat_id, {})
+            for key, (entry, edits, deleted) in shown.items():
+                if (entry.edits, entry.deleted) != (edits, deleted):
+                    shown[key] = (entry, entry.edits, entry.deleted)
+                    self._events.append(_Event(chat_id, self._copy(entry), changed=True))
+            entries = self._sandbox.transcript(chat_id)
+            for entry in entries[self._seen_len.get(chat_id, 0):]:
+                if entry.kind == "callback":
+                    # The bot's answer to a press arrives later: render the live entry.
+                    self._events.append(_Event(chat_id, entry))
+                    continue
+                shown[id(entry)] = (entry, entry.edits, entry.deleted)
+                self._events.append(_Event(chat_id, self._copy(entry)))
+            self._seen_len[chat_id] = len(entries)
+
+    @staticmethod
+    def _copy(entry: Entry) -> Entry:
+        return dataclasses.replace(entry, history=list(entry.history), buttons=list(entry.buttons))
+
+    def render(self) -> str:
+        """The timeline as text: a heading line per step, a `── name ──` line whenever the
+        chat changes, `>`/`<` as in `render_transcript`, `✎` for an edit or deletion."""
+        self.observe()
+        lines: list[str] = []
+        current: int | None = None
+        for event in self._events:
+            if event.entry is None:
+                lines += ["", event.heading]
+                current = None
+                continue
+            if event.chat_id != current:
+                current = event.chat_id
+                name = self._names.get(current) or self._sandbox.chat_name(current)
+                lines.append(f"── {name} ──")
+            rendered = render_entry(event.entry)
+            if event.changed:
+                rendered[0] = "  ✎ " + rendered[0][4:]
+            lines += rendered
+        return "\n".join(lines).strip("\n")

@@ -133,3 +133,66 @@ def test_a_configured_font_is_used(tmp_path: Path) -> None:
     copy = tmp_path / "mine.otf"
     copy.write_bytes(bundled.read_bytes())
     assert charts.setup(str(copy)) == "Noto Sans SC"
+
+
+# -- legible labels, the axis up to today, the group beside each name ------------------------
+
+
+@pytest.mark.parametrize(("text", "width", "expected"), [
+    ("03-02 读书交流会", 28, "03-02 读书交流会"),  # fits: unchanged
+    ("03-02 读书交流：给教师的建议（第二部分）与本校实践", 28, "03-02 读书交流：给教师的建…"),
+    ("欧阳翀", 6, "欧阳翀"),
+    ("欧阳翀翀", 6, "欧阳…"),
+    ("Reading circle: advice to teachers", 16, "Reading circle:…"),
+])
+def test_shorten_marks_what_it_leaves_out(text: str, width: int, expected: str) -> None:
+    assert charts.shorten(text, width) == expected
+
+
+def test_long_heatmap_labels_end_in_an_ellipsis() -> None:
+    long_title = "03-02 读书交流：给教师的建议（第二部分）与本校实践"
+    chart = charts.HeatmapChart(
+        title="第一组", members=["欧阳翀", "司马相如诸葛孔明欧阳修"],
+        activities=["03-01 读书交流会", long_title], statuses=[[None, None], [None, None]],
+    )
+    members, activities = charts.heatmap_labels(chart)
+    assert activities[0] == "03-01 读书交流会"
+    assert activities[1].endswith("…") and activities[1].startswith("03-02 读书交流")
+    assert members == ["欧阳翀", "司马相如诸葛孔…"]
+    png = _render(lambda: charts.render_heatmap(chart))
+    assert _size(png) == charts.heatmap_size(2, 2)
+
+
+def test_the_credit_curve_axis_ends_today() -> None:
+    board = _board([30, 25, 20, 15, 10, 5, -3])  # today: 2026-03-02
+    dates = [dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 2)]
+    progress = credit_views.Progress(board, board.members[0], board.ordered[0], dates,
+                                     [0.0, 5.0, 30.0], [0.0, 3.0, 12.0], 7)
+    chart = credit_views.progress_chart("zh", progress)
+    assert chart.until == dt.date(2026, 3, 2)
+    assert charts.progress_span(chart) == (dt.date(2026, 1, 1), dt.date(2026, 3, 2))
+    png = _render(lambda: charts.render_progress(chart))
+    assert _size(png) == charts.progress_size()
+    first_day = charts.ProgressChart("", [dt.date(2026, 1, 1)], [0.0], [0.0], 0.0, "", "", "",
+                                     "", until=dt.date(2026, 1, 1))
+    assert charts.progress_span(first_day) == (dt.date(2026, 1, 1), dt.date(2026, 1, 2))
+
+
+def test_a_ranking_across_groups_shows_each_name_with_its_group() -> None:
+    board = _board([9, 7, 5, 3])
+    two_groups = credit_views.Board(
+        board.year, board.today, board.line, board.average,
+        [_member(m.pk, m.name, "第一组" if m.pk % 2 else "第二组") for m in board.members],
+        board.ordered, board.top_n, board.ratio,
+    )
+    chart = credit_views.ranking_chart("zh", two_groups, two_groups.ordered, "全体", None)
+    by_name = {m.pk: m for m in two_groups.members}
+    assert [b.name for b in chart.bars] == [
+        t("zh", "credits.chart.name_group", name=by_name[s.member_pk].name,
+          group=by_name[s.member_pk].group_name)
+        for s in two_groups.ordered
+    ]
+    assert "黄志强（第二组）" in [b.name for b in chart.bars]
+    # One group (a leader's ranking): the group would say nothing.
+    one_group = credit_views.ranking_chart("zh", board, board.ordered, "第一组", None)
+    assert sorted(b.name for b in one_group.bars) == sorted(NAMES[:4])
