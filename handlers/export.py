@@ -32,7 +32,8 @@ async def export(update: Update, context: StudyContext) -> None:
         await message.reply_text(context.t("export_chat.not_allowed"))
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
-    sheets = await collect(services.db, services.config, None, flt)
+    sheets = await collect(services.db, services.config, None, flt,
+                           lang=services.config.program.language)
     data = await asyncio.to_thread(xlsx_bytes, sheets)
     stamp = now.strftime("%Y%m%d-%H%M")
     rows = sum(len(s.rows) for s in sheets)

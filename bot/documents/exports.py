@@ -217,16 +217,16 @@ def xlsx_bytes(sheets: list[Sheet]) -> bytes:
 
 async def collect(
     db: Database, cfg: Config, kinds: list[str] | None, flt: ExportFilter, *,
-    codes: bool = False,
+    lang: str | None = None,
 ) -> list[Sheet]:
-    """The sheets of `kinds` (default: every kind, each with its header row even when empty),
-    in the programme's language unless `codes`."""
+    """The sheets of `kinds` (default: every kind, each with its header row even when empty):
+    for people in `lang` (the CLI and /export pass the programme's), else in codes."""
     available = exporters()
     chosen = kinds or list(available)
     sheets = [await available[k](db, cfg, flt) for k in chosen]
-    if codes:
+    if lang is None:
         return [codes_only(s) for s in sheets]
-    return [localize(s, cfg.program.language) for s in sheets]
+    return [localize(s, lang) for s in sheets]
 
 
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx"}
@@ -268,7 +268,7 @@ async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
     db = await open_database(cfg.db_path)
     try:
         sheets = await collect(db, cfg, None if kind == "all" else [kind], flt,
-                               codes=bool(args.codes))
+                               lang=None if getattr(args, "codes", False) else lang)
     finally:
         await db.close()
     if to_stdout:

@@ -110,9 +110,8 @@ def test_group_filter_and_export_all(config_file: Path, tmp_path: Path) -> None:
                 g2 = (await conn.execute_fetchall(
                     "SELECT id FROM groups WHERE name = '第二组'"))[0][0]
             cfg = make_config(tmp_path)
-            one = await exports.collect(db, cfg, ["attendance"], exports.ExportFilter(group_id=g2),
-                                      codes=True)
-            every = await exports.collect(db, cfg, None, exports.ExportFilter(), codes=True)
+            one = await exports.collect(db, cfg, ["attendance"], exports.ExportFilter(group_id=g2))
+            every = await exports.collect(db, cfg, None, exports.ExportFilter())
             return [*one, *every]
         finally:
             await db.close()
