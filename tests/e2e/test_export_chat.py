@@ -28,4 +28,9 @@ async def test_export_by_role(tmp_path: Path) -> None:
         roster = wb[t("zh", "export.roster.sheet")]
         ids = {row[0] for row in roster.iter_rows(min_row=2, values_only=True)}
         assert ids == {"L2", "T3"}
+        # The same localized workbook as `studybot export all`: the summary first.
+        assert wb.sheetnames[0] == t("zh", "export.summary.sheet")
+        summary = {row[0] for row in wb.worksheets[0].iter_rows(min_row=2, values_only=True)}
+        assert summary == {"L2", "T3"}
+        assert wb.worksheets[0]["A1"].value == t("zh", "export.summary.col.member_id")
         assert said((await trainee.ask("/export")).text, "export_chat.not_allowed")
