@@ -151,10 +151,14 @@ EXPORTS: dict[str, str] = {
 
 EXPORT_ARGS: tuple[Arg, ...] = (
     CONFIG,
-    arg("--format", choices=("csv", "xlsx"), default="xlsx"),
+    arg("--format", choices=("csv", "xlsx"), default=None,
+        help="csv or xlsx (default: from --out's extension; it must agree with it)"),
     arg("--from", dest="date_from", type=_date, help="first date (YYYY-MM-DD)"),
     arg("--to", dest="date_to", type=_date, help="last date (YYYY-MM-DD)"),
-    arg("--out", type=Path, help="file to write (default: standard output)"),
+    arg("--out", help="file to write, .xlsx or .csv; - (or none) writes CSV to standard output"),
+    arg("--codes", action="store_true",
+        help="machine-readable codes and English headers (for scripts) instead of the "
+        "programme's language"),
 )
 
 COMMANDS: tuple[Command, ...] = (

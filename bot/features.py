@@ -53,7 +53,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "members",
         handlers=("handlers.gatekeeper", "handlers.start", "handlers.profile", "handlers.chatid"),
-        exporters=(("roster", "bot.members.export:roster_sheet"),),
+        exporters=(
+            ("summary", "bot.members.summary:summary_sheet"),
+            ("roster", "bot.members.export:roster_sheet"),
+        ),
     ),
     Feature("admin", handlers=("handlers.admin",)),
     Feature(
@@ -144,7 +147,9 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 # The order sheets appear in a workbook (`export all`, /export).
-SHEET_ORDER: tuple[str, ...] = ("roster", "attendance", "leave", "reading", "reports", "credits")
+SHEET_ORDER: tuple[str, ...] = (
+    "summary", "roster", "attendance", "leave", "reading", "reports", "credits",
+)
 
 
 def resolve(target: str) -> Any:

@@ -1,4 +1,5 @@
-"""/export: an .xlsx workbook of the records — HR gets everything, a leader the own group."""
+"""/export: an .xlsx workbook of the records — HR gets everything, a leader the own group — in
+the programme's language, the same workbook as `studybot export all`, the summary sheet first."""
 
 from __future__ import annotations
 
@@ -19,20 +20,22 @@ async def export(update: Update, context: StudyContext) -> None:
     message = update.effective_message
     member = context.member
     assert message is not None and member is not None
+    services = context.services
+    now = services.now()
     if member.is_hr:
-        flt = ExportFilter()
+        flt = ExportFilter(at=now)
         scope = context.t("export_chat.everyone")
     elif member.is_leader and member.group_id is not None:
-        flt = ExportFilter(group_id=member.group_id)
+        flt = ExportFilter(group_id=member.group_id, at=now)
         scope = member.group_name or ""
     else:
         await message.reply_text(context.t("export_chat.not_allowed"))
         return
-    services = context.services
     await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
-    sheets = await collect(services.db, services.config, None, flt)
+    sheets = await collect(services.db, services.config, None, flt,
+                           lang=services.config.program.language)
     data = await asyncio.to_thread(xlsx_bytes, sheets)
-    stamp = services.now().strftime("%Y%m%d-%H%M")
+    stamp = now.strftime("%Y%m%d-%H%M")
     rows = sum(len(s.rows) for s in sheets)
     await message.reply_document(
         io.BytesIO(data), filename=f"studybot-{stamp}.xlsx",

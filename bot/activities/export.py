@@ -43,5 +43,5 @@ async def attendance_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Shee
         }
         for r in raw
     ]
-    return Sheet("attendance", list(COLUMNS), rows)
+    return Sheet("attendance", list(COLUMNS), rows, "attendance", {"status": "attendance"})
 

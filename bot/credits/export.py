@@ -48,4 +48,6 @@ async def credits_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
             }
             for r in rows
         ],
+        "credits",
+        {"rule": "rule", "source": "source"},
     )

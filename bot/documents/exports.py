@@ -4,6 +4,11 @@ Each feature lists its exporter in bot/features.py (registered here by `features
 async function that reads its records and returns a `Sheet` (column names and rows of plain values;
 dates and datetimes stay dates so Excel can sort and filter them). `studybot export <kind>`,
 `studybot export all` and the in-chat /export all go through here, so every sheet looks the same.
+
+Exporters speak in codes (`member_id`, `approved`, `attendance.present`, True); `localize` turns
+a sheet into the programme's language for people — the sheet name, headers and coded values
+from the catalogs (`export.<kind>.sheet`, `export.<kind>.col.<column>`, `export.value.*`),
+booleans as 是/否 — and `--codes` skips it for scripts. Whole numbers lose their `.0` either way.
 """
 
 from __future__ import annotations
@@ -19,17 +24,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.core.config import Config
-from bot.core.i18n import t
+from bot.core.i18n import catalog, t
 from storage.db import Database, open_database, parse_ts, private_file, ts
 
 
 @dataclass(frozen=True)
 class ExportFilter:
-    """What to export: a date range (local dates, inclusive) and optionally one group."""
+    """What to export: a date range (local dates, inclusive), optionally one group, and the
+    moment it is taken at (`at`; None: now), which the summary's year and due reports use."""
 
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     group_id: int | None = None
+    at: dt.datetime | None = None
 
     def contains(self, day: dt.date) -> bool:
         if self.date_from and day < self.date_from:
@@ -54,9 +61,14 @@ def local_time(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
 
 @dataclass
 class Sheet:
+    """A sheet: `kind` names its catalog entries (empty: shown as it is); `coded` maps a
+    column to the value table (`export.value.<table>.<code>`) its codes are spelt from."""
+
     name: str
     columns: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = ""
+    coded: dict[str, str] = field(default_factory=dict)
 
 
 Exporter = Callable[[Database, Config, ExportFilter], Awaitable[Sheet]]
@@ -72,6 +84,55 @@ def register(kind: str, fn: Exporter) -> None:
 def exporters() -> dict[str, Exporter]:
     """Every registered exporter, in workbook order."""
     return dict(_EXPORTERS)
+
+
+def whole(value: Any) -> Any:
+    """A float that is a whole number as an int (2.0 -> 2), so neither Excel nor CSV shows .0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _spelt(lang: str, table: str, code: Any) -> Any:
+    """A stored code in words, from `export.value.<table>`; an unknown code stays as it is
+    (a value a newer version wrote is still shown)."""
+    if not isinstance(code, str) or not code:
+        return code
+    words = catalog(lang)
+    if table == "source":  # "host:12": the kind of source and its reference
+        prefix, _, ref = code.partition(":")
+        template = words.get(f"export.value.source.{prefix}")
+        return template.format(ref=ref) if template is not None and ref else code
+    return words.get(f"export.value.{table}.{code}", code)
+
+
+def localize(sheet: Sheet, lang: str) -> Sheet:
+    """The sheet as people read it in `lang`: its name, headers, coded values and booleans
+    from the catalogs. The rows keep the same (now localized) column names."""
+    if not sheet.kind:
+        return codes_only(sheet)
+    prefix = f"export.{sheet.kind}"
+    headers = {c: t(lang, f"{prefix}.col.{c}") for c in sheet.columns}
+    yes, no = t(lang, "export.yes"), t(lang, "export.no")
+    rows: list[dict[str, Any]] = []
+    for row in sheet.rows:
+        out: dict[str, Any] = {}
+        for column in sheet.columns:
+            value = row.get(column)
+            if isinstance(value, bool):
+                value = yes if value else no
+            elif column in sheet.coded:
+                value = _spelt(lang, sheet.coded[column], value)
+            out[headers[column]] = whole(value)
+        rows.append(out)
+    return Sheet(t(lang, f"{prefix}.sheet"), [headers[c] for c in sheet.columns], rows)
+
+
+def codes_only(sheet: Sheet) -> Sheet:
+    """The sheet for scripts (`--codes`): its codes and English headers, whole numbers as ints."""
+    rows = [{c: whole(row.get(c)) for c in sheet.columns} for row in sheet.rows]
+    return Sheet(sheet.kind or sheet.name, list(sheet.columns), rows, sheet.kind,
+                 dict(sheet.coded))
 
 
 def cell_text(value: Any) -> str:
@@ -155,20 +216,44 @@ def xlsx_bytes(sheets: list[Sheet]) -> bytes:
 
 
 async def collect(
-    db: Database, cfg: Config, kinds: list[str] | None, flt: ExportFilter
+    db: Database, cfg: Config, kinds: list[str] | None, flt: ExportFilter, *,
+    lang: str | None = None,
 ) -> list[Sheet]:
-    """The sheets of `kinds` (default: every kind), skipping kinds with no rows when all."""
+    """The sheets of `kinds` (default: every kind, each with its header row even when empty):
+    for people in `lang` (the CLI and /export pass the programme's), else in codes."""
     available = exporters()
     chosen = kinds or list(available)
     sheets = [await available[k](db, cfg, flt) for k in chosen]
-    return sheets if kinds else [s for s in sheets if s.rows] or sheets[:1]
+    if lang is None:
+        return [codes_only(s) for s in sheets]
+    return [localize(s, lang) for s in sheets]
+
+
+SUFFIXES = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def output_format(out: str | None, fmt: str | None) -> tuple[str, str | None]:
+    """The format and the problem (a catalog key) of `--out` and `--format`: `--out`'s
+    extension decides (`-` is standard output, CSV); `--format` may only agree with it."""
+    if out is None or out == "-":
+        return fmt or "csv", None
+    wanted = SUFFIXES.get(Path(out).suffix.lower())
+    if wanted is None:
+        return fmt or "", None if fmt else "export.unknown_suffix"
+    if fmt is not None and fmt != wanted:
+        return fmt, "export.bad_out"
+    return wanted, None
 
 
 async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot export <kind>|all [--format] [--from] [--to] [--out]`."""
+    """`studybot export <kind>|all [--format] [--from] [--to] [--out FILE|-] [--codes]`."""
     kind: str = args.export_command
     lang = cfg.program.language
-    fmt: str = args.format
+    out_arg: str | None = None if args.out is None else str(args.out)
+    fmt, problem = output_format(out_arg, args.format)
+    if problem is not None:
+        print(t(lang, problem, file=out_arg, format=fmt), file=sys.stderr)
+        return 2
     flt = ExportFilter(args.date_from, args.date_to)
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         print(t(lang, "export.bad_range", start=flt.date_from, end=flt.date_to), file=sys.stderr)
@@ -176,26 +261,25 @@ async def cli_export(args: argparse.Namespace, cfg: Config) -> int:
     if fmt == "csv" and kind == "all":
         print(t(lang, "export.csv_one_kind"), file=sys.stderr)
         return 2
+    to_stdout = out_arg is None or out_arg == "-"
+    if fmt == "xlsx" and to_stdout:
+        print(t(lang, "export.need_out"), file=sys.stderr)
+        return 2
     db = await open_database(cfg.db_path)
     try:
-        sheets = await collect(db, cfg, None if kind == "all" else [kind], flt)
+        sheets = await collect(db, cfg, None if kind == "all" else [kind], flt,
+                               lang=None if getattr(args, "codes", False) else lang)
     finally:
         await db.close()
-    out: Path | None = args.out
+    if to_stdout:
+        write_csv(sheets[0], sys.stdout)
+        return 0
+    out = Path(out_arg or "")
+    rows = sum(len(s.rows) for s in sheets)
     if fmt == "csv":
-        if out is None:
-            write_csv(sheets[0], sys.stdout)
-        else:
-            write_csv_file(sheets[0], out)
+        write_csv_file(sheets[0], out)
+        print(t(lang, "export.written_csv", file=out, rows=rows), file=sys.stderr)
     else:
-        if out is None:
-            print(t(lang, "export.need_out"), file=sys.stderr)
-            return 2
         write_xlsx(sheets, out)
-    if out is not None:
-        rows = sum(len(s.rows) for s in sheets)
-        # Sheets are an xlsx notion: a CSV is one table, its summary says only the rows.
-        summary = (t(lang, "export.written_csv", file=out, rows=rows) if fmt == "csv"
-                   else t(lang, "export.written", file=out, rows=rows, sheets=len(sheets)))
-        print(summary, file=sys.stderr)
+        print(t(lang, "export.written", file=out, rows=rows, sheets=len(sheets)), file=sys.stderr)
     return 0

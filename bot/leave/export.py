@@ -11,7 +11,7 @@ status                     pending | approved | rejected | withdrawn, or void: a
 reason                     the trainee's reason (or HR's, for an /excuse)
 decided_by, decided_at     who approved or rejected it, and when (local time)
 late                       recorded after the cutoff (HR's /excuse) or approved after the roll
-                           call closed (1/0 in CSV, TRUE/FALSE in Excel)
+                           call closed (是/否, yes/no; with --codes 1/0 in CSV, TRUE/FALSE in Excel)
 
 `--from/--to` select by the local date the activity starts on (both inclusive); cancelled
 activities are left out; a group filter (a leader's in-chat export) selects the requests of
@@ -64,4 +64,4 @@ async def leave_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     lo, hi = flt.stored_range(cfg.tz)
     async with db.read() as conn:
         found = await leave_repo.export_rows(conn, lo, hi, flt.group_id)
-    return Sheet("leave", list(COLUMNS), export_rows(found, cfg))
+    return Sheet("leave", list(COLUMNS), export_rows(found, cfg), "leave", {"status": "leave"})

@@ -40,4 +40,6 @@ async def roster_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
             }
             for r in rows
         ],
+        "roster",
+        {"role": "role"},
     )

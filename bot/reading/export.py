@@ -11,7 +11,7 @@ category                 books: education_monograph | other (empty for other out
 finished_on              books: the day finished (YYYY-MM-DD)
 status                   submitted | accepted | returned (the latest state)
 counted                  whether it counts toward the targets under the current [reading]
-                         review mode (1/0 in CSV, TRUE/FALSE in Excel)
+                         review mode (是/否, yes/no; with --codes 1/0 in CSV, TRUE/FALSE in Excel)
 submitted_at             last (re)submission, local time
 reviewed_by, reviewed_at the latest acceptance or return, local time
 comment                  the latest return comment (kept until the next review)
@@ -88,5 +88,6 @@ def export_rows(subs: list[Submission], cfg: Config, flt: ExportFilter) -> list[
 async def reading_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     async with db.read() as conn:
         subs = await reading_repo.everything(conn)
-    return Sheet("reading", list(COLUMNS), export_rows(subs, cfg, flt))
+    return Sheet("reading", list(COLUMNS), export_rows(subs, cfg, flt), "reading",
+                 {"kind": "reading_kind", "category": "category", "status": "reading_status"})
 

@@ -1,6 +1,6 @@
-"""The reports sheet of an export (`studybot export reports`; also `export all` once this module
-is listed in bot.documents.exports.FEATURE_MODULES), through the shared writer in
-bot/documents/exports.py (CSV with BOM, or .xlsx with a bold frozen filtered header and real dates).
+"""The reports sheet of an export (`studybot export reports`, `export all`, /export), through
+the shared writer in bot/documents/exports.py (CSV with BOM, or .xlsx with a bold frozen
+filtered header and real dates).
 
 One row per group activity with a host, filed or not, columns:
 
@@ -26,7 +26,6 @@ import datetime as dt
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.i18n import t
 from bot.documents.exports import ExportFilter, Sheet
 from bot.reports.flow import deadline_of
 from storage import reports as reports_repo
@@ -98,5 +97,5 @@ async def reports_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
         )
         for i in items
     ]
-    return Sheet(t(cfg.program.language, "reports.export.sheet"), list(COLUMNS), rows)
+    return Sheet("reports", list(COLUMNS), rows, "reports")
 

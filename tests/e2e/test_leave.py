@@ -613,13 +613,15 @@ async def test_export_columns_and_filters(h: Harness, tmp_path: Path) -> None:
     cfg_file.write_text(f"[storage]\npath = {str(h.config.db_path)!r}\n", encoding="utf-8")
     target = tmp_path / "leave.csv"
     assert await asyncio.to_thread(main, ["export", "leave", "--config", str(cfg_file),
-                                          "--format", "csv", "--out", str(target)]) == 0
+                                          "--format", "csv", "--out", str(target),
+                                          "--codes"]) == 0
     assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, for Excel
     lines = target.read_text("utf-8-sig").splitlines()
     assert lines[0] == EXPORT_COLUMNS and len(lines) == 3
     book = tmp_path / "leave.xlsx"
     assert await asyncio.to_thread(main, ["export", "leave", "--config", str(cfg_file),
-                                          "--format", "xlsx", "--out", str(book)]) == 0
+                                          "--format", "xlsx", "--out", str(book),
+                                          "--codes"]) == 0
     import openpyxl
 
     ws = openpyxl.load_workbook(book).active

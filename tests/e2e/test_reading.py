@@ -716,7 +716,7 @@ async def test_no_nudge_when_turned_off(tmp_path: Path) -> None:
 
 def export_args(**overrides: Any) -> argparse.Namespace:
     values: dict[str, Any] = {"export_command": "reading", "format": "xlsx", "date_from": None,
-                              "date_to": None, "out": None}
+                              "date_to": None, "out": None, "codes": True}
     values.update(overrides)
     return argparse.Namespace(**values)
 

@@ -671,7 +671,7 @@ async def test_export_columns(h: Harness, tmp_path: Path) -> None:
     await after_press(host, preview, "✅ 提交报告")
     h.clock.set(at(10, 9, 0))
     out = tmp_path / "reports.csv"
-    args = argparse.Namespace(format="csv", date_from=dt.date(2026, 3, 1),
+    args = argparse.Namespace(codes=True, format="csv", date_from=dt.date(2026, 3, 1),
                               date_to=dt.date(2026, 3, 31), out=out, export_command="reports")
     assert await cli_export(args, h.config) == 0
     raw = out.read_bytes()

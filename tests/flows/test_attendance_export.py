@@ -68,7 +68,7 @@ def config_file(tmp_path: Path) -> Path:
 def test_csv_columns_and_values(config_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "attendance.csv"
     assert main(["export", "attendance", "--config", str(config_file), "--format", "csv",
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--codes"]) == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
@@ -126,7 +126,7 @@ def test_xlsx(config_file: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "attendance.xlsx"
     assert main(["export", "attendance", "--config", str(config_file), "--format", "xlsx",
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--codes"]) == 0
     wb = openpyxl.load_workbook(out)
     ws = wb.active
     assert ws is not None
@@ -141,6 +141,7 @@ def test_xlsx(config_file: Path, tmp_path: Path) -> None:
 
 
 def test_csv_to_stdout(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "attendance", "--config", str(config_file), "--format", "csv"]) == 0
+    assert main(["export", "attendance", "--config", str(config_file), "--format", "csv",
+                 "--codes"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 6

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from bot.cli import main
+from bot.core.i18n import t
 from bot.documents.exports import Sheet, write_csv_file, write_xlsx
 from tests.helpers import SMALL_ROSTER, T0, load_roster, make_config, write_config_file
 
@@ -47,14 +48,14 @@ def test_export_roster_and_all_from_the_cli(tmp_path: Path) -> None:
     config_file = write_config_file(tmp_path / "c.toml", cfg.db_path)
     out = tmp_path / "roster.csv"
     code = main(["export", "roster", "--config", str(config_file), "--format", "csv",
-                 "--out", str(out)])
+                 "--out", str(out), "--codes"])
     assert code == 0
     lines = out.read_text("utf-8-sig").splitlines()
     assert lines[0].startswith("member_id,name,role,group")
     assert any(line.startswith("T1,黄志强,trainee,第一组") for line in lines)
     book = tmp_path / "all.xlsx"
     assert main(["export", "all", "--config", str(config_file), "--out", str(book)]) == 0
-    assert "roster" in openpyxl.load_workbook(book).sheetnames
+    assert t("zh", "export.roster.sheet") in openpyxl.load_workbook(book).sheetnames
     assert main(["export", "all", "--config", str(config_file), "--format", "csv"]) == 2
 
 

@@ -27,7 +27,7 @@ DUE_CHECKS = {
     "digest.leader", "digest.trainee", "exits.evaluate", "leave.escalate", "leave.remind",
     "reading.nudge", "reminders.activity", "reports.remind",
 }
-SHEETS = ["roster", "attendance", "leave", "reading", "reports", "credits"]
+SHEETS = ["summary", "roster", "attendance", "leave", "reading", "reports", "credits"]
 SECTIONS = {
     "hr": [("attendance", 10), ("pending", 20), ("reports", 30), ("reading", 40),
            ("credits", 50), ("unreachable", 90), ("undelivered", 95)],
