@@ -198,7 +198,7 @@ async def _apply(
 
 async def _year_end(db: Database, cfg: Config, now: dt.datetime) -> int:
     """Rule 1 for the programme year that ended last, once."""
-    year = credit_rules.credit_year(now.astimezone(cfg.tz).date(), cfg.credits.year_starts)
+    year = credit_rules.credit_year(now.astimezone(cfg.tz).date(), cfg.program.year_starts)
     previous = year.label - 1
     async with db.read() as conn:
         if await exits_repo.year_closed(conn, previous):

@@ -4,8 +4,9 @@ Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit 
 
 - Points per source come from `[credits]` (see config.example.toml). An education monograph
   earns `monograph` points *instead of* `book` (it is a book; `monograph` is its whole worth).
-- The programme year starts on `[credits] year_starts` (MM-DD, default 01-01) and is labelled
-  by the calendar year it starts in (the same convention as the reading log).
+- The programme year starts on `[program] year_starts` (MM-DD, default 01-01), the whole
+  product's year, and is labelled by the calendar year it starts in (the old key
+  `[credits] year_starts` is read when it says the same day).
 - The line (exit rule 1): `ratio` × the average of the top `top_n` yearly totals.
     * fewer than `top_n` members: the average of all of them;
     * ties at the `top_n`-th place: the average is of the `top_n` highest *values*, so which of
@@ -82,7 +83,7 @@ def points_for_reading(cfg: CreditsConfig, kind: str, monograph: bool) -> tuple[
 
 
 def credit_year(day: dt.date, year_starts: str) -> ProgrammeYear:
-    """The programme year `day` falls in under `[credits] year_starts`."""
+    """The programme year `day` falls in under `year_starts` (`[program] year_starts`)."""
     return programme_year(day, parse_year_starts(year_starts))
 
 
@@ -213,7 +214,8 @@ def parse_fraction(value: float | str) -> Fraction:
 
 
 def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
-    """Problems with `[credits]` and `[exit]`, as "[section] key: reason"."""
+    """Problems with `[credits]` and `[exit]`, as "[section] key: reason" (`year_starts`: the
+    old key's form; that it agrees with `[program]` is the loader's check)."""
     problems: list[str] = []
     try:
         parse_year_starts(credits.year_starts)

@@ -73,7 +73,7 @@ async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
     """The standings (the ledger is synced first)."""
     await sync(db, cfg, now)
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts)
+    year = rules.credit_year(today, cfg.program.year_starts)
     async with db.read() as conn:
         members = await ledger.ranked_members(conn)
         totals = await ledger.totals(conn, year.label)
@@ -207,7 +207,7 @@ async def heatmap(
     """Members × this year's past activities (the latest charts.MAX_HEATMAP_COLUMNS); None when
     there are more members than fit (HR then picks a group)."""
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts)
+    year = rules.credit_year(today, cfg.program.year_starts)
     start = dt.datetime.combine(year.start, dt.time(), cfg.tz)
     async with db.read() as conn:
         people = await ledger.ranked_members(conn, group_id)
@@ -277,7 +277,7 @@ async def adjust(
     inside the transaction."""
     at = ts(now)
     day = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(day, cfg.credits.year_starts).label
+    year = rules.credit_year(day, cfg.program.year_starts).label
     n = await ledger.next_adjust_no(conn)
     source = f"adjust:{n}"
     await ledger.append(conn, [ledger.NewEntry(
@@ -342,7 +342,7 @@ class Ledger:
 
 async def member_ledger(db: Database, cfg: Config, now: dt.datetime, member: Member) -> Ledger:
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts).label
+    year = rules.credit_year(today, cfg.program.year_starts).label
     async with db.read() as conn:
         sums = await ledger.rule_sums(conn, member.pk, year)
         entries = await ledger.member_entries(conn, member.pk, year)
@@ -351,7 +351,7 @@ async def member_ledger(db: Database, cfg: Config, now: dt.datetime, member: Mem
 
 def year_label(cfg: Config, now: dt.datetime) -> int:
     """The programme year `now` falls in."""
-    return rules.credit_year(now.astimezone(cfg.tz).date(), cfg.credits.year_starts).label
+    return rules.credit_year(now.astimezone(cfg.tz).date(), cfg.program.year_starts).label
 
 
 async def groups(db: Database) -> dict[int, str]:

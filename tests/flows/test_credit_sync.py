@@ -346,7 +346,7 @@ async def test_local_dates_follow_the_programme_time_zone(
 
 
 async def test_a_school_year(w: World) -> None:
-    cfg = w.cfg.replace(credits=dataclasses.replace(w.cfg.credits, year_starts="09-01"))
+    cfg = w.cfg.replace(program=dataclasses.replace(w.cfg.program, year_starts="09-01"))
     for aid, day in (("A1", dt.datetime(2025, 8, 31, 9, tzinfo=TZ)),
                      ("A2", dt.datetime(2025, 9, 1, 9, tzinfo=TZ))):
         await _attend(w, await _activity(w, aid, day), "T1", "present")
