@@ -190,6 +190,15 @@ async def members_by_pk(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[
     return await members_repo.by_pks(conn, pks)
 
 
+async def joined_on(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, str]:
+    """{member: the UTC time they were added to the roster} (the programme's joining day)."""
+    rows = await fetch_in(
+        conn, lambda marks: f"SELECT id, created_at FROM members WHERE id IN ({marks})",
+        list(pks),
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
 async def ranked_members(
     conn: aiosqlite.Connection, group_id: int | None = None
 ) -> list[Member]:
@@ -542,6 +551,11 @@ async def compare(
         params,
     )
     await conn.execute("DELETE FROM temp.credit_want")
+    # A decided programme year's totals are frozen (its exit decisions were made on them):
+    # nothing is booked into it any more, whatever its sources say now.
+    await conn.execute(
+        "DELETE FROM temp.credit_diff WHERE year IN (SELECT year FROM credit_years)"
+    )
     # What a reversal repeats: the latest entry held there that is not itself a reversal.
     await conn.execute(
         "UPDATE temp.credit_diff SET last_id = (SELECT l.id FROM credit_ledger l"

@@ -151,6 +151,9 @@ class ExitConfig:
     min_satisfaction: float = 0.8
     supervision_fraction: float | str = "1/3"
     supervision_consecutive: int = 2
+    # Rule 1 of a programme year is decided this many days after the year ends (its totals
+    # frozen); until then its proposals follow corrections.
+    decide_after_days: int = 15
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
   `[exit] exam_pass_mark` fails, one at or above it earns `[credits] exam_passed`.
 - `studybot evaluations import satisfaction FILE` — `member_id,year,percent` (85 or 85% = 85%).
 - `studybot evaluations import supervision FILE` — `member_id,period,rank,total` (rank 1 best).
-- `studybot credits adjust --member ID --points N --reason TEXT`.
+- `studybot credits adjust --member ID --points N --reason TEXT [--year YYYY]` — into this
+  programme year, or a past one (`--year`) while it is not decided.
 
 Each import checks the whole file first and reports every problem as "line N: reason"; with
 any problem nothing is imported (exit 2). Importing the same file again changes nothing; a file
@@ -223,9 +224,18 @@ async def cli_evaluations(args: argparse.Namespace, cfg: Config) -> int:
 
 
 async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot credits adjust --member ID --points N --reason TEXT`."""
+    """`studybot credits adjust --member ID --points N --reason TEXT [--year YYYY]`."""
     from bot.core.clock import SystemClock
-    from bot.credits.views import MAX_ADJUST, REASON_MAX, adjust, num, parse_points, signed
+    from bot.credits.views import (
+        MAX_ADJUST,
+        REASON_MAX,
+        adjust,
+        adjust_year,
+        num,
+        parse_points,
+        signed,
+        year_refusal_params,
+    )
 
     lang = cfg.program.language
     points = parse_points(str(args.points))
@@ -237,6 +247,10 @@ async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
         problems.append(t(lang, "credits.import.empty_reason"))
     elif len(reason) > REASON_MAX:
         problems.append(t(lang, "credits.adjust.reason_long", max=REASON_MAX))
+    year_text = getattr(args, "year", None)
+    year = int(year_text) if year_text is not None and _YEAR.match(str(year_text)) else None
+    if year_text is not None and year is None:
+        problems.append(t(lang, "credits.adjust.bad_year", value=year_text))
     if problems or points is None:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -251,8 +265,14 @@ async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
             print(t(lang, key, member_id=args.member, name=member.name if member else ""),
                   file=sys.stderr)
             return 2
+        now = SystemClock(cfg.tz).now()
         async with db.tx() as conn:
-            done = await adjust(conn, cfg, member, points, reason, None, SystemClock(cfg.tz).now())
+            chosen = await adjust_year(conn, cfg, now, year)
+            if chosen.refusal is not None:
+                print(t(lang, f"credits.adjust.{chosen.refusal}",
+                        **year_refusal_params(cfg, chosen)), file=sys.stderr)
+                return 2
+            done = await adjust(conn, cfg, member, points, reason, None, now, chosen)
     finally:
         await db.close()
     print(t(lang, "credits.import.adjusted", name=member.name, member_id=member.member_id,

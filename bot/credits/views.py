@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
-from bot.core.config import Config
+from bot.core.config import Config, parse_year_starts
 from bot.core.i18n import t
 from bot.credits import rules
 from bot.credits.sync import sync
@@ -25,7 +25,7 @@ from storage import audit as audit_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo
-from storage.db import Database, ts
+from storage.db import Database, parse_ts, ts
 from storage.exits import Proposal
 from storage.models import Member
 
@@ -269,51 +269,96 @@ class Adjusted:
     source: str
 
 
+YearRefusal = Literal["year_future", "year_decided"]
+
+
+@dataclass(frozen=True)
+class AdjustYear:
+    """The programme year a hand adjustment goes into, or why it cannot (with the catalog
+    parameters of the refusal)."""
+
+    year: rules.ProgrammeYear
+    on_date: dt.date
+    refusal: YearRefusal | None = None
+    decided_at: str | None = None
+
+
+async def adjust_year(
+    conn: aiosqlite.Connection, cfg: Config, now: dt.datetime, label: int | None
+) -> AdjustYear:
+    """This programme year (booked today), or a past one not decided yet (booked on its last
+    day); a later year, or a decided one (its totals frozen), is refused."""
+    today = now.astimezone(cfg.tz).date()
+    current = rules.credit_year(today, cfg.program.year_starts)
+    if label is None or label == current.label:
+        return AdjustYear(current, today)
+    year = rules.year_by_label(label, parse_year_starts(cfg.program.year_starts))
+    if label > current.label:
+        return AdjustYear(year, year.start, "year_future")
+    decided = (await exits_repo.closed_years(conn)).get(label)
+    if decided is not None:
+        return AdjustYear(year, year.last_day, "year_decided", decided)
+    return AdjustYear(year, year.last_day)
+
+
+def year_refusal_params(cfg: Config, chosen: AdjustYear) -> dict[str, object]:
+    """The catalog parameters of `credits.adjust.<refusal>`."""
+    date = ""
+    if chosen.decided_at:
+        date = parse_ts(chosen.decided_at).astimezone(cfg.tz).date().isoformat()
+    return {"year": chosen.year.label, "date": date}
+
+
 async def adjust(
     conn: aiosqlite.Connection, cfg: Config, member: Member, points: float, reason: str,
-    actor: Member | None, now: dt.datetime,
+    actor: Member | None, now: dt.datetime, year: AdjustYear | None = None,
 ) -> Adjusted:
-    """Books a hand adjustment (source 'adjust:<n>'), audits it and tells the member; call
-    inside the transaction."""
+    """Books a hand adjustment (source 'adjust:<n>') into `year` (default: this programme
+    year; see adjust_year), audits it and tells the member; call inside the transaction."""
     at = ts(now)
-    day = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(day, cfg.program.year_starts).label
+    chosen = year or await adjust_year(conn, cfg, now, None)
+    assert chosen.refusal is None, chosen.refusal
+    label = chosen.year.label
     n = await ledger.next_adjust_no(conn)
     source = f"adjust:{n}"
     await ledger.append(conn, [ledger.NewEntry(
-        member.pk, day.isoformat(), points, "adjust", source, reason, year,
+        member.pk, chosen.on_date.isoformat(), points, "adjust", source, reason, label,
         actor.pk if actor else None,
     )], at)
     await audit_repo.record(
         conn, at=at, actor_pk=actor.pk if actor else None, action="credits.adjust",
         subject=f"member:{member.member_id}", before=None,
-        after={"points": points, "source": source}, reason=reason,
+        after={"points": points, "source": source, "year": label}, reason=reason,
     )
-    total = await ledger.totals_of(conn, member.pk, year)
+    total = await ledger.totals_of(conn, member.pk, label)
     await notify.to_member(conn, cfg, member, "credits.adjust.told", now=at,
                            kind="credits.adjust.told", points=signed(points), reason=reason,
-                           year=year, total=num(total))
-    return Adjusted(year, total, source)
+                           year=label, total=num(total))
+    return Adjusted(label, total, source)
 
 
-AdjustOutcome = Literal["ok", "forbidden", "unknown_member", "not_ranked"]
+AdjustOutcome = Literal["ok", "forbidden", "unknown_member", "not_ranked", "year_future",
+                        "year_decided"]
 
 
 @dataclass(frozen=True)
 class AdjustResult:
-    """What /adjust did: the outcome, the member it was for (when found), the booking."""
+    """What /adjust did: the outcome, the member it was for (when found), the booking (or the
+    year refused, with its catalog parameters)."""
 
     outcome: AdjustOutcome
     target: Member | None = None
     adjusted: Adjusted | None = None
+    params: dict[str, object] | None = None
 
 
 async def adjust_member(
     db: Database, cfg: Config, actor_pk: int, member_id: str, points: float, reason: str,
-    now: dt.datetime,
+    now: dt.datetime, year: int | None = None,
 ) -> AdjustResult:
     """/adjust: a hand entry for the member with `member_id` (as typed, or upper-cased), in one
-    transaction; only an active HR member (checked here, from the database) may book one."""
+    transaction, into programme year `year` (default: this one; a past year only while it is
+    not decided); only an active HR member (checked here, from the database) may book one."""
     async with db.tx() as conn:
         actor = await members_repo.by_pk(conn, actor_pk)
         if actor is None or not actor.is_hr or not actor.active:
@@ -324,7 +369,10 @@ async def adjust_member(
             return AdjustResult("unknown_member")
         if target.is_hr:
             return AdjustResult("not_ranked", target)
-        done = await adjust(conn, cfg, target, points, reason, actor, now)
+        chosen = await adjust_year(conn, cfg, now, year)
+        if chosen.refusal is not None:
+            return AdjustResult(chosen.refusal, target, params=year_refusal_params(cfg, chosen))
+        done = await adjust(conn, cfg, target, points, reason, actor, now, chosen)
     return AdjustResult("ok", target, done)
 
 

@@ -307,9 +307,15 @@ async def test_rule_one_at_the_year_end(h: Harness) -> None:
     assert said(
         notice.text, "credits.exit.evidence.credits", year=2026, total=-2, line="0.72"
     )  # 0.6 x 8 / 5
+    # Decided `[exit] decide_after_days` (15) after the year ended, not at once (issue 16).
+    async with h.services.db.read() as conn:
+        assert not await exits_repo.year_closed(conn, 2026)
+    await h.tick(minutes=30)
+    assert len(await proposals(h)) == 1
+    h.clock.set(dt.datetime(2027, 1, 16, 0, 1, tzinfo=TZ))
+    await h.tick()
     async with h.services.db.read() as conn:
         assert await exits_repo.year_closed(conn, 2026)
-    await h.tick(minutes=30)
     assert len(await proposals(h)) == 1
 
 

@@ -1,0 +1,124 @@
+"""Issue 16 on the moved clock: a programme year is decided `[exit] decide_after_days` after it
+ends; until then its rule-1 proposals follow corrections (withdrawn, updated, new — HR and the
+member told), hand adjustments go into it (`/adjust --year`), and after it its totals are
+frozen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.activities import roll_call
+from storage import credits as ledger
+from storage import exits as exits_repo
+from tests.e2e.test_credits import hr_notice, proposals, seed_activity
+from tests.helpers import TZ, Harness, member, said
+
+NEW_YEAR = dt.datetime(2027, 1, 1, 0, 1, tzinfo=TZ)
+
+
+async def _year_2026(h: Harness) -> int:
+    """T2 absent, everyone else present at one 2026 activity; the year ends: T2 proposed."""
+    pk = await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "present",
+                                 "T3": "present", "L2": "present"})
+    await h.tick()
+    h.clock.set(NEW_YEAR)
+    await h.tick()
+    [p] = await proposals(h)
+    assert (p.rule, p.period, p.evidence["total"], p.evidence["line"]) == (
+        "credits", "2026", -2, 0.72)
+    return pk
+
+
+async def test_a_correction_on_4_january_withdraws_and_proposes(h: Harness) -> None:
+    hr = await h.register("H1")
+    t1 = await h.register("T1")
+    t2 = await h.register("T2")
+    activity_pk = await _year_2026(h)
+    first = await hr_notice(h, hr, "邹立新")
+    # 4 January: the roll call is corrected — T2 was there, T1 was not.
+    h.clock.set(dt.datetime(2027, 1, 4, 10, 0, tzinfo=TZ))
+    hr_pk = (await member(h, "H1")).pk
+    for who, status in (("T2", "present"), ("T1", "absent")):
+        done = await roll_call.correct(h.services.db, h.config, hr_pk, activity_pk,
+                                       (await member(h, who)).pk, status, "更正", h.clock.now())
+        assert done.outcome == "ok", done
+    await h.tick()
+    [withdrawn] = await proposals(h, "withdrawn")
+    assert withdrawn.member_pk == (await member(h, "T2")).pk
+    [new] = await proposals(h)
+    assert (new.member_pk, new.period) == ((await member(h, "T1")).pk, "2026")
+    assert (new.evidence["total"], new.evidence["line"]) == (-2, 0.72)
+    # Both notified: HR of the withdrawal and of the new proposal, T2 of the withdrawal; the
+    # first notice's buttons are gone.
+    await h.flush()
+    assert any(said(m.text, "credits.exit.withdrawn_hr", name="邹立新", year="2026")
+               for m in hr.messages())
+    assert said((await hr_notice(h, hr, "黄志强")).text, "credits.exit.evidence.credits",
+                year=2026, total=-2, line="0.72")
+    assert said(t2.last().text, "credits.exit.withdrawn_member", year="2026")
+    assert not any(said(m.text, "credits.exit.withdrawn_member") for m in t1.messages())
+    edited = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == first.message_id and said(
+            e.text, "credits.exit.withdrawn"), after=first.message_id - 1)
+    assert edited.buttons == []
+
+
+async def test_changed_evidence_is_shown_on_the_card(h: Harness) -> None:
+    hr = await h.register("H1")
+    activity_pk = await _year_2026(h)
+    notice = await hr_notice(h, hr, "邹立新")
+    # T1 absent too: T2 is still below, on a lower line (0.6 x 2/5 = 0.24).
+    h.clock.set(dt.datetime(2027, 1, 5, 9, 0, tzinfo=TZ))
+    done = await roll_call.correct(h.services.db, h.config, (await member(h, "H1")).pk,
+                                   activity_pk, (await member(h, "T1")).pk, "absent", "更正",
+                                   h.clock.now())
+    assert done.outcome == "ok"
+    await h.tick()
+    t2_pk = (await member(h, "T2")).pk
+    [p] = [x for x in await proposals(h) if x.member_pk == t2_pk]
+    assert p.evidence["line"] == 0.24 and p.evidence_changed_at is not None
+    edited = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == notice.message_id and said(
+            e.text, "credits.exit.evidence_changed", when="01-05 09:00"),
+        after=notice.message_id - 1)
+    assert edited.buttons  # still to be decided
+
+
+async def test_adjust_into_last_year_until_it_is_decided(h: Harness) -> None:
+    hr = await h.register("H1")
+    await h.register("T2")
+    await _year_2026(h)
+    h.clock.set(dt.datetime(2027, 1, 8, 9, 0, tzinfo=TZ))
+    await h.flush()  # the digests and notices queued so far first
+    reply = await hr.ask("/adjust --year 2026 T2 +5 补记12月读书交流")
+    assert said(reply.text, "credits.adjust.done", year=2026, total=3), reply.text
+    t2, t3 = (await member(h, "T2")).pk, (await member(h, "T3")).pk
+    async with h.services.db.read() as conn:
+        assert await ledger.totals_of(conn, t2, 2026) == 3
+        assert await ledger.totals_of(conn, t2, 2027) == 0
+    await h.tick()
+    assert await proposals(h) == []  # 3 is above the new line, 0.6 x 11/5 = 1.32: withdrawn
+    assert len(await proposals(h, "withdrawn")) == 1
+    assert said((await hr.ask("/adjust --year 2028 T2 +3 x")).text, "credits.adjust.year_future",
+                year=2028)
+    assert said((await hr.ask("/adjust --year 20x6 T2 +3 x")).text, "credits.adjust.bad_year")
+    # Decided on 16 January: frozen, also for the reconciliation.
+    h.clock.set(dt.datetime(2027, 1, 16, 0, 1, tzinfo=TZ))
+    await h.tick()
+    async with h.services.db.read() as conn:
+        assert await exits_repo.year_closed(conn, 2026)
+    await h.flush()
+    refused = await hr.ask("/adjust --year 2026 T2 +3 又补记")
+    assert said(refused.text, "credits.adjust.year_decided", year=2026, date="2027-01-16")
+    pk = next(iter(await _activities(h)))
+    done = await roll_call.correct(h.services.db, h.config, (await member(h, "H1")).pk, pk,
+                                   t3, "absent", "更正", h.clock.now())
+    assert done.outcome == "ok"
+    await h.tick()
+    async with h.services.db.read() as conn:
+        assert await ledger.totals_of(conn, t3, 2026) == 2
+
+
+async def _activities(h: Harness) -> list[int]:
+    async with h.services.db.read() as conn:
+        return [int(r[0]) for r in await conn.execute_fetchall("SELECT id FROM activities")]
