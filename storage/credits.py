@@ -493,15 +493,34 @@ async def _want_reports(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> 
 
 
 async def _want_exams(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
+    """Passed exams, dated in the programme year of their semester (bot.credits.rules.
+    semester_year: `YYYYS1` spring, `YYYYS2` autumn): the import's date when it falls in that
+    year, else the year's first or last day. So the autumn results imported in January count
+    in the old year, and a re-score reverses and rebooks there. A label of another form (from
+    before labels were checked) keeps the import's date."""
     only = (
         " AND (member_pk, semester) IN (SELECT member_pk, ref FROM temp.credit_scope"
         " WHERE prefix = 'exam:')" if scoped else ""
     )
+    ys = p.year_starts
+    # sy: the semester's calendar year; rep: a day inside the semester; label: its year.
+    semesters = (
+        "SELECT e.*, upper(trim(e.semester)) GLOB '[0-9][0-9][0-9][0-9]S[12]' AS ok,"
+        f" {_local_date('e.imported_at')} AS day FROM exam_results e"
+        f" WHERE e.score >= ? AND ? <> 0{only}"
+    )
+    label = (
+        "(CAST(substr(trim(semester), 1, 4) AS INTEGER) - (CASE substr(trim(semester), 6, 1)"
+        " WHEN '1' THEN '03-01' ELSE '10-01' END < ?))"
+    )
+    first = f"printf('%04d-%s', {label}, ?)"
+    last = f"date(printf('%04d-%s', {label} + 1, ?), '-1 day')"
     await conn.execute(
         _INTO + "SELECT member_pk, 'exam:' || semester, ?,"
-        f" {_local_date('imported_at')}, 'exam.passed', semester || ': ' || printf('%g', score)"
-        f" FROM exam_results WHERE score >= ? AND ? <> 0{only}",
-        (p.exam_passed, p.exam_pass_mark, p.exam_passed),
+        f" CASE WHEN ok THEN max({first}, min(day, {last})) ELSE day END,"
+        " 'exam.passed', semester || ': ' || printf('%g', score)"
+        f" FROM ({semesters})",
+        (p.exam_passed, ys, ys, ys, ys, p.exam_pass_mark, p.exam_passed),
     )
 
 

@@ -1,7 +1,10 @@
 """HR's command line for the exit rules' inputs and hand adjustments.
 
 - `studybot exams import FILE` — columns `member_id,semester,score`; a score below
-  `[exit] exam_pass_mark` fails, one at or above it earns `[credits] exam_passed`.
+  `[exit] exam_pass_mark` fails, one at or above it earns `[credits] exam_passed`. A semester
+  is `YYYYS1` (the spring semester of YYYY) or `YYYYS2` (its autumn semester, whose exam is
+  often held in January of the next year); its credits count in the programme year the
+  semester falls in (bot.credits.rules.semester_year), whenever the file is imported.
 - `studybot evaluations import satisfaction FILE` — `member_id,year,percent` (85 or 85% = 85%).
 - `studybot evaluations import supervision FILE` — `member_id,period,rank,total` (rank 1 best).
 - `studybot credits adjust --member ID --points N --reason TEXT [--year YYYY]` — into this
@@ -25,6 +28,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
+from bot.credits.rules import SEMESTER
 from bot.documents.imports import ImportSession, TableImport, run_table_import
 from bot.documents.tables import TableRow, finite_number
 from storage import audit as audit_repo
@@ -60,9 +64,13 @@ Checker = Callable[[TableRow, str, Checked], tuple[str, tuple[Any, ...]] | None]
 
 
 def _exam(row: TableRow, lang: str, c: Checked) -> tuple[str, tuple[Any, ...]] | None:
-    semester = row.values["semester"]
+    semester = row.values["semester"].strip().upper()
     score_text = row.values["score"]
     ok = _text(row, "semester", lang, c)
+    if ok and not SEMESTER.match(semester):
+        # The semester decides the programme year its credits count in (rules.semester_year).
+        c.fail(lang, row.line, "credits.import.bad_semester", value=row.values["semester"])
+        ok = False
     score = finite_number(score_text)
     if score is None or not 0 <= score <= MAX_SCORE:
         c.fail(lang, row.line, "credits.import.bad_score", value=score_text)

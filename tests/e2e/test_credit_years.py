@@ -6,11 +6,15 @@ frozen."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+
+import pytest
 
 from bot.activities import roll_call
+from bot.documents.imports import ImportSession
 from storage import credits as ledger
 from storage import exits as exits_repo
-from tests.e2e.test_credits import hr_notice, proposals, seed_activity
+from tests.e2e.test_credits import hr_notice, import_rows, proposals, seed_activity
 from tests.helpers import TZ, Harness, member, said
 
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 1, tzinfo=TZ)
@@ -122,3 +126,40 @@ async def test_adjust_into_last_year_until_it_is_decided(h: Harness) -> None:
 async def _activities(h: Harness) -> list[int]:
     async with h.services.db.read() as conn:
         return [int(r[0]) for r in await conn.execute_fetchall("SELECT id FROM activities")]
+
+
+async def test_the_autumn_exam_imported_in_january_counts_in_the_old_year(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command line reads the wall clock: here it reads the moved one.
+    monkeypatch.setattr(ImportSession, "now", lambda self: h.clock.now())
+    hr = await h.register("H1")
+    await _year_2026(h)
+    h.clock.set(dt.datetime(2027, 1, 10, 9, 0, tzinfo=TZ))
+    assert await import_rows(h, tmp_path, "exams", "member_id,semester,score\nT2,2026S2,85\n") == 0
+    await h.tick()
+    t2 = (await member(h, "T2")).pk
+    async with h.services.db.read() as conn:
+        assert (await ledger.totals_of(conn, t2, 2026), await ledger.totals_of(conn, t2, 2027)) \
+            == (-2 + 5, 0)
+        [entry] = [e for e in await ledger.member_entries(conn, t2, 2026)
+                   if e.rule == "exam.passed"]
+    assert entry.on_date == "2026-12-31"  # the import's day lies after the year: its last day
+    # Above the line now (0.6 x 11/5 = 1.32): the proposal is withdrawn, HR told.
+    assert await proposals(h) == []
+    await h.flush()
+    assert any(said(m.text, "credits.exit.withdrawn_hr", name="邹立新") for m in hr.messages())
+    # Re-marked on 12 January (a fail): reversed within 2026, and proposed again.
+    h.clock.set(dt.datetime(2027, 1, 12, 9, 0, tzinfo=TZ))
+    assert await import_rows(h, tmp_path, "exams", "member_id,semester,score\nT2,2026S2,50\n") == 0
+    await h.tick()
+    async with h.services.db.read() as conn:
+        assert (await ledger.totals_of(conn, t2, 2026), await ledger.totals_of(conn, t2, 2027)) \
+            == (-2, 0)
+    [p] = await proposals(h)
+    assert (p.period, p.evidence["total"]) == ("2026", -2)
+
+
+async def test_a_semester_must_say_which(h: Harness, tmp_path: Path) -> None:
+    assert await import_rows(h, tmp_path, "exams",
+                             "member_id,semester,score\nT2,2026秋,85\nT1,2026s1,70\n") == 2

@@ -200,10 +200,11 @@ async def test_exams_passed_earn_points_per_the_pass_mark(w: World) -> None:
             conn, [(w.pk["T1"], "2025S2", 75), (w.pk["T2"], "2025S2", 55)], ts(NOW)
         )
     await sync(w.db, w.cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (5, 0)
+    # 2025S2 is the autumn semester of 2025: its credits count in 2025 (issue 16).
+    assert (await _total(w, "T1", 2025), await _total(w, "T2", 2025)) == (5, 0)
     cfg = w.cfg.replace(exit=dataclasses.replace(w.cfg.exit, exam_pass_mark=50.0))
     await sync(w.db, cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (5, 5)
+    assert (await _total(w, "T1", 2025), await _total(w, "T2", 2025)) == (5, 5)
 
 
 async def test_adjustments_are_left_alone(w: World) -> None:
