@@ -222,6 +222,9 @@ async def ranked_members(
 # sync and no source of theirs changed since, so comparing them would find nothing.
 # A source table that does not exist yet (its feature has not landed) contributes nothing.
 
+# Roll-call statuses of a member who was there (the activity took place).
+THERE = ("present", "late", "early_leave")
+
 REPORT_AUTHOR = ("host_pk", "member_pk", "author_pk", "filed_by")
 REPORT_FILED = ("submitted_at", "filed_at")
 REPORT_STATE = ("state", "status")
@@ -393,13 +396,25 @@ async def _want_attendance(conn: aiosqlite.Connection, p: Prices, scoped: bool) 
         f" a.label || ': ' || r.status {records} AND pts <> 0",
         params,
     )
-    # Hosting counts once the activity's roll call has closed (it took place).
+    # Hosting counts for an activity that took place under the bot: its roll call closed with
+    # at least one member there, or its report filed. One imported after it had ended (closed
+    # on import, nobody could check in, no report asked for) earns nothing.
     only = f" AND {_in_scope('a.id', 'host:')}" if scoped else ""
+    held = (
+        "(a.closed_at IS NOT NULL AND EXISTS (SELECT 1 FROM attendance r"
+        f" WHERE r.activity_pk = a.id AND r.status IN ({','.join('?' * len(THERE))})))"
+    )
+    params = [p.hosting, *THERE]
+    if await table_exists(conn, "reports"):
+        held = (
+            f"({held} OR EXISTS (SELECT 1 FROM reports f WHERE f.activity_pk = a.id"
+            " AND f.submitted_at IS NOT NULL AND f.state = 'submitted'))"
+        )
     await conn.execute(
         _INTO + "SELECT a.host_pk, 'host:' || a.id, ?, a.day, 'host',"
         " a.label FROM temp.credit_act a"
-        f" WHERE a.host_pk IS NOT NULL AND a.closed_at IS NOT NULL AND ? <> 0{only}",
-        (p.hosting, p.hosting),
+        f" WHERE a.host_pk IS NOT NULL AND {held} AND ? <> 0{only}",
+        (*params, p.hosting),
     )
     await conn.execute("DELETE FROM temp.credit_act")
 

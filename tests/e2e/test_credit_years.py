@@ -8,14 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.activities import roll_call
 from bot.documents.imports import ImportSession
+from storage import attendance as attendance_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
+from storage import members as members_repo
+from storage import reports as reports_repo
+from storage.db import ts
 from tests.e2e.test_credits import hr_notice, import_rows, proposals, seed_activity
-from tests.helpers import TZ, Harness, member, said
+from tests.helpers import TZ, Harness, activity, import_schedule, member, said
 
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 1, tzinfo=TZ)
 
@@ -163,3 +168,48 @@ async def test_the_autumn_exam_imported_in_january_counts_in_the_old_year(
 async def test_a_semester_must_say_which(h: Harness, tmp_path: Path) -> None:
     assert await import_rows(h, tmp_path, "exams",
                              "member_id,semester,score\nT2,2026秋,85\nT1,2026s1,70\n") == 2
+
+
+async def test_a_schedule_imported_after_its_activities_ended_earns_and_asks_nothing(
+    h: Harness,
+) -> None:
+    hr = await h.register("H1")
+    t1 = await h.register("T1")
+    # Imported on 2 March at 09:00: two group studies of February are over, one is to come.
+    await import_schedule(
+        h,
+        "P1,group_study,读书交流,第一组,2026-02-10 10:00,2026-02-10 12:00,会议室,,,T1",
+        "P2,group_study,读书交流,第二组,2026-02-24 10:00,2026-02-24 12:00,会议室,,,T3",
+        "F1,group_study,读书交流,第一组,2026-03-09 10:00,2026-03-09 12:00,会议室,,,T1",
+    )
+    await h.tick()
+    async with h.services.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM credit_ledger")
+        due = await reports_repo.reportable(conn, ended_by=ts(h.clock.now()))
+    assert next(iter(rows))[0] == 0 and due == []
+    # The host is not asked for a report of P1 either.
+    await h.flush()
+    answer = await t1.ask("/report")
+    assert said(answer.text, "reports.list.nothing") or said(
+        answer.text, "reports.list.nothing_next"), answer.text
+    # The upcoming one, held under the bot, earns its host the credit as before.
+    h.clock.set(dt.datetime(2026, 3, 9, 9, 45, tzinfo=TZ))
+    f1 = (await activity(h, "F1")).pk
+    async with h.services.db.tx() as conn:
+        await attendance_repo.check_in(conn, f1, (await _pk(conn, "T2")), "present",
+                                       ts(h.clock.now()), "code")
+    h.clock.set(dt.datetime(2026, 3, 9, 13, 0, tzinfo=TZ))
+    await h.tick()
+    t1_pk = (await member(h, "T1")).pk
+    async with h.services.db.read() as conn:
+        hosted = [e for e in await ledger.member_entries(conn, t1_pk, 2026) if e.rule == "host"]
+        due = await reports_repo.reportable(conn, ended_by=ts(h.clock.now()))
+    assert [e.source for e in hosted] == [f"host:{f1}"]
+    assert [d.activity_id for d in due] == ["F1"]
+    del hr
+
+
+async def _pk(conn: aiosqlite.Connection, member_id: str) -> int:
+    found = await members_repo.by_member_id(conn, member_id)
+    assert found is not None
+    return found.pk

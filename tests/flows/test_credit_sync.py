@@ -136,6 +136,7 @@ async def test_a_cancelled_activity_reverses_attendance_and_hosting(w: World) ->
 
 async def test_hosting_counts_once_the_roll_call_closed(w: World) -> None:
     a = await _activity(w, "A1", NOW + dt.timedelta(days=1), host="T2", closed=False)
+    await _attend(w, a, "T1", "present")  # issue 16: hosting needs somebody there
     await sync(w.db, w.cfg, NOW)
     assert await _total(w, "T2") == 0
     async with w.db.tx() as conn:
@@ -236,7 +237,8 @@ async def test_filed_reports_and_recommended_work(w: World) -> None:
     async with w.db.tx() as conn:
         await conn.execute("UPDATE reports SET state = 'draft' WHERE activity_pk = ?", (a1,))
     await sync(w.db, w.cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (2, 3)
+    # Issue 16: nobody checked in at A1, so without its report its hosting goes too.
+    assert (await _total(w, "T1"), await _total(w, "T2")) == (0, 3)
 
 
 async def _has_reports(w: World) -> bool:
