@@ -271,8 +271,9 @@ _REPORTABLE = (
     " LEFT JOIN groups g ON g.id = a.group_id"
     " LEFT JOIN reports r ON r.activity_pk = a.id"
     " WHERE a.type = 'group_study' AND a.status = 'scheduled' AND a.host_pk IS NOT NULL"
-    # An activity imported after it had ended took place without the bot: no report is due.
-    " AND NOT (a.source = 'import' AND a.end_at <= a.created_at)"
+    # An activity imported after it had ended (closed by the import itself, without a roll
+    # call: bot.activities.importer) took place without the bot: no report is due.
+    " AND NOT (a.source = 'import' AND a.closed_at = a.created_at AND a.end_at <= a.created_at)"
 )
 
 
