@@ -175,7 +175,8 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
     lines = credit_views.at_risk_lines(lang, board, standings)
     text = "\n".join([context.t("credits.at_risk_header", line=num(board.line)), *lines]) \
         if lines else context.t("credits.at_risk_none")
-    await reply_long(message, text)
+    notes = credit_views.member_notes(lang, board, standings)
+    await reply_long(message, "\n\n".join([text, "\n".join(notes)]) if notes else text)
 
 
 # -- /adjust ----------------------------------------------------------------------------------

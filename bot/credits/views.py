@@ -7,8 +7,9 @@ No Telegram here: handlers send what this builds; the demo and benchmarks call i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
@@ -54,6 +55,10 @@ class Board:
     ordered: list[rules.Standing]
     top_n: int
     ratio: float
+    # Members who joined in this year's last quarter (not judged by rule 1 this year), with
+    # the day they joined; and those who never registered. Neither is shown as at risk.
+    joined_late: dict[int, dt.date] = field(default_factory=dict)
+    unregistered: frozenset[int] = frozenset()
 
     @property
     def averaged_over(self) -> int:
@@ -77,10 +82,23 @@ async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
     async with db.read() as conn:
         members = await ledger.ranked_members(conn)
         totals = await ledger.totals(conn, year.label)
+        joined = await ledger.joined_on(conn, [m.pk for m in members])
     yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
     line, ordered = rules.standings(yearly, cfg.exit.top_n, cfg.exit.ratio)
     average = rules.average_top(yearly.values(), cfg.exit.top_n)
-    return Board(year, today, line, average, members, ordered, cfg.exit.top_n, cfg.exit.ratio)
+    late: dict[int, dt.date] = {}
+    for pk, stored in joined.items():
+        day = parse_ts(stored).astimezone(cfg.tz).date()
+        if year.contains(day) and not rules.judged_by_rule_one(day, year):
+            late[pk] = day
+    unregistered = frozenset(m.pk for m in members if m.telegram_id is None)
+    # Everyone counts in the line (group leaders and joiners too); only the "at risk" mark
+    # is not theirs to carry.
+    ordered = [dataclasses.replace(s, below=False, needed=0.0)
+               if s.below and (s.member_pk in late or s.member_pk in unregistered) else s
+               for s in ordered]
+    return Board(year, today, line, average, members, ordered, cfg.exit.top_n, cfg.exit.ratio,
+                 late, unregistered)
 
 
 # -- a member's year --------------------------------------------------------------------------
@@ -193,6 +211,23 @@ def at_risk_lines(lang: str, b: Board, standings: list[rules.Standing]) -> list[
     if len(below) > AT_RISK_LISTED:
         lines.append(t(lang, "credits.at_risk_more", count=len(below) - AT_RISK_LISTED))
     return lines
+
+
+def member_notes(lang: str, b: Board, standings: list[rules.Standing]) -> list[str]:
+    """Next to the members of `standings` who are not judged as the others: who joined in the
+    year's last quarter (not judged by rule 1 this year) and who never registered."""
+    names = {m.pk: (m.name, m.group_name or "") for m in b.members}
+    shown = [s.member_pk for s in standings]
+    lines = [
+        t(lang, "credits.joined_late_line", name=names[pk][0], group=names[pk][1],
+          date=b.joined_late[pk].strftime("%m-%d"))
+        for pk in shown if pk in b.joined_late
+    ]
+    lines += [
+        t(lang, "credits.not_registered_line", name=names[pk][0], group=names[pk][1])
+        for pk in shown if pk in b.unregistered
+    ]
+    return lines[:AT_RISK_LISTED]
 
 
 # -- the attendance heatmap -------------------------------------------------------------------

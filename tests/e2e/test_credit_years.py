@@ -13,6 +13,9 @@ import pytest
 
 from bot.activities import roll_call
 from bot.documents.imports import ImportSession
+from bot.documents.tables import read_table
+from bot.members.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_roster, validate_roster
+from bot.members.invites import ensure_invites
 from storage import attendance as attendance_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
@@ -20,7 +23,15 @@ from storage import members as members_repo
 from storage import reports as reports_repo
 from storage.db import ts
 from tests.e2e.test_credits import hr_notice, import_rows, proposals, seed_activity
-from tests.helpers import TZ, Harness, activity, import_schedule, member, said
+from tests.helpers import (
+    SMALL_ROSTER,
+    TZ,
+    Harness,
+    activity,
+    import_schedule,
+    member,
+    said,
+)
 
 NEW_YEAR = dt.datetime(2027, 1, 1, 0, 1, tzinfo=TZ)
 
@@ -213,3 +224,48 @@ async def _pk(conn: aiosqlite.Connection, member_id: str) -> int:
     found = await members_repo.by_member_id(conn, member_id)
     assert found is not None
     return found.pk
+
+
+async def test_a_november_joiner_is_not_judged_on_the_whole_year(
+    h: Harness, tmp_path: Path
+) -> None:
+    hr = await h.register("H1")
+    everyone = {m: "present" for m in ("T1", "T2", "L1", "T3", "L2")}
+    await seed_activity(h, everyone, days_ago=3)
+    await seed_activity(h, everyone, days_ago=2)
+    # 20 November: T4 joins (the roster imported again with one more line) and registers.
+    h.clock.set(dt.datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    path = tmp_path / "roster2.csv"
+    path.write_text(SMALL_ROSTER + "T4,林新,trainee,第一组,新华小学,小学\n", encoding="utf-8")
+    entries, problems = validate_roster(
+        read_table(path, REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS))
+    assert not problems
+    await import_roster(h.services.db, entries, h.clock.now())
+    codes = {i.member_id: i.code for i in await ensure_invites(h.services.db, h.clock.now())}
+    t4 = h.new_user("T4")
+    assert said((await t4.ask(f"/start {codes['T4']}")).text, "register.welcome")
+    # 25 November: one more activity; T4 earns 2, everyone else 6 (line 0.6 x 6 = 3.6).
+    await seed_activity(h, {**everyone, "T4": "present"}, days_ago=-268)
+    await h.tick()
+    await h.flush()
+    ranking = await hr.ask("/ranking")
+    notes = await hr.next_message()
+    assert said(notes.text, "credits.at_risk_none"), notes.text
+    assert said(notes.text, "credits.joined_late_line", name="林新", date="11-20")
+    # The year ends: T4 (2 < 3.6) is not proposed against the whole year's line.
+    h.clock.set(NEW_YEAR)
+    await h.tick()
+    assert await proposals(h) == []
+    del ranking
+
+
+async def test_never_registered_members_are_not_at_risk(h: Harness) -> None:
+    hr = await h.register("H1")
+    await h.register("T1")
+    await seed_activity(h, {"T1": "present", "T2": "absent"})  # T2 never registered
+    await h.flush()
+    await hr.ask("/ranking")
+    notes = await hr.next_message()
+    assert said(notes.text, "credits.at_risk_none"), notes.text
+    assert said(notes.text, "credits.not_registered_line", name="邹立新")
+    assert not said(notes.text, "credits.at_risk_line", name="邹立新")

@@ -85,6 +85,7 @@ async def test_ranking_by_role(h: Harness) -> None:
     t1 = await h.register("T1")
     l1 = await h.register("L1")
     hr = await h.register("H1")
+    await h.register("T2")  # issue 16: a member who never registered is not shown at risk
     await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "late"})
     refused = await t1.ask("/ranking")
     assert refused.media_type is None and said(refused.text, "credits.ranking_refused")
