@@ -246,25 +246,23 @@ def _exit_buttons(context: StudyContext, proposal_id: int) -> Rows:
 
 
 async def exits_command(update: Update, context: StudyContext) -> None:
-    """Open exit proposals, one message each with Confirm exit / Dismiss (HR)."""
-    if await hr_only(update, context, "credits.exit.hr_only") is None:
+    """Open exit proposals, each shown once with Confirm exit / Dismiss (HR): the cards come
+    through the outbox, so deciding one anywhere updates every copy."""
+    member = await hr_only(update, context, "credits.exit.hr_only")
+    if member is None:
         return
     services = context.services
-    found = await credit_views.open_exits(services.db, services.config, services.now())
+    found = await credit_views.open_exits(services.db, services.config, services.now(),
+                                          member.pk, context.lang, EXITS_LISTED)
     services.sender.notify()
-    open_ = found.proposals
-    if not open_:
+    count = len(found.proposals)
+    if not count:
         await reply(update, context.t("credits.exit.none"))
         return
-    await reply(update, context.t("credits.exit.header", count=len(open_)))
-    for p in open_[:EXITS_LISTED]:
-        person = found.people.get(p.member_pk)
-        if person is None:
-            continue
-        await reply(update, exit_review.card(context.lang, p, person),
-                    reply_markup=markup(_exit_buttons(context, p.id)))
-    if len(open_) > EXITS_LISTED:
-        await reply(update, context.t("credits.exit.more", count=len(open_) - EXITS_LISTED))
+    text = context.t("credits.exit.header", count=count)
+    if count > EXITS_LISTED:
+        text += "\n" + context.t("credits.exit.more", count=count - EXITS_LISTED)
+    await reply(update, text)
 
 
 async def _exit_step(update: Update, context: StudyContext, member: Member, cb: Callback) -> None:

@@ -247,6 +247,20 @@ async def close_year(conn: aiosqlite.Connection, year: int, line: float, now: st
     )
 
 
+async def pending_notice_to(
+    conn: aiosqlite.Connection, outbox_ids: list[int], chat_id: int
+) -> bool:
+    """Whether one of these notices to `chat_id` is still waiting to be sent."""
+    if not outbox_ids:
+        return False
+    return await exists(
+        conn,
+        f"SELECT 1 FROM outbox WHERE id IN ({','.join('?' * len(outbox_ids))})"
+        " AND chat_id = ? AND status = 'pending' LIMIT 1",
+        (*outbox_ids, chat_id),
+    )
+
+
 async def notice_targets(
     conn: aiosqlite.Connection, outbox_ids: list[int]
 ) -> list[tuple[int, int, int | None]]:

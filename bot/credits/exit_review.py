@@ -370,6 +370,36 @@ async def decide(
     return Decided(text, answer, member)
 
 
+# -- /exits --------------------------------------------------------------------------------------
+
+
+async def show_copies(
+    conn: aiosqlite.Connection, cfg: Config, viewer: Member, proposals: list[Proposal],
+    lang: str, now: str,
+) -> int:
+    """Queues a card of each proposal to `viewer`'s chat, recorded among its notices (so a
+    decision anywhere edits it too); one whose notice to that chat is still waiting to be sent
+    (made by the evaluation /exits itself ran) is not shown twice. Returns how many."""
+    if viewer.telegram_id is None:
+        return 0
+    queued = 0
+    people = await ledger.members_by_pk(conn, [p.member_pk for p in proposals])
+    for p in proposals:
+        member = people.get(p.member_pk)
+        if member is None or await exits_repo.pending_notice_to(conn, p.notices,
+                                                                 viewer.telegram_id):
+            continue
+        row = await notify.enqueue(
+            conn, chat_id=viewer.telegram_id, member_pk=viewer.pk, kind="credits.exit.card",
+            payload={"text": card(lang, p, member, cfg.tz), "buttons": buttons(lang, p.id)},
+            now=now,
+        )
+        if row:
+            await exits_repo.set_notices(conn, p.id, [*p.notices, row])
+            queued += 1
+    return queued
+
+
 # -- HR's list of pending things --------------------------------------------------------------
 
 

@@ -449,22 +449,32 @@ async def groups(db: Database) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class OpenExits:
-    """The open exit proposals (after a fresh evaluation) with the members they are about."""
+    """The open exit proposals (after a fresh evaluation) with the members they are about, and
+    how many cards were queued to the viewer (the others' notices are on their way already)."""
 
     proposals: list[Proposal]
     people: dict[int, Member]
+    queued: int = 0
 
 
-async def open_exits(db: Database, cfg: Config, now: dt.datetime) -> OpenExits:
+async def open_exits(
+    db: Database, cfg: Config, now: dt.datetime, viewer_pk: int | None = None,
+    lang: str | None = None, limit: int = 10,
+) -> OpenExits:
     """Evaluates the exit rules now (queuing HR's notices of new proposals), then lists the open
-    proposals."""
+    proposals; for a viewer, queues them a card of each of the first `limit` that is not already
+    on its way to them — each proposal is shown once, and every copy is edited when it is
+    decided."""
     from bot.credits import exit_review
 
     await exit_review.evaluate(db, cfg, now)
-    async with db.read() as conn:
+    async with db.tx() as conn:
         open_ = await exits_repo.proposals(conn, ("open",))
         people = await ledger.members_by_pk(conn, [p.member_pk for p in open_])
-    return OpenExits(open_, people)
+        viewer = await members_repo.by_pk(conn, viewer_pk) if viewer_pk is not None else None
+        queued = 0 if viewer is None else await exit_review.show_copies(
+            conn, cfg, viewer, open_[:limit], lang or cfg.program.language, ts(now))
+    return OpenExits(open_, people, queued)
 
 
 async def exit_proposal(db: Database, proposal_id: int) -> tuple[Proposal, Member] | None:

@@ -269,3 +269,32 @@ async def test_never_registered_members_are_not_at_risk(h: Harness) -> None:
     assert said(notes.text, "credits.at_risk_none"), notes.text
     assert said(notes.text, "credits.not_registered_line", name="邹立新")
     assert not said(notes.text, "credits.at_risk_line", name="邹立新")
+
+
+async def test_exits_shows_each_proposal_once_and_a_decision_updates_every_copy(
+    h: Harness, tmp_path: Path
+) -> None:
+    hr = await h.register("H1")
+    await h.register("T2")
+    await h.flush()
+    assert await import_rows(h, tmp_path, "satisfaction",
+                             "member_id,year,percent\nT2,2025,75%\n") == 0
+    before = len(hr.messages())
+    # /exits runs the evaluation itself: the new proposal is shown once (its notice).
+    listing = await hr.ask("/exits")
+    assert said(listing.text, "credits.exit.header", count=1)
+    await h.flush()
+    cards = [m for m in hr.messages()[before:] if m.buttons]
+    assert len(cards) == 1 and said(cards[0].text, "credits.exit.evidence.satisfaction")
+    # Asked again later: a copy to decide from; dismissing it edits the first notice too.
+    await hr.ask("/exits")
+    copy = await hr.next_message()
+    assert copy.buttons and copy.message_id != cards[0].message_id
+    answer = await hr.press(copy, "✖️ 不予退出")
+    assert said(answer.text, "credits.exit.answer_dismissed")
+    await h.flush()
+    edited = await h.sandbox.wait_for_bot_message(
+        hr.chat_id, lambda e: e.message_id == cards[0].message_id and said(
+            e.text, "credits.exit.outcome_dismissed", by="周敏"),
+        after=cards[0].message_id - 1)
+    assert edited.buttons == []
