@@ -217,6 +217,9 @@ COMMANDS: tuple[Command, ...] = (
                     arg("--points", required=True,
                         help="points to add (negative to take away)"),
                     arg("--reason", required=True, help="why (shown in the ledger)"),
+                    arg("--year", default=None,
+                        help="book into this past programme year (not yet decided); "
+                        "default: the current one"),
                 )),
     )),
     Command("export", "export records as CSV or Excel", metavar="KIND", actions=tuple(

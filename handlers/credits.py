@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import Awaitable, Callable
 
 from telegram import Message, Update
@@ -44,6 +45,9 @@ PREFIX = "cr"
 EXIT = exit_review.PREFIX
 EXITS_LISTED = 10
 DETAIL_RECENT = 15
+
+# /adjust's optional first argument: the programme year to book into.
+YEAR_FLAG = re.compile(r"^(?:--|—|–)year(?:=(\S*))?$")
 
 LEADER_HR: frozenset[Role] = frozenset({"leader", "hr"})
 HR: frozenset[Role] = frozenset({"hr"})
@@ -171,7 +175,8 @@ async def ranking_command(update: Update, context: StudyContext) -> None:
     lines = credit_views.at_risk_lines(lang, board, standings)
     text = "\n".join([context.t("credits.at_risk_header", line=num(board.line)), *lines]) \
         if lines else context.t("credits.at_risk_none")
-    await reply_long(message, text)
+    notes = credit_views.member_notes(lang, board, standings)
+    await reply_long(message, "\n\n".join([text, "\n".join(notes)]) if notes else text)
 
 
 # -- /adjust ----------------------------------------------------------------------------------
@@ -182,9 +187,20 @@ async def adjust_command(update: Update, context: StudyContext) -> None:
     member = await hr_only(update, context, "credits.adjust.hr_only")
     if member is None:
         return
-    args = context.args or []
+    args = list(context.args or [])
+    year, year_text = None, None
+    if args and YEAR_FLAG.match(args[0]):
+        # "--year 2026" or "--year=2026" (a phone may turn "--" into a dash).
+        flag = YEAR_FLAG.match(args.pop(0))
+        assert flag is not None
+        year_text = flag.group(1) or (args.pop(0) if args else "")
+        if not re.fullmatch(r"\d{4}", year_text):
+            await reply(update, context.t("credits.adjust.bad_year", value=clip(year_text)))
+            return
+        year = int(year_text)
     if len(args) < 3:
-        await reply(update, context.t("credits.adjust.usage"))
+        await reply(update, "\n".join((context.t("credits.adjust.usage"),
+                                        context.t("credits.adjust.usage_year"))))
         return
     member_id, points_text, reason = args[0], args[1], " ".join(args[2:]).strip()
     points = credit_views.parse_points(points_text)
@@ -198,7 +214,7 @@ async def adjust_command(update: Update, context: StudyContext) -> None:
         return
     services = context.services
     result = await credit_views.adjust_member(services.db, services.config, member.pk,
-                                              member_id, points, reason, services.now())
+                                              member_id, points, reason, services.now(), year)
     target, done = result.target, result.adjusted
     if result.outcome == "forbidden":
         await reply(update, context.t("credits.adjust.hr_only"))
@@ -208,6 +224,8 @@ async def adjust_command(update: Update, context: StudyContext) -> None:
     elif result.outcome == "not_ranked":
         assert target is not None
         await reply(update, context.t("credits.adjust.not_ranked", name=target.name))
+    elif result.outcome in ("year_future", "year_decided"):
+        await reply(update, context.t(f"credits.adjust.{result.outcome}", **(result.params or {})))
     else:
         assert target is not None and done is not None
         services.sender.notify()
@@ -228,25 +246,23 @@ def _exit_buttons(context: StudyContext, proposal_id: int) -> Rows:
 
 
 async def exits_command(update: Update, context: StudyContext) -> None:
-    """Open exit proposals, one message each with Confirm exit / Dismiss (HR)."""
-    if await hr_only(update, context, "credits.exit.hr_only") is None:
+    """Open exit proposals, each shown once with Confirm exit / Dismiss (HR): the cards come
+    through the outbox, so deciding one anywhere updates every copy."""
+    member = await hr_only(update, context, "credits.exit.hr_only")
+    if member is None:
         return
     services = context.services
-    found = await credit_views.open_exits(services.db, services.config, services.now())
+    found = await credit_views.open_exits(services.db, services.config, services.now(),
+                                          member.pk, context.lang, EXITS_LISTED)
     services.sender.notify()
-    open_ = found.proposals
-    if not open_:
+    count = len(found.proposals)
+    if not count:
         await reply(update, context.t("credits.exit.none"))
         return
-    await reply(update, context.t("credits.exit.header", count=len(open_)))
-    for p in open_[:EXITS_LISTED]:
-        person = found.people.get(p.member_pk)
-        if person is None:
-            continue
-        await reply(update, exit_review.card(context.lang, p, person),
-                    reply_markup=markup(_exit_buttons(context, p.id)))
-    if len(open_) > EXITS_LISTED:
-        await reply(update, context.t("credits.exit.more", count=len(open_) - EXITS_LISTED))
+    text = context.t("credits.exit.header", count=count)
+    if count > EXITS_LISTED:
+        text += "\n" + context.t("credits.exit.more", count=count - EXITS_LISTED)
+    await reply(update, text)
 
 
 async def _exit_step(update: Update, context: StudyContext, member: Member, cb: Callback) -> None:

@@ -190,6 +190,15 @@ async def members_by_pk(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[
     return await members_repo.by_pks(conn, pks)
 
 
+async def joined_on(conn: aiosqlite.Connection, pks: Iterable[int]) -> dict[int, str]:
+    """{member: the UTC time they were added to the roster} (the programme's joining day)."""
+    rows = await fetch_in(
+        conn, lambda marks: f"SELECT id, created_at FROM members WHERE id IN ({marks})",
+        list(pks),
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
 async def ranked_members(
     conn: aiosqlite.Connection, group_id: int | None = None
 ) -> list[Member]:
@@ -212,6 +221,9 @@ async def ranked_members(
 # member 0 stands for every member of it. Pairs outside the scope were settled by an earlier
 # sync and no source of theirs changed since, so comparing them would find nothing.
 # A source table that does not exist yet (its feature has not landed) contributes nothing.
+
+# Roll-call statuses of a member who was there (the activity took place).
+THERE = ("present", "late", "early_leave")
 
 REPORT_AUTHOR = ("host_pk", "member_pk", "author_pk", "filed_by")
 REPORT_FILED = ("submitted_at", "filed_at")
@@ -384,13 +396,25 @@ async def _want_attendance(conn: aiosqlite.Connection, p: Prices, scoped: bool) 
         f" a.label || ': ' || r.status {records} AND pts <> 0",
         params,
     )
-    # Hosting counts once the activity's roll call has closed (it took place).
+    # Hosting counts for an activity that took place under the bot: its roll call closed with
+    # at least one member there, or its report filed. One imported after it had ended (closed
+    # on import, nobody could check in, no report asked for) earns nothing.
     only = f" AND {_in_scope('a.id', 'host:')}" if scoped else ""
+    held = (
+        "(a.closed_at IS NOT NULL AND EXISTS (SELECT 1 FROM attendance r"
+        f" WHERE r.activity_pk = a.id AND r.status IN ({','.join('?' * len(THERE))})))"
+    )
+    params = [p.hosting, *THERE]
+    if await table_exists(conn, "reports"):
+        held = (
+            f"({held} OR EXISTS (SELECT 1 FROM reports f WHERE f.activity_pk = a.id"
+            " AND f.submitted_at IS NOT NULL AND f.state = 'submitted'))"
+        )
     await conn.execute(
         _INTO + "SELECT a.host_pk, 'host:' || a.id, ?, a.day, 'host',"
         " a.label FROM temp.credit_act a"
-        f" WHERE a.host_pk IS NOT NULL AND a.closed_at IS NOT NULL AND ? <> 0{only}",
-        (p.hosting, p.hosting),
+        f" WHERE a.host_pk IS NOT NULL AND {held} AND ? <> 0{only}",
+        (*params, p.hosting),
     )
     await conn.execute("DELETE FROM temp.credit_act")
 
@@ -484,15 +508,34 @@ async def _want_reports(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> 
 
 
 async def _want_exams(conn: aiosqlite.Connection, p: Prices, scoped: bool) -> None:
+    """Passed exams, dated in the programme year of their semester (bot.credits.rules.
+    semester_year: `YYYYS1` spring, `YYYYS2` autumn): the import's date when it falls in that
+    year, else the year's first or last day. So the autumn results imported in January count
+    in the old year, and a re-score reverses and rebooks there. A label of another form (from
+    before labels were checked) keeps the import's date."""
     only = (
         " AND (member_pk, semester) IN (SELECT member_pk, ref FROM temp.credit_scope"
         " WHERE prefix = 'exam:')" if scoped else ""
     )
+    ys = p.year_starts
+    # sy: the semester's calendar year; rep: a day inside the semester; label: its year.
+    semesters = (
+        "SELECT e.*, upper(trim(e.semester)) GLOB '[0-9][0-9][0-9][0-9]S[12]' AS ok,"
+        f" {_local_date('e.imported_at')} AS day FROM exam_results e"
+        f" WHERE e.score >= ? AND ? <> 0{only}"
+    )
+    label = (
+        "(CAST(substr(trim(semester), 1, 4) AS INTEGER) - (CASE substr(trim(semester), 6, 1)"
+        " WHEN '1' THEN '03-01' ELSE '10-01' END < ?))"
+    )
+    first = f"printf('%04d-%s', {label}, ?)"
+    last = f"date(printf('%04d-%s', {label} + 1, ?), '-1 day')"
     await conn.execute(
         _INTO + "SELECT member_pk, 'exam:' || semester, ?,"
-        f" {_local_date('imported_at')}, 'exam.passed', semester || ': ' || printf('%g', score)"
-        f" FROM exam_results WHERE score >= ? AND ? <> 0{only}",
-        (p.exam_passed, p.exam_pass_mark, p.exam_passed),
+        f" CASE WHEN ok THEN max({first}, min(day, {last})) ELSE day END,"
+        " 'exam.passed', semester || ': ' || printf('%g', score)"
+        f" FROM ({semesters})",
+        (p.exam_passed, ys, ys, ys, ys, p.exam_pass_mark, p.exam_passed),
     )
 
 
@@ -542,6 +585,11 @@ async def compare(
         params,
     )
     await conn.execute("DELETE FROM temp.credit_want")
+    # A decided programme year's totals are frozen (its exit decisions were made on them):
+    # nothing is booked into it any more, whatever its sources say now.
+    await conn.execute(
+        "DELETE FROM temp.credit_diff WHERE year IN (SELECT year FROM credit_years)"
+    )
     # What a reversal repeats: the latest entry held there that is not itself a reversal.
     await conn.execute(
         "UPDATE temp.credit_diff SET last_id = (SELECT l.id FROM credit_ledger l"

@@ -1,5 +1,6 @@
 """The exit rules' inputs (exam results, satisfaction votes, supervision ranks), the exit
-proposals HR decides, and the programme years whose credit rule was settled."""
+proposals HR decides, and the programme years whose credit rule was settled (decided: their
+totals are frozen, see storage.credits.compare)."""
 
 from __future__ import annotations
 
@@ -120,6 +121,8 @@ class Proposal(FromRow):
     created_at: str
     decided_by: int | None
     decided_at: str | None
+    # When a re-evaluation before the year was decided changed the evidence (None: never).
+    evidence_changed_at: str | None = None
 
     COLUMNS: ClassVar[Columns] = {
         "evidence": cast("evidence", json.loads),
@@ -147,11 +150,13 @@ async def proposal_by_key(
 
 
 async def proposals(
-    conn: aiosqlite.Connection, states: tuple[str, ...] = ("open",), *, rules: tuple[str, ...] = ()
+    conn: aiosqlite.Connection, states: tuple[str, ...] = ("open",), *, rules: tuple[str, ...] = (),
+    period: str | None = None,
 ) -> list[Proposal]:
     where = Where().among("state", states)
     if rules:
         where.among("rule", rules)
+    where.when(period, "period = ?")
     return await _PROPOSALS.all(conn, f"{where.sql} ORDER BY created_at, id", *where.params)
 
 
@@ -174,9 +179,23 @@ async def reopen(
     """A withdrawn proposal whose rule holds again is open again (with the new evidence)."""
     return await changed(
         conn,
-        "UPDATE exit_proposals SET state = 'open', evidence = ?, created_at = ?, notices = '[]'"
+        "UPDATE exit_proposals SET state = 'open', evidence = ?, created_at = ?, notices = '[]',"
+        " evidence_changed_at = NULL"
         " WHERE id = ? AND state = 'withdrawn'",
         (_json(evidence), now, proposal_id),
+    )
+
+
+async def update_evidence(
+    conn: aiosqlite.Connection, proposal_id: int, evidence: dict[str, Any], now: str
+) -> bool:
+    """An open proposal's finding still holds on changed evidence: the new evidence, and when
+    it changed. False when it was no longer open or the evidence is the same."""
+    return await changed(
+        conn,
+        "UPDATE exit_proposals SET evidence = ?, evidence_changed_at = ?"
+        " WHERE id = ? AND state = 'open' AND evidence <> ?",
+        (_json(evidence), now, proposal_id, _json(evidence)),
     )
 
 
@@ -213,12 +232,32 @@ async def year_closed(conn: aiosqlite.Connection, year: int) -> bool:
     return await exists(conn, "SELECT 1 FROM credit_years WHERE year = ?", (year,))
 
 
+async def closed_years(conn: aiosqlite.Connection) -> dict[int, str]:
+    """{year: when it was decided} of every decided programme year."""
+    rows = await conn.execute_fetchall("SELECT year, closed_at FROM credit_years")
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
 async def close_year(conn: aiosqlite.Connection, year: int, line: float, now: str) -> bool:
     return await changed(
         conn,
         "INSERT INTO credit_years (year, line, closed_at) VALUES (?, ?, ?)"
         " ON CONFLICT (year) DO NOTHING",
         (year, line, now),
+    )
+
+
+async def pending_notice_to(
+    conn: aiosqlite.Connection, outbox_ids: list[int], chat_id: int
+) -> bool:
+    """Whether one of these notices to `chat_id` is still waiting to be sent."""
+    if not outbox_ids:
+        return False
+    return await exists(
+        conn,
+        f"SELECT 1 FROM outbox WHERE id IN ({','.join('?' * len(outbox_ids))})"
+        " AND chat_id = ? AND status = 'pending' LIMIT 1",
+        (*outbox_ids, chat_id),
     )
 
 

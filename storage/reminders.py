@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import aiosqlite
 
+from storage.reports import IMPORTED_AFTER_IT_ENDED
 from storage.rows import (
     Columns,
     FromRow,
@@ -313,7 +314,8 @@ async def reportable_between(
     """Hosted group activities that ended in [end_from, end_to), with their report's state
     (NULL columns while nobody has started one), oldest first."""
     where = (
-        Where("a.type = 'group_study'", "a.status = 'scheduled'", "a.host_pk IS NOT NULL")
+        Where("a.type = 'group_study'", "a.status = 'scheduled'", "a.host_pk IS NOT NULL",
+              f"NOT {IMPORTED_AFTER_IT_ENDED}")
         .window("a.end_at", end_from, end_to)
         .when(group_id, "a.group_id = ?")
     )

@@ -261,6 +261,12 @@ async def promote_staged(conn: aiosqlite.Connection, report_pk: int) -> list[str
     return gone
 
 
+# An activity imported after it had ended (closed by the import itself, without a roll call:
+# bot.activities.importer) took place without the bot: no report is due, nothing is listed.
+IMPORTED_AFTER_IT_ENDED = (
+    "(a.source = 'import' AND a.closed_at IS a.created_at AND a.end_at <= a.created_at)"
+)
+
 _REPORTABLE = (
     "SELECT a.id AS a_id, a.activity_id, a.title, a.group_id, g.name AS group_name, a.start_at,"
     " a.end_at, a.created_at AS a_created_at, a.host_pk AS a_host_pk, h.name AS host_name,"
@@ -271,6 +277,7 @@ _REPORTABLE = (
     " LEFT JOIN groups g ON g.id = a.group_id"
     " LEFT JOIN reports r ON r.activity_pk = a.id"
     " WHERE a.type = 'group_study' AND a.status = 'scheduled' AND a.host_pk IS NOT NULL"
+    f" AND NOT {IMPORTED_AFTER_IT_ENDED}"
 )
 
 

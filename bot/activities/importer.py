@@ -12,8 +12,10 @@ The import is an upsert by `activity_id`: importing the same file twice changes 
 A group study without a host gets one by rotation (an existing host is kept). An activity
 cancelled in chat stays cancelled. An activity that has already ended when it is first
 imported is recorded as closed without a roll call (nobody could have checked in, so nobody
-is marked absent). Participants of new or changed upcoming activities get one message each
-listing them.
+is marked absent); it took place without the bot, so it never earns or demands anything: no
+hosting credit (bot.credits.sync counts hosting only for a roll call with somebody there, or a
+filed report) and no report is due for it (storage.reports). Participants of new or changed
+upcoming activities get one message each listing them.
 
 The file is the whole schedule from now on: imported activities that have not started and are
 not in it are listed, and cancelled only when HR asks (`--cancel-missing`), their participants

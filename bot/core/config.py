@@ -69,6 +69,9 @@ class ProgramConfig:
     timezone: str = "Asia/Shanghai"
     language: Literal["zh", "en"] = "zh"
     hr_chat_id: int | None = None
+    # The first day of the programme year (MM-DD), for every feature: reading targets, credits
+    # and the exit rules count the same year.
+    year_starts: str = "01-01"
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class OutboxConfig:
 class ReadingConfig:
     min_reflection_chars: int = 300
     review: Literal["auto", "required"] = "auto"
+    # The old place of `[program] year_starts`: accepted when it says the same; after loading
+    # it always holds the programme's year start.
     year_starts: str = "01-01"
     nudge_day: int = 1
     nudge_time: dt.time = dt.time(9, 0)
@@ -121,6 +126,7 @@ class CheckinConfig:
 
 @dataclass(frozen=True)
 class CreditsConfig:
+    # The old place of `[program] year_starts` (as in [reading]).
     year_starts: str = "01-01"
     present: float = 2.0
     late: float = 1.0
@@ -149,6 +155,9 @@ class ExitConfig:
     min_satisfaction: float = 0.8
     supervision_fraction: float | str = "1/3"
     supervision_consecutive: int = 2
+    # Rule 1 of a programme year is decided this many days after the year ends (its totals
+    # frozen); until then its proposals follow corrections.
+    decide_after_days: int = 15
 
 
 @dataclass(frozen=True)
@@ -326,6 +335,68 @@ def _build(cls: type, data: Any, where: str, src: str, problems: list[str]) -> A
     return cls(**kwargs)
 
 
+def parse_year_starts(text: str) -> tuple[int, int]:
+    """(month, day) of "MM-DD"; raises ValueError for anything else, and for 02-29."""
+    m = re.fullmatch(r"(\d{2})-(\d{2})", text.strip())
+    if not m:
+        raise ValueError(f"not MM-DD: {text!r}")
+    month, day = int(m.group(1)), int(m.group(2))
+    dt.date(2001, month, day)  # 2001 is not a leap year: a start must exist every year
+    return month, day
+
+
+# Where the programme year's first day may be written: the key, then the old places.
+YEAR_KEYS: tuple[str, ...] = ("program", "reading", "credits")
+
+
+def _year_starts(data: dict[str, Any], cfg: Config) -> tuple[Config, list[str]]:
+    """One programme year for the whole product: `[program] year_starts`, or the old
+    `[reading]` / `[credits] year_starts` when they say the same day. The value is copied to
+    the old places too, so whatever reads them reads the programme's year. Each value's own
+    form is checked by the section it is in (core: [program]; the features: theirs)."""
+    given: dict[str, str] = {}
+    for section in YEAR_KEYS:
+        table = data.get(section)
+        if isinstance(table, dict) and isinstance(table.get("year_starts"), str):
+            given[section] = table["year_starts"]
+    problems: list[str] = []
+    if "program" in given:
+        try:
+            parse_year_starts(given["program"])
+        except ValueError:
+            problems.append(
+                "[program] year_starts: must be a day of the year as MM-DD (not 02-29),"
+                f" got {given['program']!r}"
+            )
+    days: dict[str, tuple[int, int] | str] = {}
+    for section, text in given.items():
+        try:
+            days[section] = parse_year_starts(text)
+        except ValueError:
+            days[section] = text.strip()
+    first = next(iter(days), None)
+    for section in list(days)[1:]:
+        assert first is not None
+        if days[section] != days[first]:
+            problems.append(
+                f"[{first}] year_starts and [{section}] year_starts: must be the same day (one"
+                f" programme year for the whole product), got {given[first]!r} and"
+                f" {given[section]!r}; set [program] year_starts only"
+            )
+    if problems or first is None:
+        return cfg, problems
+    try:
+        month, day = parse_year_starts(given[first])
+    except ValueError:
+        return cfg, problems  # the section it is in says what is wrong with it
+    value = f"{month:02d}-{day:02d}"
+    return cfg.replace(
+        program=dataclasses.replace(cfg.program, year_starts=value),
+        reading=dataclasses.replace(cfg.reading, year_starts=value),
+        credits=dataclasses.replace(cfg.credits, year_starts=value),
+    ), problems
+
+
 ConfigCheck = Callable[[Config], list[str]]
 """A check of a loaded config: its problems as "[section] key: reason" (the loader adds the file).
 
@@ -441,6 +512,8 @@ def parse_config(
             continue
         sections[name] = _build(_SECTIONS[name], value, f"[{name}]", source, problems)
     cfg = Config(**sections, source=source, base_dir=base_dir or Path.cwd())
+    cfg, year_problems = _year_starts(data, cfg)
+    problems.extend(f"{source}: {problem}" for problem in year_problems)
     token = (env if env is not None else os.environ).get(TOKEN_ENV)
     if token:
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))

@@ -1,10 +1,19 @@
 """Exit proposals: the rules are evaluated, HR is asked, HR decides.
 
-A due check (`exits.evaluate`) judges rules 2–4 whenever their inputs change and rule 1 once
-per programme year, at the first tick after it ended. Each finding becomes one proposal per
-(member, rule, period) — never made twice, also after HR decided it — and HR is notified with
-Confirm / Dismiss buttons. An open proposal of rules 2–4 whose finding no longer holds (a
-corrected import) is withdrawn and HR's buttons say so. Only HR decides (checked from the
+A due check (`exits.evaluate`) judges rules 2–4 whenever their inputs change. Rule 1 judges the
+programme year that ended last: proposed at the first tick after it ended, then re-evaluated
+whenever anything changed until the year is decided, `[exit] decide_after_days` after its end
+(then its line is kept in `credit_years` and its totals are frozen). While it is re-evaluated a
+rule-1 proposal follows its evidence: withdrawn when the member is no longer below the line
+(HR's buttons say so; HR and the member are told), its evidence updated when the total or the
+line moved (the card says when), and made for members newly below it. A member who joined in
+the year's last quarter is not judged by rule 1 that year (bot.credits.rules).
+
+Each finding becomes one proposal per (member, rule, period) — never made twice, also after HR
+decided it — and HR is notified with Confirm / Dismiss buttons. An open proposal of rules 2–4
+whose finding no longer holds (a corrected import) is withdrawn and HR's buttons say so. Every
+copy of a proposal HR was shown (the pushed notice, the cards /exits lists) is an outbox row
+kept in its `notices`, so deciding it anywhere edits them all. Only HR decides (checked from the
 database by the caller): a confirmed exit deactivates the member — their history stays — and
 tells them and their group leader.
 """
@@ -30,7 +39,7 @@ from storage import audit as audit_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo
-from storage.db import Database, ts
+from storage.db import Database, parse_ts, ts
 from storage.exits import Proposal
 from storage.models import Member
 
@@ -68,12 +77,16 @@ def evidence_text(lang: str, rule: str, evidence: dict[str, Any]) -> str:
              fraction=evidence["fraction"], items=items)
 
 
-def card(lang: str, proposal: Proposal, member: Member) -> str:
-    """The proposal as HR reads it."""
-    return t(lang, "credits.exit.card", name=member.name, member_id=member.member_id,
+def card(lang: str, proposal: Proposal, member: Member, tz: dt.tzinfo = dt.UTC) -> str:
+    """The proposal as HR reads it (with when its evidence last changed, if it did)."""
+    text = t(lang, "credits.exit.card", name=member.name, member_id=member.member_id,
              group=member.group_name or t(lang, "credits.no_group"),
              rule=t(lang, f"credits.exit.rule.{proposal.rule}"),
              evidence=evidence_text(lang, proposal.rule, proposal.evidence))
+    if proposal.evidence_changed_at:
+        when = parse_ts(proposal.evidence_changed_at).astimezone(tz).strftime("%m-%d %H:%M")
+        text += "\n" + t(lang, "credits.exit.evidence_changed", when=when)
+    return text
 
 
 def buttons(lang: str, proposal_id: int) -> notify.Buttons:
@@ -115,7 +128,7 @@ async def _notify_hr(
         conn, cfg, "credits.exit.proposed", now=now, kind="credits.exit.proposed",
         buttons=buttons(lang, proposal_id),
         dedupe_key=f"exit:{proposal_id}:{p.created_at}",
-        card=card(lang, p, member),
+        card=card(lang, p, member, cfg.tz),
     )
     await exits_repo.set_notices(conn, proposal_id, ids)
 
@@ -134,24 +147,38 @@ async def _propose(
 
 
 async def _edit_notices(
-    conn: aiosqlite.Connection, cfg: Config, p: Proposal, member: Member, outcome_key: str,
+    conn: aiosqlite.Connection, cfg: Config, p: Proposal, member: Member, outcome_key: str | None,
     now: str, **params: Any,
 ) -> None:
-    """Replaces the buttons of every HR notice of `p` with the outcome."""
+    """Replaces the buttons of every copy HR was shown of `p` with the outcome; with no
+    outcome (the evidence changed) the copies show the new card and keep their buttons."""
     targets = await exits_repo.notice_targets(conn, p.notices)
     people = await ledger.members_by_pk(conn, [m for _, _, m in targets if m is not None])
     for outbox_id, chat_id, member_pk in targets:
         reader = people.get(member_pk) if member_pk is not None else None
         lang = normalize(reader.language if reader else None, cfg.program.language)
-        text = f"{card(lang, p, member)}\n\n{t(lang, outcome_key, **params)}"
+        payload: dict[str, Any] = {"edit_of": outbox_id}
+        if outcome_key is None:
+            payload["text"] = t(lang, "credits.exit.proposed", card=card(lang, p, member, cfg.tz))
+            payload["buttons"] = buttons(lang, p.id)
+        else:
+            payload["text"] = f"{card(lang, p, member, cfg.tz)}\n\n{t(lang, outcome_key, **params)}"
         await notify.enqueue(
             conn, chat_id=chat_id, member_pk=member_pk, kind="credits.exit.decided",
-            payload={"text": text, "edit_of": outbox_id}, now=now,
+            payload=payload, now=now,
         )
 
 
 # The state the last evaluation saw, per open database.
 _seen: weakref.WeakKeyDictionary[Database, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
+def _year_judged(cfg: Config, now: dt.datetime) -> tuple[credit_rules.ProgrammeYear, str]:
+    """The programme year rule 1 judges now (the one that ended last) and its phase."""
+    today = now.astimezone(cfg.tz).date()
+    current = credit_rules.credit_year(today, cfg.program.year_starts)
+    year = credit_rules.credit_year(current.start - dt.timedelta(days=1), cfg.program.year_starts)
+    return year, credit_rules.year_phase(year, today, cfg.exit.decide_after_days)
 
 
 async def evaluate(db: Database, cfg: Config, now: dt.datetime) -> int:
@@ -163,18 +190,21 @@ async def evaluate(db: Database, cfg: Config, now: dt.datetime) -> int:
                          await exits_repo.satisfaction_votes(conn),
                          await exits_repo.supervision_ranks(conn))
         made = await _apply(conn, cfg, found, CONTINUOUS_RULES, at)
+        made += await _judge_year(conn, cfg, now)
         # Inside the transaction: a later write by anyone is not mistaken for one seen here.
-        seen = (await fingerprint(conn, cfg), cfg.exit)
+        seen = (await fingerprint(conn, cfg), cfg.exit, cfg.program.year_starts,
+                _year_judged(cfg, now))
     _seen[db] = seen
-    return made + await _year_end(db, cfg, now)
+    return made
 
 
 async def _apply(
     conn: aiosqlite.Connection, cfg: Config, found: list[rules.Finding],
-    withdrawable: tuple[str, ...], at: str,
+    withdrawable: tuple[str, ...], at: str, *, period: str | None = None,
 ) -> int:
     """Proposes what was found for active members; withdraws open proposals of the
-    `withdrawable` rules whose finding is gone."""
+    `withdrawable` rules (of one `period` when given) whose finding is gone. Rule 1's open
+    proposals follow their evidence, and HR and the member are told of a withdrawal."""
     people = await ledger.members_by_pk(conn, [f.member_pk for f in found])
     made = 0
     keys = set()
@@ -185,47 +215,85 @@ async def _apply(
             continue
         if await _propose(conn, cfg, f, member, at):
             made += 1
+        elif f.rule == "credits":
+            await _follow_evidence(conn, cfg, f, member, at)
     if withdrawable:
-        for p in await exits_repo.proposals(conn, ("open",), rules=withdrawable):
+        for p in await exits_repo.proposals(conn, ("open",), rules=withdrawable, period=period):
             if (p.member_pk, p.rule, p.period) in keys:
                 continue
             if await exits_repo.decide(conn, p.id, "withdrawn", None, at):
                 member = await members_repo.by_pk(conn, p.member_pk)
                 if member is not None:
                     await _edit_notices(conn, cfg, p, member, "credits.exit.withdrawn", at)
+                    if p.rule == "credits":
+                        await _tell_withdrawn(conn, cfg, p, member, at)
     return made
 
 
-async def _year_end(db: Database, cfg: Config, now: dt.datetime) -> int:
-    """Rule 1 for the programme year that ended last, once."""
-    year = credit_rules.credit_year(now.astimezone(cfg.tz).date(), cfg.credits.year_starts)
-    previous = year.label - 1
-    async with db.read() as conn:
-        if await exits_repo.year_closed(conn, previous):
-            return 0
+async def _follow_evidence(
+    conn: aiosqlite.Connection, cfg: Config, f: rules.Finding, member: Member, at: str
+) -> None:
+    """An open rule-1 proposal still holds: its evidence (total, line) as it is now; HR's
+    copies show the new card, with when it changed."""
+    p = await exits_repo.proposal_by_key(conn, f.member_pk, f.rule, f.period)
+    if p is None or p.state != "open":
+        return
+    if await exits_repo.update_evidence(conn, p.id, f.evidence, at):
+        updated = await exits_repo.proposal(conn, p.id)
+        assert updated is not None
+        await _edit_notices(conn, cfg, updated, member, None, at)
+
+
+async def _tell_withdrawn(
+    conn: aiosqlite.Connection, cfg: Config, p: Proposal, member: Member, at: str
+) -> None:
+    """A rule-1 proposal withdrawn before the year was decided: HR and the member are told."""
+    lang = cfg.program.language
+    await notify.to_hr(conn, cfg, "credits.exit.withdrawn_hr", now=at,
+                       kind="credits.exit.withdrawn_hr", name=member.name,
+                       member_id=member.member_id, year=p.period,
+                       rule=t(lang, f"credits.exit.rule.{p.rule}"))
+    await notify.to_member(conn, cfg, member, "credits.exit.withdrawn_member", now=at,
+                           kind="credits.exit.withdrawn_member", year=p.period)
+
+
+async def _judge_year(conn: aiosqlite.Connection, cfg: Config, now: dt.datetime) -> int:
+    """Rule 1 for the programme year that ended last, until it is decided (then once more, and
+    its line is kept: the year is decided, its totals frozen)."""
+    year, phase = _year_judged(cfg, now)
+    if await exits_repo.year_closed(conn, year.label):
+        return 0
     at = ts(now)
-    async with db.tx() as conn:
-        if await exits_repo.year_closed(conn, previous):
-            return 0
+    made = 0
+    line = 0.0
+    if await ledger.has_entries(conn, year.label):
         members = await ledger.ranked_members(conn)
-        totals = await ledger.totals(conn, previous)
-        if not await ledger.has_entries(conn, previous):
-            await exits_repo.close_year(conn, previous, 0.0, at)
-            return 0
+        totals = await ledger.totals(conn, year.label)
         yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
         line = credit_rules.line(yearly.values(), cfg.exit.top_n, cfg.exit.ratio)
-        made = await _apply(conn, cfg, rules.credits_rule(yearly, line, previous), (), at)
-        await exits_repo.close_year(conn, previous, line, at)
+        joined = await ledger.joined_on(conn, yearly)
+        judged = {
+            pk: total for pk, total in yearly.items()
+            if credit_rules.judged_by_rule_one(_local_day(joined.get(pk), cfg), year)
+        }
+        found = rules.credits_rule(judged, line, year.label)
+        made = await _apply(conn, cfg, found, ("credits",), at, period=str(year.label))
+    if phase == "decided":
+        await exits_repo.close_year(conn, year.label, line, at)
     return made
+
+
+def _local_day(stored: str | None, cfg: Config) -> dt.date | None:
+    return parse_ts(stored).astimezone(cfg.tz).date() if stored else None
 
 
 async def evaluate_check(services: Services, now: dt.datetime) -> int:
-    """Every tick: rules 2–4 when anything changed, rule 1 once a year."""
+    """Every tick: the rules when anything changed, or when a year ended or was decided."""
     db, cfg = services.db, services.config
     async with db.read() as conn:
         before = await fingerprint(conn, cfg)
-    if _seen.get(db) == (before, cfg.exit):
-        return await _year_end(db, cfg, now)
+    if _seen.get(db) == (before, cfg.exit, cfg.program.year_starts, _year_judged(cfg, now)):
+        return 0
     return await evaluate(db, cfg, now)
 
 
@@ -294,12 +362,42 @@ async def decide(
             reason=f"{p.rule} {p.period}",
         )
     await _edit_notices(conn, cfg, p, member, outcome, at, by=actor.name, when=when)
-    text = f"{card(lang, p, member)}\n\n{t(lang, outcome, by=actor.name, when=when)}"
+    text = f"{card(lang, p, member, cfg.tz)}\n\n{t(lang, outcome, by=actor.name, when=when)}"
     if confirm and member.role == "leader":
         text += "\n" + t(lang, "credits.exit.was_leader", name=member.name,
                           group=member.group_name or "")
     answer = "credits.exit.answer_confirmed" if confirm else "credits.exit.answer_dismissed"
     return Decided(text, answer, member)
+
+
+# -- /exits --------------------------------------------------------------------------------------
+
+
+async def show_copies(
+    conn: aiosqlite.Connection, cfg: Config, viewer: Member, proposals: list[Proposal],
+    lang: str, now: str,
+) -> int:
+    """Queues a card of each proposal to `viewer`'s chat, recorded among its notices (so a
+    decision anywhere edits it too); one whose notice to that chat is still waiting to be sent
+    (made by the evaluation /exits itself ran) is not shown twice. Returns how many."""
+    if viewer.telegram_id is None:
+        return 0
+    queued = 0
+    people = await ledger.members_by_pk(conn, [p.member_pk for p in proposals])
+    for p in proposals:
+        member = people.get(p.member_pk)
+        if member is None or await exits_repo.pending_notice_to(conn, p.notices,
+                                                                 viewer.telegram_id):
+            continue
+        row = await notify.enqueue(
+            conn, chat_id=viewer.telegram_id, member_pk=viewer.pk, kind="credits.exit.card",
+            payload={"text": card(lang, p, member, cfg.tz), "buttons": buttons(lang, p.id)},
+            now=now,
+        )
+        if row:
+            await exits_repo.set_notices(conn, p.id, [*p.notices, row])
+            queued += 1
+    return queued
 
 
 # -- HR's list of pending things --------------------------------------------------------------

@@ -1,10 +1,14 @@
 """HR's command line for the exit rules' inputs and hand adjustments.
 
 - `studybot exams import FILE` — columns `member_id,semester,score`; a score below
-  `[exit] exam_pass_mark` fails, one at or above it earns `[credits] exam_passed`.
+  `[exit] exam_pass_mark` fails, one at or above it earns `[credits] exam_passed`. A semester
+  is `YYYYS1` (the spring semester of YYYY) or `YYYYS2` (its autumn semester, whose exam is
+  often held in January of the next year); its credits count in the programme year the
+  semester falls in (bot.credits.rules.semester_year), whenever the file is imported.
 - `studybot evaluations import satisfaction FILE` — `member_id,year,percent` (85 or 85% = 85%).
 - `studybot evaluations import supervision FILE` — `member_id,period,rank,total` (rank 1 best).
-- `studybot credits adjust --member ID --points N --reason TEXT`.
+- `studybot credits adjust --member ID --points N --reason TEXT [--year YYYY]` — into this
+  programme year, or a past one (`--year`) while it is not decided.
 
 Each import checks the whole file first and reports every problem as "line N: reason"; with
 any problem nothing is imported (exit 2). Importing the same file again changes nothing; a file
@@ -24,6 +28,7 @@ from typing import Any
 
 from bot.core.config import Config
 from bot.core.i18n import t
+from bot.credits.rules import SEMESTER
 from bot.documents.imports import ImportSession, Problem, TableImport, run_table_import
 from bot.documents.tables import TableRow, finite_number
 from storage import audit as audit_repo
@@ -58,9 +63,13 @@ Checker = Callable[[TableRow, str, Checked], tuple[str, tuple[Any, ...]] | None]
 
 
 def _exam(row: TableRow, lang: str, c: Checked) -> tuple[str, tuple[Any, ...]] | None:
-    semester = row.values["semester"]
+    semester = row.values["semester"].strip().upper()
     score_text = row.values["score"]
     ok = _text(row, "semester", lang, c)
+    if ok and not SEMESTER.match(semester):
+        # The semester decides the programme year its credits count in (rules.semester_year).
+        c.fail(lang, row.line, "credits.import.bad_semester", value=row.values["semester"])
+        ok = False
     score = finite_number(score_text)
     if score is None or not 0 <= score <= MAX_SCORE:
         c.fail(lang, row.line, "credits.import.bad_score", value=score_text)
@@ -222,9 +231,18 @@ async def cli_evaluations(args: argparse.Namespace, cfg: Config) -> int:
 
 
 async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
-    """`studybot credits adjust --member ID --points N --reason TEXT`."""
+    """`studybot credits adjust --member ID --points N --reason TEXT [--year YYYY]`."""
     from bot.core.clock import SystemClock
-    from bot.credits.views import MAX_ADJUST, REASON_MAX, adjust, num, parse_points, signed
+    from bot.credits.views import (
+        MAX_ADJUST,
+        REASON_MAX,
+        adjust,
+        adjust_year,
+        num,
+        parse_points,
+        signed,
+        year_refusal_params,
+    )
 
     lang = cfg.program.language
     points = parse_points(str(args.points))
@@ -236,6 +254,10 @@ async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
         problems.append(t(lang, "credits.import.empty_reason"))
     elif len(reason) > REASON_MAX:
         problems.append(t(lang, "credits.adjust.reason_long", max=REASON_MAX))
+    year_text = getattr(args, "year", None)
+    year = int(year_text) if year_text is not None and _YEAR.match(str(year_text)) else None
+    if year_text is not None and year is None:
+        problems.append(t(lang, "credits.adjust.bad_year", value=year_text))
     if problems or points is None:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -250,8 +272,14 @@ async def cli_adjust(args: argparse.Namespace, cfg: Config) -> int:
             print(t(lang, key, member_id=args.member, name=member.name if member else ""),
                   file=sys.stderr)
             return 2
+        now = SystemClock(cfg.tz).now()
         async with db.tx() as conn:
-            done = await adjust(conn, cfg, member, points, reason, None, SystemClock(cfg.tz).now())
+            chosen = await adjust_year(conn, cfg, now, year)
+            if chosen.refusal is not None:
+                print(t(lang, f"credits.adjust.{chosen.refusal}",
+                        **year_refusal_params(cfg, chosen)), file=sys.stderr)
+                return 2
+            done = await adjust(conn, cfg, member, points, reason, None, now, chosen)
     finally:
         await db.close()
     print(t(lang, "credits.import.adjusted", name=member.name, member_id=member.member_id,

@@ -4,8 +4,9 @@ Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit 
 
 - Points per source come from `[credits]` (see config.example.toml). An education monograph
   earns `monograph` points *instead of* `book` (it is a book; `monograph` is its whole worth).
-- The programme year starts on `[credits] year_starts` (MM-DD, default 01-01) and is labelled
-  by the calendar year it starts in (the same convention as the reading log).
+- The programme year starts on `[program] year_starts` (MM-DD, default 01-01), the whole
+  product's year, and is labelled by the calendar year it starts in (the old key
+  `[credits] year_starts` is read when it says the same day).
 - The line (exit rule 1): `ratio` × the average of the top `top_n` yearly totals.
     * fewer than `top_n` members: the average of all of them;
     * ties at the `top_n`-th place: the average is of the `top_n` highest *values*, so which of
@@ -22,12 +23,14 @@ Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bot.reading.rules import ProgrammeYear, parse_year_starts, programme_year, year_by_label
 
@@ -42,15 +45,20 @@ __all__ = [
     "average_top",
     "check_config",
     "credit_year",
+    "decided_on",
+    "judged_by_rule_one",
+    "last_quarter_starts",
     "line",
     "line_from_average",
     "median",
     "needed",
     "points_for_attendance",
     "points_for_reading",
+    "semester_year",
     "standings",
     "validate_config",
     "year_by_label",
+    "year_phase",
 ]
 
 EPS = 1e-9
@@ -82,8 +90,63 @@ def points_for_reading(cfg: CreditsConfig, kind: str, monograph: bool) -> tuple[
 
 
 def credit_year(day: dt.date, year_starts: str) -> ProgrammeYear:
-    """The programme year `day` falls in under `[credits] year_starts`."""
+    """The programme year `day` falls in under `year_starts` (`[program] year_starts`)."""
     return programme_year(day, parse_year_starts(year_starts))
+
+
+YearPhase = Literal["running", "review", "decided"]
+
+
+def decided_on(year: ProgrammeYear, decide_after_days: int) -> dt.date:
+    """The day a programme year is decided: `[exit] decide_after_days` after it ended, so late
+    reports, roll-call corrections and the autumn exam can still land in it."""
+    return year.end + dt.timedelta(days=decide_after_days)
+
+
+def year_phase(year: ProgrammeYear, today: dt.date, decide_after_days: int) -> YearPhase:
+    """"running" until the year ends; then "review" (rule 1 proposed and re-evaluated whenever
+    the evidence changes); "decided" from `decided_on` (its totals frozen)."""
+    if today < year.end:
+        return "running"
+    return "review" if today < decided_on(year, decide_after_days) else "decided"
+
+
+# -- semesters ------------------------------------------------------------------------------------
+
+SEMESTER = re.compile(r"^(\d{4})[Ss]([12])$")
+# A day inside each semester: S1 is the spring semester (February–July of its year), S2 the
+# autumn one (September of its year to January of the next).
+SEMESTER_DAY: dict[str, tuple[int, int]] = {"1": (3, 1), "2": (10, 1)}
+
+
+def semester_year(label: str, year_starts: str) -> int | None:
+    """The programme year an exam semester belongs to (its credits are booked there): the year
+    its semester falls in — `2026S1` and `2026S2` are in 2026 with the calendar year; with
+    `year_starts = "09-01"` `2026S1` is in 2025 (the school year 2025/26) and `2026S2` in 2026.
+    None for a label that is not `YYYYS1` / `YYYYS2`."""
+    m = SEMESTER.match(label.strip())
+    if not m:
+        return None
+    month, day = SEMESTER_DAY[m.group(2)]
+    return credit_year(dt.date(int(m.group(1)), month, day), year_starts).label
+
+
+# -- joiners --------------------------------------------------------------------------------------
+
+
+def last_quarter_starts(year: ProgrammeYear) -> dt.date:
+    """The first day of the year's last quarter: nine months after it starts (1 October for a
+    calendar year; the month's last day when the start's day does not exist there)."""
+    months = year.start.month - 1 + 9
+    y, m = year.start.year + months // 12, months % 12 + 1
+    return dt.date(y, m, min(year.start.day, calendar.monthrange(y, m)[1]))
+
+
+def judged_by_rule_one(joined: dt.date | None, year: ProgrammeYear) -> bool:
+    """Whether rule 1 judges a member for `year`: not when they joined (were added to the
+    roster) in its last quarter — too little of the year was left to earn a year's credits.
+    They still count in the top-`top_n` average (their totals are real)."""
+    return joined is None or joined < last_quarter_starts(year)
 
 
 # -- the line -------------------------------------------------------------------------------------
@@ -213,7 +276,8 @@ def parse_fraction(value: float | str) -> Fraction:
 
 
 def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
-    """Problems with `[credits]` and `[exit]`, as "[section] key: reason"."""
+    """Problems with `[credits]` and `[exit]`, as "[section] key: reason" (`year_starts`: the
+    old key's form; that it agrees with `[program]` is the loader's check)."""
     problems: list[str] = []
     try:
         parse_year_starts(credits.year_starts)
@@ -222,6 +286,8 @@ def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
             "[credits] year_starts: must be a day of the year as MM-DD (not 02-29),"
             f" got {credits.year_starts!r}"
         )
+    if not 0 <= exit_.decide_after_days <= 180:
+        problems.append("[exit] decide_after_days: must be between 0 and 180")
     if exit_.top_n < 1:
         problems.append("[exit] top_n: must be at least 1")
     if not 0 < exit_.ratio <= 1:

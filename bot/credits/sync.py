@@ -183,7 +183,7 @@ def tz_spans(tz_name: str) -> tuple[tuple[str, str], ...]:
 def prices(cfg: Config) -> ledger.Prices:
     """`[credits]` (and how sources are judged) as the database comparison needs it."""
     c = cfg.credits
-    month, day = parse_year_starts(c.year_starts)
+    month, day = parse_year_starts(cfg.program.year_starts)
     return ledger.Prices(
         attendance={s: rules.points_for_attendance(c, s) for s in rules.ATTENDANCE_STATUSES},
         book=c.book, monograph=c.monograph,

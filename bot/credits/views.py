@@ -7,13 +7,14 @@ No Telegram here: handlers send what this builds; the demo and benchmarks call i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
-from bot.core.config import Config
+from bot.core.config import Config, parse_year_starts
 from bot.core.i18n import t
 from bot.credits import rules
 from bot.credits.sync import sync
@@ -25,7 +26,7 @@ from storage import audit as audit_repo
 from storage import credits as ledger
 from storage import exits as exits_repo
 from storage import members as members_repo
-from storage.db import Database, ts
+from storage.db import Database, parse_ts, ts
 from storage.exits import Proposal
 from storage.models import Member
 
@@ -54,6 +55,10 @@ class Board:
     ordered: list[rules.Standing]
     top_n: int
     ratio: float
+    # Members who joined in this year's last quarter (not judged by rule 1 this year), with
+    # the day they joined; and those who never registered. Neither is shown as at risk.
+    joined_late: dict[int, dt.date] = field(default_factory=dict)
+    unregistered: frozenset[int] = frozenset()
 
     @property
     def averaged_over(self) -> int:
@@ -73,14 +78,27 @@ async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
     """The standings (the ledger is synced first)."""
     await sync(db, cfg, now)
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts)
+    year = rules.credit_year(today, cfg.program.year_starts)
     async with db.read() as conn:
         members = await ledger.ranked_members(conn)
         totals = await ledger.totals(conn, year.label)
+        joined = await ledger.joined_on(conn, [m.pk for m in members])
     yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
     line, ordered = rules.standings(yearly, cfg.exit.top_n, cfg.exit.ratio)
     average = rules.average_top(yearly.values(), cfg.exit.top_n)
-    return Board(year, today, line, average, members, ordered, cfg.exit.top_n, cfg.exit.ratio)
+    late: dict[int, dt.date] = {}
+    for pk, stored in joined.items():
+        day = parse_ts(stored).astimezone(cfg.tz).date()
+        if year.contains(day) and not rules.judged_by_rule_one(day, year):
+            late[pk] = day
+    unregistered = frozenset(m.pk for m in members if m.telegram_id is None)
+    # Everyone counts in the line (group leaders and joiners too); only the "at risk" mark
+    # is not theirs to carry.
+    ordered = [dataclasses.replace(s, below=False, needed=0.0)
+               if s.below and (s.member_pk in late or s.member_pk in unregistered) else s
+               for s in ordered]
+    return Board(year, today, line, average, members, ordered, cfg.exit.top_n, cfg.exit.ratio,
+                 late, unregistered)
 
 
 # -- a member's year --------------------------------------------------------------------------
@@ -203,6 +221,23 @@ def at_risk_lines(lang: str, b: Board, standings: list[rules.Standing]) -> list[
     return lines
 
 
+def member_notes(lang: str, b: Board, standings: list[rules.Standing]) -> list[str]:
+    """Next to the members of `standings` who are not judged as the others: who joined in the
+    year's last quarter (not judged by rule 1 this year) and who never registered."""
+    names = {m.pk: (m.name, m.group_name or "") for m in b.members}
+    shown = [s.member_pk for s in standings]
+    lines = [
+        t(lang, "credits.joined_late_line", name=names[pk][0], group=names[pk][1],
+          date=b.joined_late[pk].strftime("%m-%d"))
+        for pk in shown if pk in b.joined_late
+    ]
+    lines += [
+        t(lang, "credits.not_registered_line", name=names[pk][0], group=names[pk][1])
+        for pk in shown if pk in b.unregistered
+    ]
+    return lines[:AT_RISK_LISTED]
+
+
 # -- the attendance heatmap -------------------------------------------------------------------
 
 
@@ -215,7 +250,7 @@ async def heatmap(
     """Members × this year's past activities (the latest charts.MAX_HEATMAP_COLUMNS); None when
     there are more members than fit (HR then picks a group)."""
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts)
+    year = rules.credit_year(today, cfg.program.year_starts)
     start = dt.datetime.combine(year.start, dt.time(), cfg.tz)
     async with db.read() as conn:
         people = await ledger.ranked_members(conn, group_id)
@@ -278,51 +313,96 @@ class Adjusted:
     source: str
 
 
+YearRefusal = Literal["year_future", "year_decided"]
+
+
+@dataclass(frozen=True)
+class AdjustYear:
+    """The programme year a hand adjustment goes into, or why it cannot (with the catalog
+    parameters of the refusal)."""
+
+    year: rules.ProgrammeYear
+    on_date: dt.date
+    refusal: YearRefusal | None = None
+    decided_at: str | None = None
+
+
+async def adjust_year(
+    conn: aiosqlite.Connection, cfg: Config, now: dt.datetime, label: int | None
+) -> AdjustYear:
+    """This programme year (booked today), or a past one not decided yet (booked on its last
+    day); a later year, or a decided one (its totals frozen), is refused."""
+    today = now.astimezone(cfg.tz).date()
+    current = rules.credit_year(today, cfg.program.year_starts)
+    if label is None or label == current.label:
+        return AdjustYear(current, today)
+    year = rules.year_by_label(label, parse_year_starts(cfg.program.year_starts))
+    if label > current.label:
+        return AdjustYear(year, year.start, "year_future")
+    decided = (await exits_repo.closed_years(conn)).get(label)
+    if decided is not None:
+        return AdjustYear(year, year.last_day, "year_decided", decided)
+    return AdjustYear(year, year.last_day)
+
+
+def year_refusal_params(cfg: Config, chosen: AdjustYear) -> dict[str, object]:
+    """The catalog parameters of `credits.adjust.<refusal>`."""
+    date = ""
+    if chosen.decided_at:
+        date = parse_ts(chosen.decided_at).astimezone(cfg.tz).date().isoformat()
+    return {"year": chosen.year.label, "date": date}
+
+
 async def adjust(
     conn: aiosqlite.Connection, cfg: Config, member: Member, points: float, reason: str,
-    actor: Member | None, now: dt.datetime,
+    actor: Member | None, now: dt.datetime, year: AdjustYear | None = None,
 ) -> Adjusted:
-    """Books a hand adjustment (source 'adjust:<n>'), audits it and tells the member; call
-    inside the transaction."""
+    """Books a hand adjustment (source 'adjust:<n>') into `year` (default: this programme
+    year; see adjust_year), audits it and tells the member; call inside the transaction."""
     at = ts(now)
-    day = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(day, cfg.credits.year_starts).label
+    chosen = year or await adjust_year(conn, cfg, now, None)
+    assert chosen.refusal is None, chosen.refusal
+    label = chosen.year.label
     n = await ledger.next_adjust_no(conn)
     source = f"adjust:{n}"
     await ledger.append(conn, [ledger.NewEntry(
-        member.pk, day.isoformat(), points, "adjust", source, reason, year,
+        member.pk, chosen.on_date.isoformat(), points, "adjust", source, reason, label,
         actor.pk if actor else None,
     )], at)
     await audit_repo.record(
         conn, at=at, actor_pk=actor.pk if actor else None, action="credits.adjust",
         subject=f"member:{member.member_id}", before=None,
-        after={"points": points, "source": source}, reason=reason,
+        after={"points": points, "source": source, "year": label}, reason=reason,
     )
-    total = await ledger.totals_of(conn, member.pk, year)
+    total = await ledger.totals_of(conn, member.pk, label)
     await notify.to_member(conn, cfg, member, "credits.adjust.told", now=at,
                            kind="credits.adjust.told", points=signed(points), reason=reason,
-                           year=year, total=num(total))
-    return Adjusted(year, total, source)
+                           year=label, total=num(total))
+    return Adjusted(label, total, source)
 
 
-AdjustOutcome = Literal["ok", "forbidden", "unknown_member", "not_ranked"]
+AdjustOutcome = Literal["ok", "forbidden", "unknown_member", "not_ranked", "year_future",
+                        "year_decided"]
 
 
 @dataclass(frozen=True)
 class AdjustResult:
-    """What /adjust did: the outcome, the member it was for (when found), the booking."""
+    """What /adjust did: the outcome, the member it was for (when found), the booking (or the
+    year refused, with its catalog parameters)."""
 
     outcome: AdjustOutcome
     target: Member | None = None
     adjusted: Adjusted | None = None
+    params: dict[str, object] | None = None
 
 
 async def adjust_member(
     db: Database, cfg: Config, actor_pk: int, member_id: str, points: float, reason: str,
-    now: dt.datetime,
+    now: dt.datetime, year: int | None = None,
 ) -> AdjustResult:
     """/adjust: a hand entry for the member with `member_id` (as typed, or upper-cased), in one
-    transaction; only an active HR member (checked here, from the database) may book one."""
+    transaction, into programme year `year` (default: this one; a past year only while it is
+    not decided); only an active HR member (checked here, from the database) may book one."""
     async with db.tx() as conn:
         actor = await members_repo.by_pk(conn, actor_pk)
         if actor is None or not actor.is_hr or not actor.active:
@@ -333,7 +413,10 @@ async def adjust_member(
             return AdjustResult("unknown_member")
         if target.is_hr:
             return AdjustResult("not_ranked", target)
-        done = await adjust(conn, cfg, target, points, reason, actor, now)
+        chosen = await adjust_year(conn, cfg, now, year)
+        if chosen.refusal is not None:
+            return AdjustResult(chosen.refusal, target, params=year_refusal_params(cfg, chosen))
+        done = await adjust(conn, cfg, target, points, reason, actor, now, chosen)
     return AdjustResult("ok", target, done)
 
 
@@ -351,7 +434,7 @@ class Ledger:
 
 async def member_ledger(db: Database, cfg: Config, now: dt.datetime, member: Member) -> Ledger:
     today = now.astimezone(cfg.tz).date()
-    year = rules.credit_year(today, cfg.credits.year_starts).label
+    year = rules.credit_year(today, cfg.program.year_starts).label
     async with db.read() as conn:
         sums = await ledger.rule_sums(conn, member.pk, year)
         entries = await ledger.member_entries(conn, member.pk, year)
@@ -360,7 +443,7 @@ async def member_ledger(db: Database, cfg: Config, now: dt.datetime, member: Mem
 
 def year_label(cfg: Config, now: dt.datetime) -> int:
     """The programme year `now` falls in."""
-    return rules.credit_year(now.astimezone(cfg.tz).date(), cfg.credits.year_starts).label
+    return rules.credit_year(now.astimezone(cfg.tz).date(), cfg.program.year_starts).label
 
 
 async def groups(db: Database) -> dict[int, str]:
@@ -375,22 +458,32 @@ async def groups(db: Database) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class OpenExits:
-    """The open exit proposals (after a fresh evaluation) with the members they are about."""
+    """The open exit proposals (after a fresh evaluation) with the members they are about, and
+    how many cards were queued to the viewer (the others' notices are on their way already)."""
 
     proposals: list[Proposal]
     people: dict[int, Member]
+    queued: int = 0
 
 
-async def open_exits(db: Database, cfg: Config, now: dt.datetime) -> OpenExits:
+async def open_exits(
+    db: Database, cfg: Config, now: dt.datetime, viewer_pk: int | None = None,
+    lang: str | None = None, limit: int = 10,
+) -> OpenExits:
     """Evaluates the exit rules now (queuing HR's notices of new proposals), then lists the open
-    proposals."""
+    proposals; for a viewer, queues them a card of each of the first `limit` that is not already
+    on its way to them — each proposal is shown once, and every copy is edited when it is
+    decided."""
     from bot.credits import exit_review
 
     await exit_review.evaluate(db, cfg, now)
-    async with db.read() as conn:
+    async with db.tx() as conn:
         open_ = await exits_repo.proposals(conn, ("open",))
         people = await ledger.members_by_pk(conn, [p.member_pk for p in open_])
-    return OpenExits(open_, people)
+        viewer = await members_repo.by_pk(conn, viewer_pk) if viewer_pk is not None else None
+        queued = 0 if viewer is None else await exit_review.show_copies(
+            conn, cfg, viewer, open_[:limit], lang or cfg.program.language, ts(now))
+    return OpenExits(open_, people, queued)
 
 
 async def exit_proposal(db: Database, proposal_id: int) -> tuple[Proposal, Member] | None:

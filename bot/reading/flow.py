@@ -43,12 +43,12 @@ log = logging.getLogger(__name__)
 
 
 def year_of(cfg: Config, day: dt.date) -> rules.ProgrammeYear:
-    """The programme year `day` falls in (`[reading] year_starts`)."""
-    return rules.programme_year(day, rules.parse_year_starts(cfg.reading.year_starts))
+    """The programme year `day` falls in (`[program] year_starts`)."""
+    return rules.programme_year(day, rules.parse_year_starts(cfg.program.year_starts))
 
 
 def year_labelled(cfg: Config, label: int) -> rules.ProgrammeYear:
-    return rules.year_by_label(label, rules.parse_year_starts(cfg.reading.year_starts))
+    return rules.year_by_label(label, rules.parse_year_starts(cfg.program.year_starts))
 
 
 # -- the reviewer's notice ---------------------------------------------------------------------

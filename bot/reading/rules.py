@@ -4,8 +4,10 @@ Pure functions only (no Telegram, no SQL), so every rule is a table-driven unit 
 
 - Targets per programme year (the plan): 6 books, at least 2 of them education monographs, and
   1 school-management analysis.
-- The programme year is the calendar year unless `[reading] year_starts` moves its first day
-  (e.g. "09-01" for a school year); a year is labelled by the calendar year it starts in.
+- The programme year is the calendar year unless `[program] year_starts` moves its first day
+  (e.g. "09-01" for a school year); a year is labelled by the calendar year it starts in. It is
+  the whole product's year (credits and the exit rules count the same one); the old key
+  `[reading] year_starts` is still read when it says the same day (bot.core.config).
 - Pace: by a date, a trainee "should" have finished floor(target x share of the year gone)
   books, the share counting whole days already over — counted from the day the member joined
   (registered) when that is later than the year's first day, at the same rate (6 books a
@@ -30,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
+from bot.core.config import parse_year_starts as parse_year_starts
 from bot.documents.filenames import MAX_DOWNLOAD_BYTES as MAX_DOWNLOAD_BYTES
 from bot.documents.filenames import suffix_of, too_big
 
@@ -158,18 +161,10 @@ class ProgrammeYear:
         return self.start <= day < self.end
 
 
-def parse_year_starts(text: str) -> tuple[int, int]:
-    """(month, day) of "MM-DD"; raises ValueError for anything else, and for 02-29."""
-    m = re.fullmatch(r"(\d{2})-(\d{2})", text.strip())
-    if not m:
-        raise ValueError(f"not MM-DD: {text!r}")
-    month, day = int(m.group(1)), int(m.group(2))
-    dt.date(2001, month, day)  # 2001 is not a leap year: a start must exist every year
-    return month, day
-
-
 def check_config(cfg: Config) -> list[str]:
-    """Problems with `[reading]`, as "[reading] key: reason" (the loader names the file)."""
+    """Problems with `[reading]`, as "[reading] key: reason" (the loader names the file).
+    `year_starts` here is the old key's form only: that it agrees with `[program]` and
+    `[credits]` is checked by the loader."""
     rd = cfg.reading
     problems: list[str] = []
     if not 1 <= rd.min_reflection_chars <= 4000:

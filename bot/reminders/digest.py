@@ -801,7 +801,7 @@ async def reading_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
 
 async def pace_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]:
     """Reading pace this programme year: the group's members (leader) or one's own."""
-    starts = reading_rules.parse_year_starts(scope.cfg.reading.year_starts)
+    starts = reading_rules.parse_year_starts(scope.cfg.program.year_starts)
     year = reading_rules.programme_year(scope.today, starts)
     if scope.kind == "trainee":
         if scope.member is None:
@@ -941,7 +941,7 @@ async def _credit_standings(
     while the credits feature is missing or its ledger is empty. The ledger is kept in sync by
     the `credits.sync` due check, which runs before the digests in every tick."""
     cfg = scope.cfg
-    year = credit_rules.credit_year(scope.today, cfg.credits.year_starts)
+    year = credit_rules.credit_year(scope.today, cfg.program.year_starts)
     if not await ledger.has_entries(conn, year.label):
         return None
     members = await ledger.ranked_members(conn)

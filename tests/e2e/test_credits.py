@@ -85,6 +85,7 @@ async def test_ranking_by_role(h: Harness) -> None:
     t1 = await h.register("T1")
     l1 = await h.register("L1")
     hr = await h.register("H1")
+    await h.register("T2")  # issue 16: a member who never registered is not shown at risk
     await seed_activity(h, {"T1": "present", "T2": "absent", "L1": "late"})
     refused = await t1.ask("/ranking")
     assert refused.media_type is None and said(refused.text, "credits.ranking_refused")
@@ -307,9 +308,15 @@ async def test_rule_one_at_the_year_end(h: Harness) -> None:
     assert said(
         notice.text, "credits.exit.evidence.credits", year=2026, total=-2, line="0.72"
     )  # 0.6 x 8 / 5
+    # Decided `[exit] decide_after_days` (15) after the year ended, not at once (issue 16).
+    async with h.services.db.read() as conn:
+        assert not await exits_repo.year_closed(conn, 2026)
+    await h.tick(minutes=30)
+    assert len(await proposals(h)) == 1
+    h.clock.set(dt.datetime(2027, 1, 16, 0, 1, tzinfo=TZ))
+    await h.tick()
     async with h.services.db.read() as conn:
         assert await exits_repo.year_closed(conn, 2026)
-    await h.tick(minutes=30)
     assert len(await proposals(h)) == 1
 
 

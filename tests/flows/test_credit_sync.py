@@ -136,6 +136,7 @@ async def test_a_cancelled_activity_reverses_attendance_and_hosting(w: World) ->
 
 async def test_hosting_counts_once_the_roll_call_closed(w: World) -> None:
     a = await _activity(w, "A1", NOW + dt.timedelta(days=1), host="T2", closed=False)
+    await _attend(w, a, "T1", "present")  # issue 16: hosting needs somebody there
     await sync(w.db, w.cfg, NOW)
     assert await _total(w, "T2") == 0
     async with w.db.tx() as conn:
@@ -200,10 +201,11 @@ async def test_exams_passed_earn_points_per_the_pass_mark(w: World) -> None:
             conn, [(w.pk["T1"], "2025S2", 75), (w.pk["T2"], "2025S2", 55)], ts(NOW)
         )
     await sync(w.db, w.cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (5, 0)
+    # 2025S2 is the autumn semester of 2025: its credits count in 2025 (issue 16).
+    assert (await _total(w, "T1", 2025), await _total(w, "T2", 2025)) == (5, 0)
     cfg = w.cfg.replace(exit=dataclasses.replace(w.cfg.exit, exam_pass_mark=50.0))
     await sync(w.db, cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (5, 5)
+    assert (await _total(w, "T1", 2025), await _total(w, "T2", 2025)) == (5, 5)
 
 
 async def test_adjustments_are_left_alone(w: World) -> None:
@@ -235,7 +237,8 @@ async def test_filed_reports_and_recommended_work(w: World) -> None:
     async with w.db.tx() as conn:
         await conn.execute("UPDATE reports SET state = 'draft' WHERE activity_pk = ?", (a1,))
     await sync(w.db, w.cfg, NOW)
-    assert (await _total(w, "T1"), await _total(w, "T2")) == (2, 3)
+    # Issue 16: nobody checked in at A1, so without its report its hosting goes too.
+    assert (await _total(w, "T1"), await _total(w, "T2")) == (0, 3)
 
 
 async def _has_reports(w: World) -> bool:
@@ -346,7 +349,7 @@ async def test_local_dates_follow_the_programme_time_zone(
 
 
 async def test_a_school_year(w: World) -> None:
-    cfg = w.cfg.replace(credits=dataclasses.replace(w.cfg.credits, year_starts="09-01"))
+    cfg = w.cfg.replace(program=dataclasses.replace(w.cfg.program, year_starts="09-01"))
     for aid, day in (("A1", dt.datetime(2025, 8, 31, 9, tzinfo=TZ)),
                      ("A2", dt.datetime(2025, 9, 1, 9, tzinfo=TZ))):
         await _attend(w, await _activity(w, aid, day), "T1", "present")

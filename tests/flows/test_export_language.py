@@ -18,7 +18,8 @@ import pytest
 from bot.cli import main
 from bot.core.i18n import t
 from bot.documents import exports
-from storage.db import open_database
+from storage import members as members_repo
+from storage.db import open_database, ts
 from tests.flows.test_attendance_export import prepare
 from tests.helpers import make_config, write_config_file
 
@@ -86,6 +87,14 @@ def test_summary_row_of_a_member_with_known_figures(prepared: Path, lang: str) -
         cfg = make_config(prepared, program={"language": lang})
         db = await open_database(cfg.db_path)
         try:
+            # Registered members are judged by the line (one who never registered is "not
+            # registered", not below it).
+            async with db.tx() as conn:
+                for i, member_id in enumerate(("L1", "L2", "T1", "T2", "T3")):
+                    member = await members_repo.by_member_id(conn, member_id)
+                    assert member is not None
+                    await members_repo.link_telegram(conn, member.pk, 7000 + i, lang,
+                                                     ts(AFTER - dt.timedelta(days=19)))
             sheets = await exports.collect(db, cfg, None, exports.ExportFilter(at=AFTER),
                                            lang=lang)
         finally:
