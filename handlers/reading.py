@@ -437,8 +437,9 @@ async def reading_command(update: Update, context: StudyContext) -> None:
     rows = chunks(views.resubmit_buttons(lang, subs), 3)
     if member.is_leader and member.group_id is not None:
         rows.append([views.group_button(lang, member.group_id)])
-    await say(context, message.chat_id, views.progress_text(lang, cfg, subs, today, year),
-              markup(rows))
+    text = views.progress_text(lang, cfg, subs, today, year,
+                               joined=views.joined_on(cfg, member))
+    await say(context, message.chat_id, text, markup(rows))
 
 
 async def _group_table(update: Update, context: StudyContext, cb: Callback) -> None:
@@ -466,7 +467,7 @@ async def _member_detail(update: Update, context: StudyContext, cb: Callback) ->
     await query.answer()
     target, subs = found
     text = views.progress_text(context.lang, services.config, subs, _today(services), year,
-                               name=target.name)
+                               name=target.name, joined=views.joined_on(services.config, target))
     await say(context, query.from_user.id, text,
               markup(chunks(views.open_buttons(context.lang, subs), 4)))
 

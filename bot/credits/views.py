@@ -74,6 +74,21 @@ class Board:
         return [s for s in self.ordered if s.member_pk in pks]
 
 
+async def spared(
+    conn: aiosqlite.Connection, cfg: Config, year: rules.ProgrammeYear, members: list[Member]
+) -> tuple[dict[int, dt.date], frozenset[int]]:
+    """Who is not marked at risk this year though below the line: those who joined in its last
+    quarter (with the day they joined; not judged by rule 1 this year) and those who never
+    registered. /ranking, /credits and HR's digest all ask here."""
+    joined = await ledger.joined_on(conn, [m.pk for m in members])
+    late: dict[int, dt.date] = {}
+    for pk, stored in joined.items():
+        day = parse_ts(stored).astimezone(cfg.tz).date()
+        if year.contains(day) and not rules.judged_by_rule_one(day, year):
+            late[pk] = day
+    return late, frozenset(m.pk for m in members if m.telegram_id is None)
+
+
 async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
     """The standings (the ledger is synced first)."""
     await sync(db, cfg, now)
@@ -82,16 +97,10 @@ async def board(db: Database, cfg: Config, now: dt.datetime) -> Board:
     async with db.read() as conn:
         members = await ledger.ranked_members(conn)
         totals = await ledger.totals(conn, year.label)
-        joined = await ledger.joined_on(conn, [m.pk for m in members])
+        late, unregistered = await spared(conn, cfg, year, members)
     yearly = {m.pk: totals.get(m.pk, 0.0) for m in members}
     line, ordered = rules.standings(yearly, cfg.exit.top_n, cfg.exit.ratio)
     average = rules.average_top(yearly.values(), cfg.exit.top_n)
-    late: dict[int, dt.date] = {}
-    for pk, stored in joined.items():
-        day = parse_ts(stored).astimezone(cfg.tz).date()
-        if year.contains(day) and not rules.judged_by_rule_one(day, year):
-            late[pk] = day
-    unregistered = frozenset(m.pk for m in members if m.telegram_id is None)
     # Everyone counts in the line (group leaders and joiners too); only the "at risk" mark
     # is not theirs to carry.
     ordered = [dataclasses.replace(s, below=False, needed=0.0)

@@ -27,12 +27,19 @@ from bot.core.i18n import lang_of, t
 from bot.delivery import notify
 from bot.reading import rules
 from bot.reading.content import Content, discard
-from bot.reading.views import by_member, excerpt, kind_name, returned_buttons, review_buttons
+from bot.reading.views import (
+    by_member,
+    excerpt,
+    joined_on,
+    kind_name,
+    returned_buttons,
+    review_buttons,
+)
 from storage import books as books_repo
 from storage import members as members_repo
 from storage import reading as reading_repo
 from storage.books import Book
-from storage.db import Database, parse_ts, ts
+from storage.db import Database, ts
 from storage.models import Member
 from storage.reading import Submission
 
@@ -489,11 +496,6 @@ async def nudge_due(services: Services, now: dt.datetime) -> int:
     if not due:
         return 0
     return await _send_nudges(services, cfg, due, month, ts(now))
-
-
-def joined_on(cfg: Config, m: Member) -> dt.date | None:
-    """The local date `m` registered (None: never)."""
-    return rules.joined_on(parse_ts(m.registered_at) if m.registered_at else None, cfg.tz)
 
 
 @dataclass(frozen=True)

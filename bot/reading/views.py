@@ -119,14 +119,20 @@ def entry_line(lang: str, cfg: Config, n: int, sub: Submission) -> str:
     return line
 
 
+def joined_on(cfg: Config, m: Member) -> dt.date | None:
+    """The local date `m` registered (None: never); reading pace counts from it."""
+    return rules.joined_on(parse_ts(m.registered_at) if m.registered_at else None, cfg.tz)
+
+
 def progress_text(
     lang: str, cfg: Config, subs: list[Submission], today: dt.date,
-    year: rules.ProgrammeYear, *, name: str | None = None,
+    year: rules.ProgrammeYear, *, name: str | None = None, joined: dt.date | None = None,
 ) -> str:
-    """A reader's year: the tally against the targets, the pace, and every entry."""
+    """A reader's year: the tally against the targets, the pace (from `joined`, when the
+    reader joined during the year), and every entry."""
     mode = cfg.reading.review
     tally = rules.tally(subs, mode)
-    p = rules.pace(tally, today, year)
+    p = rules.pace(tally, today, year, joined)
     lines = [
         t(lang, "reading.progress.header_of", name=name, year=year.label, date=today.isoformat())
         if name
@@ -235,7 +241,7 @@ def member_row(
 ) -> tuple[str, rules.Pace]:
     """One reader's line in a table, and their pace."""
     tally = rules.tally(subs, cfg.reading.review)
-    p = rules.pace(tally, today, year)
+    p = rules.pace(tally, today, year, joined_on(cfg, m))
     extras = ""
     if tally.pending:
         extras += t(lang, "reading.table.pending", n=tally.pending)

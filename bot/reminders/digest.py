@@ -62,6 +62,7 @@ from bot.core.i18n import normalize, t
 from bot.core.text import MAX_CAPTION, MAX_MESSAGE, clip, split_message, utf16_len
 from bot.core.workdays import WorkCalendar, notice_from
 from bot.credits import rules as credit_rules
+from bot.credits.views import spared
 from bot.delivery import notify
 from bot.reading import rules as reading_rules
 from bot.reminders import rules
@@ -963,7 +964,10 @@ async def credits_section(conn: aiosqlite.Connection, scope: Scope) -> list[str]
     if found is None:
         return []
     line, by_pk, members = found
-    below = [(m, by_pk[m.pk]) for m in members if by_pk[m.pk].below]
+    year = credit_rules.credit_year(scope.today, scope.cfg.program.year_starts)
+    late, unregistered = await spared(conn, scope.cfg, year, members)
+    below = [(m, by_pk[m.pk]) for m in members if by_pk[m.pk].below
+             and m.pk not in late and m.pk not in unregistered]
     if not below:
         return []
     below.sort(key=lambda x: (x[1].total, x[0].member_id))

@@ -535,3 +535,25 @@ def test_reading_config_errors(section: dict[str, object], expected: str) -> Non
     with pytest.raises(ConfigError) as info:
         parse_config({"reading": section}, source="x.toml", env={})
     assert any(expected in p for p in info.value.problems), info.value.problems
+
+
+def test_reading_views_count_pace_from_when_the_member_joined() -> None:
+    """/reading's own progress and the leader's table count from the day a member registered,
+    as the nudge and the digest do (issue 16)."""
+    from bot.core.config import parse_config
+    from bot.reading import views
+    from storage.models import Member
+
+    cfg = parse_config({"telegram": {"token": "1:x"}})
+    year = rules.programme_year(dt.date(2026, 12, 31), rules.parse_year_starts("01-01"))
+    base = dict(pk=1, member_id="T1", name="黄志强", role="trainee", group_id=1,
+                group_name="第一组", school="", stage="", active=True, telegram_id=1,
+                language="zh", unreachable_at=None)
+    early = Member(**base, registered_at="2026-01-01 00:00:00")  # type: ignore[arg-type]
+    july = Member(**base, registered_at="2026-07-01 00:00:00")  # type: ignore[arg-type]
+    day = dt.date(2026, 12, 31)
+    _, whole = views.member_row("zh", cfg, early, [], day, year)
+    _, joined = views.member_row("zh", cfg, july, [], day, year)
+    assert whole == rules.pace(rules.Tally(), day, year)
+    assert joined == rules.pace(rules.Tally(), day, year, dt.date(2026, 7, 1))
+    assert joined.expected_books < whole.expected_books
