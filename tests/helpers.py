@@ -37,7 +37,7 @@ from bot.sandbox.server import Sandbox
 from storage import activities as activities_repo
 from storage import members as members_repo
 from storage.activities import Activity
-from storage.db import open_database
+from storage.db import Database, open_database, ts
 from storage.models import Member
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -131,6 +131,26 @@ class Harness:
         done = await scheduler.tick(self.services)
         await self.flush()
         return done
+
+
+@asynccontextmanager
+async def registered_db(
+    tmp: Path, now: dt.datetime, registered: tuple[str, ...] | None = None, **sections: Any
+) -> AsyncIterator[tuple[Database, Config, dict[str, int]]]:
+    """A flow test's world: SMALL_ROSTER (imported 30 days before `now`) on a temporary
+    database, `registered` members (default: everyone) linked to Telegram at `now`; yields
+    (database, config, {member_id: pk}) and closes the database."""
+    cfg = make_config(tmp, **sections)
+    await load_roster(cfg, SMALL_ROSTER, now - dt.timedelta(days=30))
+    db = await open_database(cfg.db_path)
+    try:
+        async with db.tx() as conn:
+            pks = {m.member_id: m.pk for m in await members_repo.all_members(conn)}
+            for i, member_id in enumerate(registered or tuple(pks), start=1):
+                await members_repo.link_telegram(conn, pks[member_id], 9000 + i, "zh", ts(now))
+        yield db, cfg, pks
+    finally:
+        await db.close()
 
 
 @asynccontextmanager

@@ -13,9 +13,8 @@ import pytest
 from bot.core.config import Config
 from bot.credits import exit_review, views
 from bot.credits.importer import import_file
-from storage import members as members_repo
-from storage.db import Database, open_database, ts
-from tests.helpers import SMALL_ROSTER, TZ, load_roster, make_config
+from storage.db import Database
+from tests.helpers import TZ, registered_db
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 
@@ -23,17 +22,8 @@ NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 @pytest.fixture
 async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Database, Config, dict[str, int]]]:
     """SMALL_ROSTER, everyone registered."""
-    cfg = make_config(tmp_path)
-    await load_roster(cfg, SMALL_ROSTER, NOW - dt.timedelta(days=30))
-    db = await open_database(cfg.db_path)
-    async with db.tx() as conn:
-        pks = {m.member_id: m.pk for m in await members_repo.all_members(conn)}
-        for i, pk in enumerate(pks.values(), start=1):
-            await members_repo.link_telegram(conn, pk, 9000 + i, "zh", ts(NOW))
-    try:
-        yield db, cfg, pks
-    finally:
-        await db.close()
+    async with registered_db(tmp_path, NOW) as world:
+        yield world
 
 
 async def test_adjust_member(seeded: tuple[Database, Config, dict[str, int]]) -> None:
