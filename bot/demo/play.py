@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,13 +28,10 @@ from zoneinfo import ZoneInfo
 from bot.core.config import Config
 from bot.core.i18n import t
 from bot.sandbox.client import Timeline
-from bot.sandbox.model import JSON, CallbackAnswer, Entry
 from bot.sandbox.server import Sandbox
 from storage.db import OWNER_FILE, private_dirs
 
 if TYPE_CHECKING:
-    import asyncio
-
     from bot.app import StudyApp
     from bot.core.clock import ManualClock
     from bot.sandbox.client import SandboxUser
@@ -44,29 +42,18 @@ DEMO_PROGRAM = {"name": "县教育局后备干部培养", "language": "zh"}
 
 
 class RecordingSandbox(Sandbox):
-    """The sandbox with a timeline that looks at the chats around every user action, so the
-    transcript can show what happened in order across people (see `Timeline`)."""
+    """The sandbox keeping its numbered changes for the timeline (see `Timeline`), and
+    delivering the bot's pending notifications before every user action: what an action
+    caused for others then shows before the next person acts, as it would on phones that
+    are not racing a script."""
 
-    timeline: Timeline | None = None
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(keep_changes=True, **kwargs)
+        self.settle: Callable[[], Awaitable[object]] | None = None
 
-    def inject_message(self, user: SandboxUser, chat_id: int, content: JSON,
-                       **kwargs: Any) -> Entry:
-        if self.timeline is not None:
-            self.timeline.observe()
-        entry = super().inject_message(user, chat_id, content, **kwargs)
-        if self.timeline is not None:
-            self.timeline.observe(first=chat_id)
-        return entry
-
-    def inject_callback(
-        self, user: SandboxUser, message: Entry, data: str, label: str
-    ) -> tuple[Entry, asyncio.Future[CallbackAnswer]]:
-        if self.timeline is not None:
-            self.timeline.observe()
-        pressed = super().inject_callback(user, message, data, label)
-        if self.timeline is not None:
-            self.timeline.observe(first=message.chat_id)
-        return pressed
+    async def before_action(self) -> None:
+        if self.settle is not None:
+            await self.settle()
 
 
 def write_kept_config(workdir: Path, db_file: Path) -> Path:
@@ -216,9 +203,11 @@ async def run_demo(keep: Path | None, out: TextIO | None = None) -> int:
             await start_app(app)
             demo = Demo(sandbox, app, cfg, clock, codes, names)
             lang = cfg.program.language
-            timeline = recording.timeline = Timeline(sandbox, demo.chats)
+            recording.settle = demo.flush
+            timeline = Timeline(sandbox, demo.chats)
             try:
                 for number, scene in enumerate(all_scenes(), 1):
+                    await demo.flush()  # the last step's notifications belong to it
                     title = t(lang, f"demo.scene.{scene.__name__.removeprefix('scene_')}")
                     timeline.heading(
                         "# " + t(lang, "demo.step", number=number, title=title)

@@ -13,7 +13,6 @@ The waiting methods take `timeout=` (seconds) because a test reads better with i
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -142,6 +141,7 @@ class SandboxUser:
     ) -> Entry:
         """Sends a text message (to the private chat, or to `chat`). `forward_from` makes it a
         forward (a user, or a name for a hidden user); `date` backdates it."""
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), _text_content(text), date=date,
             forward_from=forward_from, reply_to=reply_to, kind="text", text=text, source=text,
@@ -164,6 +164,7 @@ class SandboxUser:
             content["caption"] = caption
         if media_group_id:
             content["media_group_id"] = media_group_id
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), content, date=date,
             kind="media_group_item" if media_group_id else "photo", text=caption or "",
@@ -191,6 +192,7 @@ class SandboxUser:
         content: JSON = {"document": self._sandbox.media_json(stored)}
         if caption:
             content["caption"] = caption
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), content, date=date, kind="document",
             text=caption or "", source=caption or "", media_type="document",
@@ -213,6 +215,7 @@ class SandboxUser:
         location: JSON = {"latitude": latitude, "longitude": longitude}
         if live_period is not None:
             location["live_period"] = live_period
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), {"location": location}, date=date,
             forward_from=self if forwarded else None, kind="location",
@@ -231,6 +234,7 @@ class SandboxUser:
             "type": "regular", "width": 512, "height": 512, "is_animated": False,
             "is_video": False, "emoji": emoji, "file_size": stored.file_size,
         }
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), {"sticker": sticker}, date=date, kind="sticker",
             media_type="sticker", file_id=stored.file_id,
@@ -246,6 +250,7 @@ class SandboxUser:
             "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
             "duration": duration, "mime_type": "audio/ogg", "file_size": stored.file_size,
         }
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), {"voice": voice}, date=date, kind="voice",
             media_type="voice", file_id=stored.file_id, file_bytes=data,
@@ -260,6 +265,7 @@ class SandboxUser:
         contact: JSON = {"phone_number": phone_number, "first_name": first_name}
         if user_id is not None:
             contact["user_id"] = user_id
+        await self._sandbox.before_action()
         return self._sandbox.inject_message(
             self, self._target(chat), {"contact": contact}, date=date, kind="contact",
             text=f"{first_name} {phone_number}",
@@ -303,6 +309,7 @@ class SandboxUser:
     async def _press(
         self, message: Entry, data: str, label: str, limit_s: float
     ) -> CallbackAnswer:
+        await self._sandbox.before_action()
         entry, future = self._sandbox.inject_callback(self, message, data, label)
         try:
             return await asyncio.wait_for(future, limit_s)
@@ -429,92 +436,50 @@ def render_transcript(
     return "\n\n".join(blocks)
 
 
-@dataclasses.dataclass
-class _Event:
-    """One line group of a timeline: a heading, a new entry, or a change to one seen before."""
-
-    chat_id: int = 0
-    entry: Entry | None = None  # a copy as it was when seen (a press: the live entry)
-    changed: bool = False  # an edit or deletion of an entry shown earlier
-    heading: str = ""
-
-
 class Timeline:
     """Every chat's messages in one list, in the order they happened, edits where they happen.
 
     The sandbox changes an edited message in place, so a per-chat transcript shows the final
     text where the message was first sent, i.e. before the press that changed it. A timeline
-    instead looks at the chats whenever `observe()` is called (the caller does so before and
-    after each user action and after the bot's work is delivered) and records what is new
-    since: new entries as they were then, and edits/deletions as events of their own.
-    `names` is read when rendering (it may grow while the timeline records).
+    instead reads the sandbox's numbered changes (`Sandbox(keep_changes=True)`): each message
+    as it was when sent, each edit or deletion as a line of its own where it happened, all in
+    the sandbox's one order across chats. Only the chats in `names` are shown; `names` is read
+    when rendering (it may grow while the timeline records).
     """
 
     def __init__(self, sandbox: Sandbox, names: Mapping[int, str]) -> None:
         self._sandbox = sandbox
         self._names = names
-        self._seen_len: dict[int, int] = {}
-        # Per chat, the messages already shown, by identity, with the (edits, deleted) state
-        # shown last.
-        self._shown: dict[int, dict[int, tuple[Entry, int, bool]]] = {}
-        self._events: list[_Event] = []
-        self._actor: int | None = None
+        self._start = sandbox.last_seq  # what happened before the timeline is not its story
+        self._headings: list[tuple[int, str]] = []  # (last seq before it, text)
 
     def heading(self, text: str) -> None:
-        """A step heading, after everything that happened before it."""
-        self.observe()
-        self._events.append(_Event(heading=text))
-
-    def observe(self, first: int | None = None) -> None:
-        """Records what changed in the known chats since the last call; `first` (the chat of
-        the user who just acted, remembered for the calls after) is looked at first: the
-        answer to an action comes before the notifications it caused for others."""
-        if first is not None:
-            self._actor = first
-        first = self._actor
-        chats = list(self._names)
-        if first is not None and first in chats:
-            chats.remove(first)
-            chats.insert(0, first)
-        for chat_id in chats:
-            # Changes to messages shown before: they happened after those, so they come
-            # first among what is new (a press's edit, then the messages that follow it).
-            shown = self._shown.setdefault(chat_id, {})
-            for key, (entry, edits, deleted) in shown.items():
-                if (entry.edits, entry.deleted) != (edits, deleted):
-                    shown[key] = (entry, entry.edits, entry.deleted)
-                    self._events.append(_Event(chat_id, self._copy(entry), changed=True))
-            entries = self._sandbox.transcript(chat_id)
-            for entry in entries[self._seen_len.get(chat_id, 0):]:
-                if entry.kind == "callback":
-                    # The bot's answer to a press arrives later: render the live entry.
-                    self._events.append(_Event(chat_id, entry))
-                    continue
-                shown[id(entry)] = (entry, entry.edits, entry.deleted)
-                self._events.append(_Event(chat_id, self._copy(entry)))
-            self._seen_len[chat_id] = len(entries)
-
-    @staticmethod
-    def _copy(entry: Entry) -> Entry:
-        return dataclasses.replace(entry, history=list(entry.history), buttons=list(entry.buttons))
+        """A step heading, after everything that has happened so far."""
+        self._headings.append((self._sandbox.last_seq, text))
 
     def render(self) -> str:
         """The timeline as text: a heading line per step, a `── name ──` line whenever the
         chat changes, `>`/`<` as in `render_transcript`, `✎` for an edit or deletion."""
-        self.observe()
+        changes = [c for c in self._sandbox.changes(self._start) if c.entry.chat_id in self._names]
+        headings = iter(self._headings)
+        pending = next(headings, None)
         lines: list[str] = []
         current: int | None = None
-        for event in self._events:
-            if event.entry is None:
-                lines += ["", event.heading]
+        for change in changes:
+            while pending is not None and pending[0] < change.seq:
+                lines += ["", pending[1]]
                 current = None
-                continue
-            if event.chat_id != current:
-                current = event.chat_id
-                name = self._names.get(current) or self._sandbox.chat_name(current)
+                pending = next(headings, None)
+            chat_id = change.entry.chat_id
+            if chat_id != current:
+                current = chat_id
+                name = self._names.get(chat_id) or self._sandbox.chat_name(chat_id)
                 lines.append(f"── {name} ──")
-            rendered = render_entry(event.entry)
-            if event.changed:
+            rendered = render_entry(change.state)
+            if change.kind != "sent":
                 rendered[0] = "  ✎ " + rendered[0][4:]
             lines += rendered
+        while pending is not None:
+            lines += ["", pending[1]]
+            pending = next(headings, None)
         return "\n".join(lines).strip("\n")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 JSON = dict[str, Any]
 
 Direction = Literal["in", "out"]
 Kind = Literal["text", "photo", "document", "location", "media_group_item", "callback"]
+ChangeKind = Literal["sent", "edited", "deleted"]
 
 
 class CallbackAnswer(NamedTuple):
@@ -30,6 +31,7 @@ class Entry:
 
     Bot edits change the entry in place (the transcript shows the latest state); the earlier
     texts are kept in `history`. `raw` is the Bot API Message object as the bot last saw it.
+    `seq` is the sandbox-wide sequence number it got when it was recorded (see `Change`).
     """
 
     direction: Direction
@@ -64,6 +66,7 @@ class Entry:
     answer: CallbackAnswer | None = None
     answer_url: str | None = None
     raw: JSON = field(default_factory=dict, repr=False)
+    seq: int = 0
 
     @property
     def edited(self) -> bool:
@@ -76,6 +79,28 @@ class Entry:
     @property
     def button_texts(self) -> list[str]:
         return [text for text, _ in self.buttons]
+
+
+@dataclass(frozen=True, eq=False)
+class Change:
+    """One thing that happened in some chat, numbered by the sandbox's single counter: a
+    message or press recorded, or a bot message edited or deleted. The numbers give one
+    order across all chats, which per-chat transcripts (edited in place) cannot.
+
+    `entry` is the live entry; `state` a copy as it was right after the change (a press's
+    `state` is the live entry too: the bot's answer to it arrives later).
+    """
+
+    seq: int
+    kind: ChangeKind
+    entry: Entry
+    state: Entry
+
+
+def snapshot(entry: Entry) -> Entry:
+    """A copy of `entry` that later edits leave alone (they replace `raw`, never mutate it)."""
+    return replace(entry, history=list(entry.history), buttons=list(entry.buttons),
+                   past_keyboards=list(entry.past_keyboards))
 
 
 @dataclass(eq=False)

@@ -42,12 +42,15 @@ from bot.sandbox.model import (
     JSON,
     ApiError,
     CallbackAnswer,
+    Change,
+    ChangeKind,
     Entry,
     SandboxError,
     SandboxStats,
     SandboxTimeout,
     StoredFile,
     render_entry,
+    snapshot,
 )
 
 __all__ = ["Sandbox"]
@@ -378,6 +381,10 @@ class Sandbox:
     Point the bot at `base_url`/`base_file_url`; create users with `user()` and let them talk
     (see `SandboxUser`); read what the bot said with `transcript()`/`bot_messages()` or wait
     for it with `wait_for_bot_message()`.
+
+    Every message, press, edit and deletion gets the next number of one sandbox-wide counter
+    (`Entry.seq`, `last_seq`); with `keep_changes=True` the sandbox also keeps them, with the
+    state each left, in `changes()`: one exact order across chats.
     """
 
     def __init__(
@@ -390,6 +397,7 @@ class Sandbox:
         now: Callable[[], dt.datetime] | None = None,
         enforce_rate_limits: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
+        keep_changes: bool = False,
     ) -> None:
         bot_id, sep, _ = token.partition(":")
         if not sep or not bot_id.isdigit():
@@ -417,6 +425,9 @@ class Sandbox:
         self._file_seq = itertools.count(1)
         self._media_group_seq = itertools.count(1)
         self._query_seq = itertools.count(1)
+        self._seq = 0  # the last number given to a change, in any chat
+        # Off by default: a snapshot per change is memory a load benchmark need not spend.
+        self._changes: list[Change] | None = [] if keep_changes else None
         self._queries: dict[str, _PendingQuery] = {}
         # Updates wait here until confirmed (getUpdates offset) or delivered (webhook).
         self._updates: deque[_Update] = deque()
@@ -591,6 +602,32 @@ class Sandbox:
         """Everything in the chat, both directions, in order (a copy of the list)."""
         chat = self._chats.get(chat_id)
         return list(chat.transcript) if chat is not None else []
+
+    @property
+    def last_seq(self) -> int:
+        """The number of the latest change in any chat (0 before the first)."""
+        return self._seq
+
+    def changes(self, after: int = 0) -> list[Change]:
+        """The changes numbered above `after`, in order (needs `keep_changes=True`)."""
+        if self._changes is None:
+            raise SandboxError("changes are only kept by Sandbox(keep_changes=True)")
+        start = bisect.bisect_right(self._changes, after, key=lambda change: change.seq)
+        return self._changes[start:]
+
+    def _happened(self, kind: ChangeKind, entry: Entry) -> None:
+        """Numbers a change the moment it happens (and keeps it, when asked to)."""
+        self._seq += 1
+        if kind == "sent":
+            entry.seq = self._seq
+        if self._changes is not None:
+            state = entry if entry.kind == "callback" else snapshot(entry)
+            self._changes.append(Change(self._seq, kind, entry, state))
+
+    async def before_action(self) -> None:
+        """Awaited before every simulated user action; a hook for subclasses (the demo
+        delivers the bot's pending notifications there, so its transcript reads in cause
+        order). The sandbox itself does nothing."""
 
     def bot_messages(self, chat_id: int) -> list[Entry]:
         chat = self._chats.get(chat_id)
@@ -852,6 +889,7 @@ class Sandbox:
         entry = Entry("in", chat_id, message_id, user.id, when, raw=raw, **fields)
         chat.transcript.append(entry)
         chat.messages[message_id] = entry
+        self._happened("sent", entry)
         self._enqueue("message", {"message": raw})
         return entry
 
@@ -871,6 +909,7 @@ class Sandbox:
             text=label, callback_data=data, callback_query_id=query_id,
         )
         chat.transcript.append(entry)
+        self._happened("sent", entry)
         future: asyncio.Future[CallbackAnswer] = asyncio.get_running_loop().create_future()
         self._queries[query_id] = _PendingQuery(entry, future, chat)
         self._enqueue(
@@ -1098,6 +1137,7 @@ class Sandbox:
         chat.transcript.append(entry)
         chat.messages[message_id] = entry
         chat.out.append(entry)
+        self._happened("sent", entry)
         self.stats.sent_messages += 1
         chat.signal.notify()
         return entry
@@ -1399,6 +1439,7 @@ class Sandbox:
         if inline is not None:
             raw["reply_markup"] = inline
         entry.raw = raw
+        self._happened("edited", entry)
         self.stats.edits += 1
         chat.signal.notify()
         return raw
@@ -1458,6 +1499,7 @@ class Sandbox:
         if entry is None or entry.deleted:
             raise ApiError(400, "Bad Request: message to delete not found")
         entry.deleted = True
+        self._happened("deleted", entry)
         chat.signal.notify()
         return True
 

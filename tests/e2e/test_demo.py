@@ -85,3 +85,20 @@ async def test_keep_writes_a_config_that_export_all_can_use(tmp_path: Path) -> N
     cells = {str(cell) for sheet in book.worksheets
              for row in sheet.iter_rows(values_only=True) for cell in row}
     assert "罗宏伟" in cells  # the demo's members, from the kept database
+
+
+async def test_a_notification_shows_after_its_cause_and_before_the_next_action() -> None:
+    out = io.StringIO()
+    assert await run_demo(None, out=out) == 0
+    lines = out.getvalue().splitlines()
+    welcome = text_of("register.welcome", name="黄志强", role=t("zh", "role.trainee"),
+                      group="第一组").split("\n")[0]
+    notice = text_of("register.leader_notice", name="黄志强", member_id="M002",
+                     school="育才小学", group="第一组")
+    caused = next(i for i, line in enumerate(lines) if line == f"  < {welcome}")
+    told = lines.index(f"  < {notice}")
+    # The next thing anyone does after 黄志强's welcome is 邹立新's /start; the leader's
+    # notice was delivered before it, and the timeline shows it there.
+    next_action = next(i for i in range(caused + 1, len(lines)) if lines[i].startswith("  > "))
+    assert lines[next_action].startswith("  > /start ") and "邹立新" in lines[told + 1]
+    assert caused < told < next_action

@@ -44,6 +44,7 @@ from telegram.ext import (
 )
 
 from bot.sandbox import CallbackAnswer, Sandbox, SandboxTimeout, render_transcript
+from bot.sandbox.client import Timeline
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -567,3 +568,57 @@ async def test_application_polling_echo(sb: Sandbox) -> None:
     assert "  > /start ABCD2345" in text and "  < 已确认 (edited)" in text
     assert "    [按钮: 好]" not in text  # the edit removed the keyboard
     assert "  > [点击: 好]" in text and "  < (提示: pressed ok)" in text
+
+
+# ---------------------------------------------------------------- one order across chats
+
+
+async def test_sequence_numbers_increase_across_chats_and_edits(mono: ManualMonotonic) -> None:
+    async with Sandbox(now=lambda: T0, monotonic=mono, keep_changes=True) as sb:
+        async with Bot(sb.token, base_url=sb.base_url, base_file_url=sb.base_file_url) as b:
+            first, second = sb.user(1001, "罗宏伟"), sb.user(1002, "黄志强")
+            asked = await first.send("/leave")
+            card = await b.send_message(1002, "罗宏伟 请假", reply_markup=keyboard(("批准", "ok")))
+            pressed, _ = sb.inject_callback(second, sb.transcript(1002)[-1], "ok", "批准")
+            await b.edit_message_text("已批准", chat_id=1002, message_id=card.message_id)
+            told = await b.send_message(1001, "您的请假已批准")
+            await b.delete_message(1001, told.message_id)
+            changes = sb.changes()
+            assert [(c.kind, c.entry.chat_id, c.state.text) for c in changes] == [
+                ("sent", 1001, "/leave"), ("sent", 1002, "罗宏伟 请假"),
+                ("sent", 1002, "批准"), ("edited", 1002, "已批准"),
+                ("sent", 1001, "您的请假已批准"), ("deleted", 1001, "您的请假已批准"),
+            ]
+            seqs = [c.seq for c in changes]
+            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+            assert sb.last_seq == seqs[-1]
+            # An entry keeps the number it was sent with; its state then is kept apart
+            # from the later edit, which is what a timeline prints at each point.
+            card_entry = sb.transcript(1002)[0]
+            assert asked.seq < card_entry.seq < pressed.seq < changes[3].seq
+            assert changes[1].state.text == "罗宏伟 请假" and changes[1].state.buttons
+            assert card_entry.text == "已批准" and not changes[3].state.buttons
+            assert changes[5].state.deleted and not changes[4].state.deleted
+            assert [c.seq for c in sb.changes(after=seqs[3])] == seqs[4:]
+
+
+async def test_the_timeline_prints_in_sequence_with_edits_where_they_happened(
+    mono: ManualMonotonic,
+) -> None:
+    async with Sandbox(now=lambda: T0, monotonic=mono, keep_changes=True) as sb:
+        async with Bot(sb.token, base_url=sb.base_url, base_file_url=sb.base_file_url) as b:
+            leader, trainee = sb.user(1001, "罗宏伟"), sb.user(1002, "黄志强")
+            timeline = Timeline(sb, {1001: "罗宏伟", 1002: "黄志强"})
+            timeline.heading("# 1")
+            card = await b.send_message(1001, "黄志强 请假", reply_markup=keyboard(("批准", "ok")))
+            await trainee.send("/me")  # another chat, between the card and its approval
+            sb.inject_callback(leader, sb.transcript(1001)[-1], "ok", "批准")
+            await b.edit_message_text("已批准", chat_id=1001, message_id=card.message_id)
+            await b.send_message(1002, "您的请假已批准")
+            assert timeline.render().splitlines() == [
+                "# 1",
+                "── 罗宏伟 ──", "  < 黄志强 请假", "    [按钮: 批准]",
+                "── 黄志强 ──", "  > /me",
+                "── 罗宏伟 ──", "  > [点击: 批准]", "  ✎ 已批准 (edited)",
+                "── 黄志强 ──", "  < 您的请假已批准",
+            ]
