@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-
 TOKEN_ENV = "STUDYBOT_TOKEN"
 
 
@@ -242,10 +240,23 @@ class Config:
         return dataclasses.replace(self, **sections)
 
 
+def t(lang: str, key: str, /, **params: Any) -> str:
+    """`bot.core.i18n.t`, imported only once there is a problem to word: a good config (and
+    building the CLI's parser) loads no catalog."""
+    from bot.core import i18n
+
+    return i18n.t(lang, key, **params)
+
+
 def problem(lang: str, where: str, reason: str, /, **params: Any) -> str:
     """One problem as "[section] key: reason", the reason the catalog's `config.<reason>` in
     `lang`; `where` (the `[section] key`) stays literal. The loader puts the file in front."""
     return f"{where}: {t(lang, f'config.{reason}', **params)}"
+
+
+# The languages `[program] language` accepts, and the programme's default (zh).
+_LANGUAGES: tuple[str, ...] = typing.get_args(typing.get_type_hints(ProgramConfig)["language"])
+DEFAULT_LANGUAGE: str = ProgramConfig().language
 
 
 def language_of(data: Any) -> str:
@@ -253,7 +264,7 @@ def language_of(data: Any) -> str:
     whatever else is wrong; the programme's default when it is missing or not a known one."""
     program = data.get("program") if isinstance(data, dict) else None
     lang = program.get("language") if isinstance(program, dict) else None
-    return lang if isinstance(lang, str) and lang in LANGUAGES else DEFAULT_LANGUAGE
+    return lang if isinstance(lang, str) and lang in _LANGUAGES else DEFAULT_LANGUAGE
 
 
 _SECTIONS: dict[str, type] = {

@@ -213,8 +213,7 @@ def test_core_config_imports_no_feature() -> None:
         [sys.executable, "-c", script], cwd=EXAMPLE.parent, capture_output=True, text=True,
         check=True,
     ).stdout
-    # Core's catalogs word the problems (bot.core.i18n); still no feature.
-    assert ast.literal_eval(out) == ["bot.core", "bot.core.config", "bot.core.i18n"], out
+    assert ast.literal_eval(out) == ["bot.core", "bot.core.config"], out
 
 
 # -- the problems in the language the file asks for (issue 17) --------------------------------
@@ -291,3 +290,10 @@ def test_check_config_prints_the_problems_in_the_files_language(
         assert main(["check-config", "--config", str(good)]) == 0
         err = capsys.readouterr().err
         assert problem(lang, "[telegram] token", "token_not_set_run", env="STUDYBOT_TOKEN") in err
+
+
+def test_the_languages_a_config_may_ask_for_are_the_catalogs() -> None:
+    from bot.core import config, i18n
+
+    assert set(config._LANGUAGES) == set(i18n.LANGUAGES)
+    assert config.DEFAULT_LANGUAGE == i18n.DEFAULT_LANGUAGE
