@@ -2,7 +2,10 @@
 
 Each `[section]` is a frozen dataclass; the loader walks the dataclass fields, so adding a key
 is adding a field with a default (and a comment in config.example.toml). Every problem found is
-collected and reported at once, naming the file, the `[section] key` and what is wrong.
+collected and reported at once, naming the file, the `[section] key` and what is wrong — in
+the language the file asks for (`[program] language` as written, even when other keys are
+wrong; the programme's default, zh, when it is missing or invalid), from the catalogs'
+`config.*` keys. The file and the `[section] key` are written literally in every language.
 
 Core checks the values of its own sections; a feature's sections are checked by the feature,
 whose check the composition hands in (`checks=`), so this module imports no feature.
@@ -237,6 +240,33 @@ class Config:
         return dataclasses.replace(self, **sections)
 
 
+def t(lang: str, key: str, /, **params: Any) -> str:
+    """`bot.core.i18n.t`, imported only once there is a problem to word: a good config (and
+    building the CLI's parser) loads no catalog."""
+    from bot.core import i18n
+
+    return i18n.t(lang, key, **params)
+
+
+def problem(lang: str, where: str, reason: str, /, **params: Any) -> str:
+    """One problem as "[section] key: reason", the reason the catalog's `config.<reason>` in
+    `lang`; `where` (the `[section] key`) stays literal. The loader puts the file in front."""
+    return f"{where}: {t(lang, f'config.{reason}', **params)}"
+
+
+# The languages `[program] language` accepts, and the programme's default (zh).
+_LANGUAGES: tuple[str, ...] = typing.get_args(typing.get_type_hints(ProgramConfig)["language"])
+DEFAULT_LANGUAGE: str = ProgramConfig().language
+
+
+def language_of(data: Any) -> str:
+    """The language a config's problems are reported in: its `[program] language` as written,
+    whatever else is wrong; the programme's default when it is missing or not a known one."""
+    program = data.get("program") if isinstance(data, dict) else None
+    lang = program.get("language") if isinstance(program, dict) else None
+    return lang if isinstance(lang, str) and lang in _LANGUAGES else DEFAULT_LANGUAGE
+
+
 _SECTIONS: dict[str, type] = {
     name: tp
     for name, tp in typing.get_type_hints(Config).items()
@@ -262,36 +292,50 @@ def _number(value: Any) -> bool:
 
 
 class _Scalar(typing.NamedTuple):
-    """How a plain field type is named in a problem and read from TOML (None: not readable)."""
+    """How a plain field type is named in a problem (the catalog's `config.type.<name>`) and
+    read from TOML (None: not readable)."""
 
     name: str
     read: Callable[[Any], Any]
 
 
 _SCALARS: dict[Any, _Scalar] = {
-    str: _Scalar("a string", lambda v: v if isinstance(v, str) else None),
-    int: _Scalar("an integer", lambda v: v if _number(v) and isinstance(v, int) else None),
-    float: _Scalar("a number", lambda v: float(v) if _number(v) else None),
-    bool: _Scalar("true or false", lambda v: v if isinstance(v, bool) else None),
-    dt.date: _Scalar("a date (YYYY-MM-DD)", lambda v: _iso(v, dt.date)),
-    dt.time: _Scalar("a time (HH:MM)", lambda v: _iso(v, dt.time)),
+    str: _Scalar("str", lambda v: v if isinstance(v, str) else None),
+    int: _Scalar("int", lambda v: v if _number(v) and isinstance(v, int) else None),
+    float: _Scalar("float", lambda v: float(v) if _number(v) else None),
+    bool: _Scalar("bool", lambda v: v if isinstance(v, bool) else None),
+    dt.date: _Scalar("date", lambda v: _iso(v, dt.date)),
+    dt.time: _Scalar("time", lambda v: _iso(v, dt.time)),
 }
 
 
-def _type_name(tp: Any) -> str:
+def _type_name(tp: Any, lang: str) -> str:
     origin = typing.get_origin(tp)
+    either = t(lang, "config.type.or")
     if origin is Literal:
-        return " or ".join(repr(a) for a in typing.get_args(tp))
+        return either.join(repr(a) for a in typing.get_args(tp))
     if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+        return either.join(
+            _type_name(a, lang) for a in typing.get_args(tp) if a is not type(None)
+        )
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+        return t(lang, "config.type.list", item=_type_name(typing.get_args(tp)[0], lang))
     scalar = _SCALARS.get(tp)
-    return scalar.name if scalar else getattr(tp, "__name__", str(tp))
+    return t(lang, f"config.type.{scalar.name}") if scalar else getattr(tp, "__name__", str(tp))
+
+
+class _Mismatch(ValueError):
+    """`value` is not a `tp`: the innermost type that refused it (a list's item, not the list),
+    which the caller names in the file's language (`_type_name`)."""
+
+    def __init__(self, tp: Any, value: Any) -> None:
+        super().__init__(f"not {tp}: {value!r}")
+        self.tp = tp
+        self.value = value
 
 
 def _convert(value: Any, tp: Any) -> Any:
-    """Converts a TOML value to `tp`, or raises ValueError saying what was expected."""
+    """Converts a TOML value to `tp`, or raises _Mismatch saying what was expected."""
     origin = typing.get_origin(tp)
     if origin is Literal and value in typing.get_args(tp):
         return value
@@ -310,28 +354,36 @@ def _convert(value: Any, tp: Any) -> Any:
     converted = scalar.read(value) if scalar else None
     if converted is not None:
         return converted
-    raise ValueError(f"must be {_type_name(tp)}, got {value!r}")
+    raise _Mismatch(tp, value)
 
 
-def _build(cls: type, data: Any, where: str, src: str, problems: list[str]) -> Any:
+def _build(
+    cls: type, data: Any, where: str, src: str, problems: list[str], lang: str,
+) -> Any:
     if not isinstance(data, dict):
-        problems.append(f"{src}: {where} must be a table")
+        # No colon after the table's name: "[program] must be a table", as it always read.
+        problems.append(f"{src}: {where} {t(lang, 'config.not_a_table')}")
         return cls()
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            problems.append(f"{src}: {where} {key}: unknown key")
+            problems.append(f"{src}: {problem(lang, f'{where} {key}', 'unknown_key')}")
             continue
         tp = hints[key]
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-            kwargs[key] = _build(tp, value, f"[{where.strip('[]')}.{key}]", src, problems)
+            kwargs[key] = _build(
+                tp, value, f"[{where.strip('[]')}.{key}]", src, problems, lang
+            )
             continue
         try:
             kwargs[key] = _convert(value, tp)
-        except ValueError as exc:
-            problems.append(f"{src}: {where} {key}: {exc}")
+        except _Mismatch as exc:
+            problems.append(f"{src}: " + problem(
+                lang, f"{where} {key}", "wrong_type",
+                expected=_type_name(exc.tp, lang), value=repr(exc.value),
+            ))
     return cls(**kwargs)
 
 
@@ -349,7 +401,7 @@ def parse_year_starts(text: str) -> tuple[int, int]:
 YEAR_KEYS: tuple[str, ...] = ("program", "reading", "credits")
 
 
-def _year_starts(data: dict[str, Any], cfg: Config) -> tuple[Config, list[str]]:
+def _year_starts(data: dict[str, Any], cfg: Config, lang: str) -> tuple[Config, list[str]]:
     """One programme year for the whole product: `[program] year_starts`, or the old
     `[reading]` / `[credits] year_starts` when they say the same day. The value is copied to
     the old places too, so whatever reads them reads the programme's year. Each value's own
@@ -364,10 +416,9 @@ def _year_starts(data: dict[str, Any], cfg: Config) -> tuple[Config, list[str]]:
         try:
             parse_year_starts(given["program"])
         except ValueError:
-            problems.append(
-                "[program] year_starts: must be a day of the year as MM-DD (not 02-29),"
-                f" got {given['program']!r}"
-            )
+            problems.append(problem(
+                lang, "[program] year_starts", "year_starts", value=repr(given["program"])
+            ))
     days: dict[str, tuple[int, int] | str] = {}
     for section, text in given.items():
         try:
@@ -378,11 +429,11 @@ def _year_starts(data: dict[str, Any], cfg: Config) -> tuple[Config, list[str]]:
     for section in list(days)[1:]:
         assert first is not None
         if days[section] != days[first]:
-            problems.append(
-                f"[{first}] year_starts and [{section}] year_starts: must be the same day (one"
-                f" programme year for the whole product), got {given[first]!r} and"
-                f" {given[section]!r}; set [program] year_starts only"
-            )
+            both = t(lang, "config.both_years", first=first, second=section)
+            problems.append(problem(
+                lang, both, "years_differ",
+                first=repr(given[first]), second=repr(given[section]),
+            ))
     if problems or first is None:
         return cfg, problems
     try:
@@ -401,7 +452,9 @@ ConfigCheck = Callable[[Config], list[str]]
 """A check of a loaded config: its problems as "[section] key: reason" (the loader adds the file).
 
 Core checks its own sections; each feature hands in the check of its sections through the
-composition (`bot.features.CONFIG_CHECKS`), so core imports no feature.
+composition (`bot.features.CONFIG_CHECKS`), so core imports no feature. A check words its
+problems in `cfg.program.language` (the file's, or the default when that key is wrong):
+`problem(lang, "[section] key", reason, ...)`.
 """
 
 
@@ -409,30 +462,32 @@ def _check_program(cfg: Config) -> list[str]:
     try:
         zoneinfo.ZoneInfo(cfg.program.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return [f"[program] timezone: unknown time zone {cfg.program.timezone!r}"]
+        return [problem(cfg.program.language, "[program] timezone", "unknown_timezone",
+                        value=repr(cfg.program.timezone))]
     return []
 
 
 def _check_telegram(cfg: Config) -> list[str]:
     hook = cfg.telegram.webhook
+    lang = cfg.program.language
     problems: list[str] = []
     if cfg.telegram.mode == "webhook":
         problems += [
-            f'[telegram.webhook] {key}: required when mode = "webhook"'
+            problem(lang, f"[telegram.webhook] {key}", "webhook_required")
             for key in ("url", "secret_token")
             if not getattr(hook, key)
         ]
     # Telegram sends the secret in a header and accepts only these characters in it.
     if not all(c.isascii() and (c.isalnum() or c in "_-") for c in hook.secret_token):
-        problems.append(
-            "[telegram.webhook] secret_token: only A-Z, a-z, 0-9, _ and - are allowed"
-        )
+        problems.append(problem(lang, "[telegram.webhook] secret_token", "secret_chars"))
     if not 1 <= hook.port <= 65535:
-        problems.append("[telegram.webhook] port: must be between 1 and 65535")
+        problems.append(
+            problem(lang, "[telegram.webhook] port", "between", low=1, high=65535)
+        )
     if cfg.telegram.conflicts_before_exit < 1:
-        problems.append("[telegram] conflicts_before_exit: must be at least 1")
+        problems.append(problem(lang, "[telegram] conflicts_before_exit", "at_least", min=1))
     if cfg.telegram.conflict_exit_seconds < 0:
-        problems.append("[telegram] conflict_exit_seconds: must not be negative")
+        problems.append(problem(lang, "[telegram] conflict_exit_seconds", "not_negative"))
     return problems
 
 
@@ -442,17 +497,20 @@ def _check_calendar(cfg: Config) -> list[str]:
 
         holidays.country_holidays(cfg.calendar.country)
     except (NotImplementedError, KeyError, ImportError):
-        return [f"[calendar] country: unknown country code {cfg.calendar.country!r}"]
+        return [problem(cfg.program.language, "[calendar] country", "unknown_country",
+                        value=repr(cfg.calendar.country))]
     return []
 
 
 class _Limit(typing.NamedTuple):
-    """Each `[section] key` in `keys` must satisfy `ok`; `says` is the problem otherwise."""
+    """Each `[section] key` in `keys` must satisfy `ok`; `says` (the catalog's
+    `config.<says>`, formatted with `params`) is the problem otherwise."""
 
     section: str
     keys: tuple[str, ...]
     ok: Callable[[Any], bool]
     says: str
+    params: tuple[tuple[str, int], ...] = ()
 
 
 _WEEK_MINUTES = 7 * 24 * 60
@@ -460,30 +518,30 @@ _WEEK_MINUTES = 7 * 24 * 60
 # The numeric limits of core's own sections, in the order their problems are reported.
 _LIMITS: tuple[_Limit, ...] = (
     _Limit("registration", ("max_wrong_codes", "wrong_code_window_minutes"),
-           lambda v: v >= 1, "must be at least 1"),
-    _Limit("outbox", ("overall_per_second",), lambda v: v > 0, "must be positive"),
+           lambda v: v >= 1, "at_least", (("min", 1),)),
+    _Limit("outbox", ("overall_per_second",), lambda v: v > 0, "positive"),
     _Limit("checkin", ("opens_before_minutes", "late_after_minutes",
                        "checkout_opens_before_end_minutes", "code_grace_seconds"),
-           lambda v: v >= 0, "must not be negative"),
-    _Limit("checkin", ("max_wrong_codes",), lambda v: v >= 0, "must be 0 (no limit) or more"),
+           lambda v: v >= 0, "not_negative"),
+    _Limit("checkin", ("max_wrong_codes",), lambda v: v >= 0, "no_limit_or_more"),
     _Limit("checkin", ("code_rotation_seconds", "radius_m", "location_max_age_seconds",
                        "wrong_codes_window_minutes", "wrong_codes_lockout_minutes"),
-           lambda v: v >= 1, "must be at least 1"),
+           lambda v: v >= 1, "at_least", (("min", 1),)),
     _Limit("reports", ("remind_before_minutes",), lambda v: 0 <= v <= 24 * 60,
-           "must be between 0 (off) and 1440"),
-    _Limit("leave", ("cutoff_minutes",), lambda v: 0 <= v <= _WEEK_MINUTES,
-           "must be between 0 and 10080 (a week)"),
+           "between_off", (("high", 1440),)),
+    _Limit("leave", ("cutoff_minutes",), lambda v: 0 <= v <= _WEEK_MINUTES, "between_week"),
     _Limit("leave", ("remind_before_minutes",), lambda v: 0 <= v <= _WEEK_MINUTES,
-           "must be between 0 (off) and 10080 (a week)"),
+           "between_off_week"),
     _Limit("leave", ("max_reason_chars",), lambda v: 1 <= v <= 3000,
-           "must be between 1 and 3000"),
-    _Limit("dialog", ("resume_hours",), lambda v: v >= 0, "must be 0 (resume none) or more"),
+           "between", (("low", 1), ("high", 3000))),
+    _Limit("dialog", ("resume_hours",), lambda v: v >= 0, "resume_none_or_more"),
 )
 
 
 def _check_limits(cfg: Config) -> list[str]:
     return [
-        f"[{limit.section}] {key}: {limit.says}"
+        problem(cfg.program.language, f"[{limit.section}] {key}", limit.says,
+                **dict(limit.params))
         for limit in _LIMITS
         for key in limit.keys
         if not limit.ok(getattr(getattr(cfg, limit.section), key))
@@ -504,15 +562,16 @@ def parse_config(
     Core's own sections are always checked; `checks` are the features' checks of theirs (the
     composition's `CONFIG_CHECKS`), run after core's, in order.
     """
+    lang = language_of(data)
     problems: list[str] = []
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name not in _SECTIONS:
-            problems.append(f"{source}: [{name}]: unknown section")
+            problems.append(f"{source}: {problem(lang, f'[{name}]', 'unknown_section')}")
             continue
-        sections[name] = _build(_SECTIONS[name], value, f"[{name}]", source, problems)
+        sections[name] = _build(_SECTIONS[name], value, f"[{name}]", source, problems, lang)
     cfg = Config(**sections, source=source, base_dir=base_dir or Path.cwd())
-    cfg, year_problems = _year_starts(data, cfg)
+    cfg, year_problems = _year_starts(data, cfg, lang)
     problems.extend(f"{source}: {problem}" for problem in year_problems)
     token = (env if env is not None else os.environ).get(TOKEN_ENV)
     if token:
@@ -525,16 +584,18 @@ def parse_config(
 
 
 def _read_toml(p: Path) -> dict[str, Any]:
+    # No TOML read, so no `[program] language` either: the programme's default language.
+    lang = DEFAULT_LANGUAGE
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigError([f"{p}: cannot read: {exc.strerror}"]) from None
+        raise ConfigError([f"{p}: {t(lang, 'config.cannot_read', reason=exc.strerror)}"]) from None
     try:
         return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ConfigError([f"{p}: not UTF-8 text"]) from None
+        raise ConfigError([f"{p}: {t(lang, 'config.not_utf8')}"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{p}: not valid TOML: {exc}"]) from None
+        raise ConfigError([f"{p}: {t(lang, 'config.not_toml', error=exc)}"]) from None
 
 
 def load_config(
@@ -559,22 +620,22 @@ def token_problems(cfg: Config) -> tuple[list[str], list[str]]:
     missing a warning, since only `run` needs it (and refuses to start without it). Not one
     of CORE_CHECKS: the commands that never talk to Telegram run without a token."""
     token = cfg.telegram.token
+    lang = cfg.program.language
     if not token:
         return [], [
-            f"{cfg.source}: [telegram] token: not set (set it or the {TOKEN_ENV} variable); "
-            "`studybot run` will refuse to start"
+            f"{cfg.source}: "
+            + problem(lang, "[telegram] token", "token_not_set_run", env=TOKEN_ENV)
         ]
     if not TOKEN_FORMAT.fullmatch(token):
-        return [
-            f"{cfg.source}: [telegram] token (or {TOKEN_ENV}): does not look like a bot token "
-            "(digits, a colon, then about 35 of A-Z a-z 0-9 _ -)"
-        ], []
+        where = t(lang, "config.token_or_env", env=TOKEN_ENV)
+        return [f"{cfg.source}: {problem(lang, where, 'token_malformed')}"], []
     return [], []
 
 
 def require_token(cfg: Config) -> str:
     if not cfg.telegram.token:
-        raise ConfigError(
-            [f"{cfg.source}: [telegram] token: not set (set it or the {TOKEN_ENV} variable)"]
-        )
+        raise ConfigError([
+            f"{cfg.source}: "
+            + problem(cfg.program.language, "[telegram] token", "token_not_set", env=TOKEN_ENV)
+        ])
     return cfg.telegram.token

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.cli import main
+from bot.core.config import problem
 from tests.helpers import SMALL_ROSTER, free_port, said, write_config_file
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and processes")
@@ -164,7 +165,9 @@ def test_check_config_warns_of_a_missing_token_and_passes_a_good_one(
     config = config_for(tmp_path, "http://127.0.0.1:9")
     assert main(["check-config", "--config", str(config)]) == 0
     out, err = capsys.readouterr()
-    assert "OK" in out and "[telegram] token: not set" in err
+    # The programme's default language (no `[program] language` in the file): zh.
+    not_set = problem("zh", "[telegram] token", "token_not_set_run", env="STUDYBOT_TOKEN")
+    assert "OK" in out and not_set in err
     monkeypatch.setenv("STUDYBOT_TOKEN", TOKEN)
     assert main(["check-config", "--config", str(config)]) == 0
     out, err = capsys.readouterr()

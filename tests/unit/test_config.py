@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.config import ConfigError, load_config, parse_config
+from bot.core.config import ConfigError, load_config, parse_config, problem, token_problems
+from bot.core.i18n import t
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -50,25 +51,51 @@ def test_dates_and_optional_values() -> None:
     assert cfg.program.hr_chat_id == -100
 
 
+def zh(where: str, reason: str, **params: object) -> str:
+    """A problem as the loader words it for a file with no (or no valid) language: zh."""
+    return problem("zh", where, reason, **params)
+
+
+def zh_type(name: str) -> str:
+    return t("zh", f"config.type.{name}")
+
+
+ZH_OR = t("zh", "config.type.or")
+
+
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ("[telegram]\ntokn = 'x'\n", "[telegram] tokn: unknown key"),
-        ("[nonsense]\na = 1\n", "[nonsense]: unknown section"),
-        ("[telegram]\nmode = 'push'\n", "[telegram] mode: must be 'polling' or 'webhook'"),
-        ("[telegram.webhook]\nport = 'x'\n", "[telegram.webhook] port: must be an integer"),
-        ("[telegram.webhook]\nport = 70000\n", "[telegram.webhook] port: must be between"),
-        ("[telegram]\nmode = 'webhook'\n", "[telegram.webhook] url: required"),
-        ("[program]\nlanguage = 'fr'\n", "[program] language: must be 'zh' or 'en'"),
-        ("[program]\ntimezone = 'Mars/Base'\n", "[program] timezone: unknown time zone"),
-        ("[program]\nhr_chat_id = 'hr'\n", "[program] hr_chat_id: must be an integer"),
-        ("[storage]\npath = 3\n", "[storage] path: must be a string"),
-        ("[calendar]\nextra_holidays = ['2026-13-01']\n", "[calendar] extra_holidays: must be"),
-        ("[calendar]\ncountry = 'XX'\n", "[calendar] country: unknown country code"),
-        ("[registration]\nmax_wrong_codes = 0\n", "[registration] max_wrong_codes: must be"),
-        ("[registration]\nmax_wrong_codes = true\n", "max_wrong_codes: must be an integer"),
-        ("program = 3\n", "[program] must be a table"),
-        ("[program\n", "not valid TOML"),
+        ("[telegram]\ntokn = 'x'\n", zh("[telegram] tokn", "unknown_key")),
+        ("[nonsense]\na = 1\n", zh("[nonsense]", "unknown_section")),
+        ("[telegram]\nmode = 'push'\n", zh("[telegram] mode", "wrong_type",
+                                           expected=f"'polling'{ZH_OR}'webhook'",
+                                           value="'push'")),
+        ("[telegram.webhook]\nport = 'x'\n", zh("[telegram.webhook] port", "wrong_type",
+                                                expected=zh_type("int"), value="'x'")),
+        ("[telegram.webhook]\nport = 70000\n", zh("[telegram.webhook] port", "between",
+                                                  low=1, high=65535)),
+        ("[telegram]\nmode = 'webhook'\n", zh("[telegram.webhook] url", "webhook_required")),
+        ("[program]\nlanguage = 'fr'\n", zh("[program] language", "wrong_type",
+                                            expected=f"'zh'{ZH_OR}'en'", value="'fr'")),
+        ("[program]\ntimezone = 'Mars/Base'\n", zh("[program] timezone", "unknown_timezone",
+                                                   value="'Mars/Base'")),
+        ("[program]\nhr_chat_id = 'hr'\n", zh("[program] hr_chat_id", "wrong_type",
+                                              expected=zh_type("int"), value="'hr'")),
+        ("[storage]\npath = 3\n", zh("[storage] path", "wrong_type",
+                                     expected=zh_type("str"), value="3")),
+        ("[calendar]\nextra_holidays = ['2026-13-01']\n",
+         zh("[calendar] extra_holidays", "wrong_type", expected=zh_type("date"),
+            value="'2026-13-01'")),
+        ("[calendar]\ncountry = 'XX'\n", zh("[calendar] country", "unknown_country",
+                                            value="'XX'")),
+        ("[registration]\nmax_wrong_codes = 0\n", zh("[registration] max_wrong_codes",
+                                                     "at_least", min=1)),
+        ("[registration]\nmax_wrong_codes = true\n",
+         zh("[registration] max_wrong_codes", "wrong_type", expected=zh_type("int"),
+            value="True")),
+        ("program = 3\n", f"[program] {t('zh', 'config.not_a_table')}"),
+        ("[program\n", t("zh", "config.not_toml", error="").strip()),
     ],
 )
 def test_errors_name_file_section_and_key(tmp_path: Path, toml: str, expected: str) -> None:
@@ -96,7 +123,7 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bad.write_text("[program]\nlanguage = 'fr'\n[storage]\nx = 1\n", encoding="utf-8")
     assert main(["check-config", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "[program] language" in err and "[storage] x: unknown key" in err
+    assert "[program] language" in err and zh("[storage] x", "unknown_key") in err
     assert main(["check-config", "--config", str(tmp_path / "missing.toml")]) == 2
 
 
@@ -187,3 +214,86 @@ def test_core_config_imports_no_feature() -> None:
         check=True,
     ).stdout
     assert ast.literal_eval(out) == ["bot.core", "bot.core.config"], out
+
+
+# -- the problems in the language the file asks for (issue 17) --------------------------------
+
+BAD = "[telegram]\ntokn = 'x'\n[program]\ntimezone = 'Nowhere'\n[leave]\nmax_reason_chars = 0\n"
+
+
+def _problems(tmp_path: Path, language: str | None) -> list[str]:
+    path = tmp_path / "bad.toml"
+    head = f"[program]\nlanguage = '{language}'\n" if language is not None else ""
+    path.write_text(BAD.replace("[program]\n", head or "[program]\n", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    return info.value.problems
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def test_an_en_files_problems_are_in_english_and_a_zh_ones_in_chinese(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    en = _problems(tmp_path, "en")
+    assert en == [
+        f"{path}: [telegram] tokn: unknown key",
+        f"{path}: [program] timezone: unknown time zone 'Nowhere'",
+        f"{path}: [leave] max_reason_chars: must be between 1 and 3000",
+    ]
+    zh = _problems(tmp_path, "zh")
+    assert zh == [
+        f"{path}: {problem('zh', '[telegram] tokn', 'unknown_key')}",
+        f"{path}: {problem('zh', '[program] timezone', 'unknown_timezone', value=repr('Nowhere'))}",
+        f"{path}: {problem('zh', '[leave] max_reason_chars', 'between', low=1, high=3000)}",
+    ]
+    assert all(_has_cjk(p) for p in zh) and not any(_has_cjk(p) for p in en)
+    # Missing or invalid, the language is the programme's default (zh); the same problems.
+    assert _problems(tmp_path, None) == zh
+    invalid = _problems(tmp_path, "fr")
+    assert invalid[:1] + invalid[2:] == zh
+    assert invalid[1] == f"{path}: " + problem(
+        "zh", "[program] language", "wrong_type", expected=f"'zh'{ZH_OR}'en'", value="'fr'")
+
+
+def test_the_token_problems_are_in_the_programmes_language() -> None:
+    for lang in ("zh", "en"):
+        cfg = parse_config({"program": {"language": lang}}, source="x.toml", env={})
+        _, missing = token_problems(cfg)
+        assert missing == [
+            "x.toml: " + problem(lang, "[telegram] token", "token_not_set_run",
+                                 env="STUDYBOT_TOKEN")
+        ]
+        bad = parse_config({"program": {"language": lang}}, source="x.toml",
+                           env={"STUDYBOT_TOKEN": "1:short"})
+        malformed, _ = token_problems(bad)
+        assert len(malformed) == 1 and _has_cjk(malformed[0]) == (lang == "zh")
+        assert malformed[0].startswith("x.toml: [telegram] token") and "1:short" not in malformed[0]
+    _, en = token_problems(parse_config({"program": {"language": "en"}}, env={}))
+    assert "[telegram] token: not set" in en[0]
+
+
+def test_check_config_prints_the_problems_in_the_files_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STUDYBOT_TOKEN", raising=False)
+    for lang in ("zh", "en"):
+        bad = tmp_path / f"{lang}.toml"
+        bad.write_text(f"[program]\nlanguage = '{lang}'\n[storage]\nx = 1\n", encoding="utf-8")
+        assert main(["check-config", "--config", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad}: {problem(lang, '[storage] x', 'unknown_key')}" in err
+        assert _has_cjk(err) == (lang == "zh")
+        good = tmp_path / f"good-{lang}.toml"
+        good.write_text(f"[program]\nlanguage = '{lang}'\n", encoding="utf-8")
+        assert main(["check-config", "--config", str(good)]) == 0
+        err = capsys.readouterr().err
+        assert problem(lang, "[telegram] token", "token_not_set_run", env="STUDYBOT_TOKEN") in err
+
+
+def test_the_languages_a_config_may_ask_for_are_the_catalogs() -> None:
+    from bot.core import config, i18n
+
+    assert set(config._LANGUAGES) == set(i18n.LANGUAGES)
+    assert config.DEFAULT_LANGUAGE == i18n.DEFAULT_LANGUAGE

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.config import ConfigError
+from bot.core.config import ConfigError, problem
+from bot.core.i18n import t
 from bot.features import parse_config
 
 AGREE = [
@@ -25,15 +26,25 @@ def test_one_year_everywhere(data: dict[str, dict[str, object]], year_starts: st
         year_starts, year_starts, year_starts)
 
 
+def _differ(first: str, second: str, a: str, b: str) -> str:
+    # No `[program] language` in these configs: the programme's default, zh.
+    both = t("zh", "config.both_years", first=first, second=second)
+    return problem("zh", both, "years_differ", first=repr(a), second=repr(b))
+
+
+def _form(value: str) -> str:
+    return problem("zh", "[program] year_starts", "year_starts", value=repr(value))
+
+
 DISAGREE = [
     ({"reading": {"year_starts": "09-01"}, "credits": {"year_starts": "01-01"}},
-     "[reading] year_starts and [credits] year_starts: must be the same day"),
+     _differ("reading", "credits", "09-01", "01-01")),
     ({"program": {"year_starts": "09-01"}, "reading": {"year_starts": "01-01"}},
-     "[program] year_starts and [reading] year_starts: must be the same day"),
+     _differ("program", "reading", "09-01", "01-01")),
     ({"program": {"year_starts": "03-01"}, "credits": {"year_starts": "09-01"}},
-     "[program] year_starts and [credits] year_starts: must be the same day"),
-    ({"program": {"year_starts": "13-01"}}, "[program] year_starts: must be a day of the year"),
-    ({"program": {"year_starts": "02-29"}}, "[program] year_starts: must be a day of the year"),
+     _differ("program", "credits", "03-01", "09-01")),
+    ({"program": {"year_starts": "13-01"}}, _form("13-01")),
+    ({"program": {"year_starts": "02-29"}}, _form("02-29")),
 ]
 
 

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.config import problem
+from bot.core.i18n import t
 from bot.reading import rules
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -521,11 +523,16 @@ def test_reading_config_defaults_and_values() -> None:
     [
         ({"min_reflection_chars": 0}, "[reading] min_reflection_chars: must be between"),
         ({"min_reflection_chars": 5000}, "[reading] min_reflection_chars: must be between"),
-        ({"review": "manual"}, "[reading] review: must be 'auto' or 'required'"),
+        # The loader's type problems are in the file's language: here the default, zh.
+        ({"review": "manual"}, problem(
+            "zh", "[reading] review", "wrong_type",
+            expected=f"'auto'{t('zh', 'config.type.or')}'required'", value="'manual'")),
         ({"year_starts": "02-29"}, "[reading] year_starts: must be a day of the year as MM-DD"),
         ({"year_starts": "+9-01"}, "[reading] year_starts: must be a day of the year as MM-DD"),
         ({"nudge_day": 29}, "[reading] nudge_day: must be between 0 (off) and 28"),
-        ({"nudge_time": "9am"}, "[reading] nudge_time: must be a time (HH:MM)"),
+        ({"nudge_time": "9am"}, problem(
+            "zh", "[reading] nudge_time", "wrong_type", expected=t("zh", "config.type.time"),
+            value="'9am'")),
     ],
 )
 def test_reading_config_errors(section: dict[str, object], expected: str) -> None:

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.config import problem
+from bot.core.i18n import t
 from bot.core.workdays import WorkCalendar
 from bot.reminders import rules as r
 
@@ -274,9 +276,14 @@ def test_dedupe_key() -> None:
     [
         ("digest", {"leader_weekly": "MONDAY 8:30"}, "[digest] leader_weekly: must be a weekday"),
         ("digest", {"trainee_weekly": "FRI 25:00"}, "[digest] trainee_weekly: must be a weekday"),
-        ("digest", {"hr_time": "8h30"}, "[digest] hr_time: must be a time"),
+        # The loader's type problems are in the file's language: here the default, zh.
+        ("digest", {"hr_time": "8h30"}, problem(
+            "zh", "[digest] hr_time", "wrong_type", expected=t("zh", "config.type.time"),
+            value="'8h30'")),
         ("reminders", {"minutes_before": -5}, "[reminders] minutes_before: must be between"),
-        ("reminders", {"quiet_start": "late"}, "[reminders] quiet_start: must be a time"),
+        ("reminders", {"quiet_start": "late"}, problem(
+            "zh", "[reminders] quiet_start", "wrong_type",
+            expected=t("zh", "config.type.time"), value="'late'")),
     ],
 )
 def test_config_is_checked(section: str, values: dict[str, object], expected: str) -> None:
