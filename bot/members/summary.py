@@ -58,7 +58,44 @@ def _joined(parts: list[str]) -> str:
     return "; ".join(parts)
 
 
+def _report_counts(
+    cfg: Config, reportable: list[Any], now: dt.datetime
+) -> tuple[Counter[int], Counter[int], Counter[int], Counter[int]]:
+    """Per host: activities hosted, reports filed on time, filed late, missing past the
+    deadline."""
+    hosted: Counter[int] = Counter()
+    on_time: Counter[int] = Counter()
+    late: Counter[int] = Counter()
+    missing: Counter[int] = Counter()
+    for item in reportable:
+        hosted[item.host_pk] += 1
+        report = item.report
+        if report is not None and report.submitted_at:
+            (late if report.late else on_time)[item.host_pk] += 1
+        elif deadline_of(cfg, item) < now:
+            missing[item.host_pk] += 1
+    return hosted, on_time, late, missing
+
+
+def _exit_inputs(
+    exams: list[Any], votes: list[Any], ranks: list[Any]
+) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
+    """Per member, as short texts: exam scores by semester, satisfaction by year, supervision
+    ranks by period."""
+    exam_text: dict[int, list[str]] = defaultdict(list)
+    for pk, semester, score in exams:
+        exam_text[pk].append(f"{semester}: {credit_views.num(score)}")
+    vote_text: dict[int, list[str]] = defaultdict(list)
+    for pk, vote_year, share in votes:
+        vote_text[pk].append(f"{vote_year}: {credit_views.num(share * 100)}%")
+    rank_text: dict[int, list[str]] = defaultdict(list)
+    for pk, period, rank, total in ranks:
+        rank_text[pk].append(f"{period}: {rank}/{total}")
+    return exam_text, vote_text, rank_text
+
+
 async def summary_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
+    """The 汇总 sheet: one row per trainee and leader, what HR used to build by hand."""
     tz = cfg.tz
     now = flt.at or dt.datetime.now(tz)
     today = now.astimezone(tz).date()
@@ -86,26 +123,8 @@ async def summary_sheet(db: Database, cfg: Config, flt: ExportFilter) -> Sheet:
     by_member: dict[int, list[Any]] = defaultdict(list)
     for s in subs:
         by_member[s.member_pk].append(s)
-    hosted: Counter[int] = Counter()
-    on_time: Counter[int] = Counter()
-    late: Counter[int] = Counter()
-    missing: Counter[int] = Counter()
-    for item in reportable:
-        hosted[item.host_pk] += 1
-        report = item.report
-        if report is not None and report.submitted_at:
-            (late if report.late else on_time)[item.host_pk] += 1
-        elif deadline_of(cfg, item) < now:
-            missing[item.host_pk] += 1
-    exam_text: dict[int, list[str]] = defaultdict(list)
-    for pk, semester, score in exams:
-        exam_text[pk].append(f"{semester}: {credit_views.num(score)}")
-    vote_text: dict[int, list[str]] = defaultdict(list)
-    for pk, vote_year, share in votes:
-        vote_text[pk].append(f"{vote_year}: {credit_views.num(share * 100)}%")
-    rank_text: dict[int, list[str]] = defaultdict(list)
-    for pk, period, rank, total in ranks:
-        rank_text[pk].append(f"{period}: {rank}/{total}")
+    hosted, on_time, late, missing = _report_counts(cfg, reportable, now)
+    exam_text, vote_text, rank_text = _exit_inputs(exams, votes, ranks)
     open_exits = Counter(p.member_pk for p in proposals)
 
     rows: list[dict[str, Any]] = []
