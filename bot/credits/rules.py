@@ -275,43 +275,45 @@ def parse_fraction(value: float | str) -> Fraction:
     return Fraction(value).limit_denominator(10_000)
 
 
-def validate_config(credits: CreditsConfig, exit_: ExitConfig) -> list[str]:
-    """Problems with `[credits]` and `[exit]`, as "[section] key: reason" (`year_starts`: the
-    old key's form; that it agrees with `[program]` is the loader's check)."""
+def validate_config(
+    credits: CreditsConfig, exit_: ExitConfig, lang: str = "en"
+) -> list[str]:
+    """Problems with `[credits]` and `[exit]`, as "[section] key: reason" in `lang` (the
+    catalog's `config.*` reasons; `year_starts`: the old key's form; that it agrees with
+    `[program]` is the loader's check)."""
+    from bot.core.config import problem
+
     problems: list[str] = []
     try:
         parse_year_starts(credits.year_starts)
     except ValueError:
-        problems.append(
-            "[credits] year_starts: must be a day of the year as MM-DD (not 02-29),"
-            f" got {credits.year_starts!r}"
-        )
+        problems.append(problem(lang, "[credits] year_starts", "year_starts",
+                                value=repr(credits.year_starts)))
     if not 0 <= exit_.decide_after_days <= 180:
-        problems.append("[exit] decide_after_days: must be between 0 and 180")
+        problems.append(problem(lang, "[exit] decide_after_days", "between", low=0, high=180))
     if exit_.top_n < 1:
-        problems.append("[exit] top_n: must be at least 1")
+        problems.append(problem(lang, "[exit] top_n", "at_least", min=1))
     if not 0 < exit_.ratio <= 1:
-        problems.append("[exit] ratio: must be more than 0 and at most 1")
+        problems.append(problem(lang, "[exit] ratio", "ratio"))
     if exit_.max_failed_exams < 1:
-        problems.append("[exit] max_failed_exams: must be at least 1")
+        problems.append(problem(lang, "[exit] max_failed_exams", "at_least", min=1))
     if exit_.exam_pass_mark < 0:
-        problems.append("[exit] exam_pass_mark: must not be negative")
+        problems.append(problem(lang, "[exit] exam_pass_mark", "not_negative"))
     if not 0 <= exit_.min_satisfaction <= 1:
-        problems.append("[exit] min_satisfaction: must be between 0 and 1 (0.8 = 80%)")
+        problems.append(problem(lang, "[exit] min_satisfaction", "satisfaction"))
     try:
         fraction = parse_fraction(exit_.supervision_fraction)
         if not 0 < fraction < 1:
             raise ValueError
     except (ValueError, ZeroDivisionError):
-        problems.append(
-            "[exit] supervision_fraction: must be a fraction between 0 and 1, like \"1/3\","
-            f" got {exit_.supervision_fraction!r}"
-        )
+        problems.append(problem(lang, "[exit] supervision_fraction", "fraction",
+                                value=repr(exit_.supervision_fraction)))
     if exit_.supervision_consecutive < 1:
-        problems.append("[exit] supervision_consecutive: must be at least 1")
+        problems.append(problem(lang, "[exit] supervision_consecutive", "at_least", min=1))
     return problems
 
 
 def check_config(cfg: Config) -> list[str]:
-    """The config check the composition hands the loader: `[credits]` and `[exit]`."""
-    return validate_config(cfg.credits, cfg.exit)
+    """The config check the composition hands the loader: `[credits]` and `[exit]`, in the
+    programme's language."""
+    return validate_config(cfg.credits, cfg.exit, cfg.program.language)

@@ -165,19 +165,20 @@ def check_config(cfg: Config) -> list[str]:
     """Problems with `[reading]`, as "[reading] key: reason" (the loader names the file).
     `year_starts` here is the old key's form only: that it agrees with `[program]` and
     `[credits]` is checked by the loader."""
-    rd = cfg.reading
+    from bot.core.config import problem
+
+    rd, lang = cfg.reading, cfg.program.language
     problems: list[str] = []
     if not 1 <= rd.min_reflection_chars <= 4000:
-        problems.append("[reading] min_reflection_chars: must be between 1 and 4000")
+        problems.append(problem(lang, "[reading] min_reflection_chars", "between",
+                                low=1, high=4000))
     try:
         parse_year_starts(rd.year_starts)
     except ValueError:
-        problems.append(
-            "[reading] year_starts: must be a day of the year as MM-DD (not 02-29),"
-            f" got {rd.year_starts!r}"
-        )
+        problems.append(problem(lang, "[reading] year_starts", "year_starts",
+                                value=repr(rd.year_starts)))
     if not 0 <= rd.nudge_day <= 28:
-        problems.append("[reading] nudge_day: must be between 0 (off) and 28")
+        problems.append(problem(lang, "[reading] nudge_day", "between_off", high=28))
     return problems
 
 

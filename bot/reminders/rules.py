@@ -272,20 +272,20 @@ def parse_weekly(text: str) -> Weekly | None:
 
 def check_config(cfg: Config) -> list[str]:
     """Problems with `[reminders]` and `[digest]`, as "[section] key: reason"."""
+    from bot.core.config import problem
+
+    lang = cfg.program.language
     problems: list[str] = []
     if not 0 <= cfg.reminders.minutes_before <= 24 * 60:
-        problems.append("[reminders] minutes_before: must be between 0 (off) and 1440")
+        problems.append(problem(lang, "[reminders] minutes_before", "between_off", high=1440))
     if not 1 <= cfg.digest.max_names <= 1000:
-        problems.append("[digest] max_names: must be between 1 and 1000")
+        problems.append(problem(lang, "[digest] max_names", "between", low=1, high=1000))
     for name in ("leader_weekly", "trainee_weekly"):
         value = getattr(cfg.digest, name)
         try:
             parse_weekly(value)
         except ValueError:
-            problems.append(
-                f"[digest] {name}: must be a weekday (MON TUE WED THU FRI SAT SUN) and"
-                f" a time, like \"MON 08:30\", or \"\" for off; got {value!r}"
-            )
+            problems.append(problem(lang, f"[digest] {name}", "weekly", value=repr(value)))
     return problems
 
 

@@ -147,12 +147,20 @@ def test_feature_sections_are_checked_by_the_checks_handed_in(
 ) -> None:
     from bot.features import CONFIG_CHECKS
 
+    data = {**data, "program": {"language": "en"}}  # the expected texts are English
     parse_config(data, env={})  # core alone knows no feature's rules
     with pytest.raises(ConfigError) as info:
         parse_config(data, source="x.toml", env={}, checks=CONFIG_CHECKS)
     assert any(p.startswith(f"x.toml: {expected}") for p in info.value.problems), (
         info.value.problems
     )
+    # The features word their problems in the programme's language too (zh by default).
+    with pytest.raises(ConfigError) as zh:
+        parse_config({**data, "program": {"language": "zh"}}, source="x.toml", env={},
+                     checks=CONFIG_CHECKS)
+    where = expected.split(":")[0]
+    assert any(p.startswith(f"x.toml: {where}: ") and "must" not in p
+               for p in zh.value.problems), zh.value.problems
 
 
 @pytest.mark.parametrize(("data", "expected"), FEATURE_PROBLEMS)
@@ -162,7 +170,7 @@ def test_check_config_reports_the_feature_problems(
 ) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(
-        "".join(
+        '[program]\nlanguage = "en"\n' + "".join(
             f"[{section}]\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
             for section, values in data.items()
         ),

@@ -536,11 +536,15 @@ def test_reading_config_defaults_and_values() -> None:
     ],
 )
 def test_reading_config_errors(section: dict[str, object], expected: str) -> None:
+    # The config is in the language its expected text is written in (the features' checks
+    # and the loader both word problems in the programme's language).
+    lang = "en" if expected.isascii() else "zh"
     from bot.core.config import ConfigError
     from bot.features import parse_config  # core's loader with the features' checks
 
     with pytest.raises(ConfigError) as info:
-        parse_config({"reading": section}, source="x.toml", env={})
+        parse_config({"reading": section, "program": {"language": lang}}, source="x.toml",
+                     env={})
     assert any(expected in p for p in info.value.problems), info.value.problems
 
 

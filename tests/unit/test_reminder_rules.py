@@ -291,7 +291,9 @@ def test_config_is_checked(section: str, values: dict[str, object], expected: st
     from bot.features import parse_config  # core's loader with the features' checks
 
     with pytest.raises(ConfigError) as info:
-        parse_config({section: values}, env={})
+        # The config is in the language its expected text is written in.
+        lang = "en" if expected.isascii() else "zh"
+        parse_config({section: values, "program": {"language": lang}}, env={})
     assert any(expected in p for p in info.value.problems), info.value.problems
 
 
