@@ -230,8 +230,10 @@ async def activity(h: Harness, activity_id: str = "G1") -> Activity:
     return found
 
 
-async def member(h: Harness, member_id: str) -> Member:
-    async with h.services.db.read() as conn:
+async def member(h: Harness | Database, member_id: str) -> Member:
+    """A member's record, from a running bot's database or a flow test's."""
+    db = h.services.db if isinstance(h, Harness) else h
+    async with db.read() as conn:
         found = await members_repo.by_member_id(conn, member_id)
     assert found is not None
     return found

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.members import profile
-from storage import members as members_repo
 from storage.db import Database, open_database
-from storage.models import Member
-from tests.helpers import SMALL_ROSTER, TZ, load_roster, make_config
+from tests.helpers import SMALL_ROSTER, TZ, load_roster, make_config, member
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 
@@ -28,12 +26,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     finally:
         await database.close()
 
-
-async def member(db: Database, member_id: str) -> Member:
-    async with db.read() as conn:
-        found = await members_repo.by_member_id(conn, member_id)
-    assert found is not None
-    return found
 
 
 async def test_set_language(db: Database) -> None:

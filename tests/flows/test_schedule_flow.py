@@ -12,10 +12,8 @@ import pytest
 
 from bot.activities import scheduling
 from storage import activities as activities_repo
-from storage import members as members_repo
 from storage.db import Database, open_database, ts
-from storage.models import Member
-from tests.helpers import SMALL_ROSTER, TZ, load_roster, make_config
+from tests.helpers import SMALL_ROSTER, TZ, load_roster, make_config, member
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 
@@ -45,12 +43,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     finally:
         await database.close()
 
-
-async def member(db: Database, member_id: str) -> Member:
-    async with db.read() as conn:
-        found = await members_repo.by_member_id(conn, member_id)
-    assert found is not None
-    return found
 
 
 async def pk_of(db: Database, activity_id: str) -> int:
